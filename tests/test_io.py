@@ -1,0 +1,723 @@
+"""Tests for texturecmp.io: every test file is generated here, in memory or in tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import PIL.Image
+import PIL.ImageFile
+import PIL.ImageOps
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from texturecmp.errors import (
+    BadMaskError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    TextureCmpError,
+    UnreadableImageError,
+)
+from texturecmp.io import (
+    MAX_PIXELS,
+    MIN_SIZE,
+    Image,
+    encode_png,
+    image_to_uint8,
+    load_image,
+    load_mask,
+)
+
+RNG = np.random.default_rng(20240611)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def rand_u8(h: int = 64, w: int = 80, c: int | None = 3) -> np.ndarray:
+    shape = (h, w) if c is None else (h, w, c)
+    return RNG.integers(0, 256, shape, dtype=np.uint8)
+
+
+def smooth_u8(h: int = 64, w: int = 80) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 3, y * 3, (x + y) * 3 // 2], axis=-1).astype(np.uint8)
+
+
+def pil_bytes(img: PIL.Image.Image, fmt: str, **kwargs) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def raw_png(pixels: np.ndarray, color_type: int, bit_depth: int = 16) -> bytes:
+    """Write a PNG by hand (Pillow cannot write 16-bit colour or 16-bit gray+alpha)."""
+    h, w = pixels.shape[:2]
+    big = pixels.astype(">u2" if bit_depth == 16 else np.uint8).reshape(h, -1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in big)
+    ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(raw))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def patch_png_size(png: bytes, width: int, height: int) -> bytes:
+    """Rewrite the IHDR width/height (and its CRC) of a PNG without touching the pixel data."""
+    assert png[12:16] == b"IHDR"
+    ihdr = struct.pack(">II", width, height) + png[24:29]
+    return png[:8] + png_chunk(b"IHDR", ihdr) + png[33:]
+
+
+def png_chunk_types(png: bytes) -> list[bytes]:
+    types, pos = [], 8
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        types.append(png[pos + 4 : pos + 8])
+        pos += 12 + length
+    return types
+
+
+def u16_low_byte_pattern(h: int = 64, w: int = 80, c: int = 3) -> np.ndarray:
+    """uint16 values that differ only in their low byte (lost by any 8-bit path)."""
+    arr = np.full((h, w, c), 0x8000, dtype=np.uint16)
+    arr += RNG.integers(0, 256, (h, w, c), dtype=np.uint16)
+    return arr
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def test_not_an_image_text_bytes() -> None:
+    with pytest.raises(UnreadableImageError, match=r"^<bytes>: is not an image texturecmp can read \(JPEG, PNG"):
+        load_image(b"hello, this is a text file\n" * 10)
+
+
+def test_not_an_image_pdf_named() -> None:
+    with pytest.raises(UnreadableImageError, match=r"^report\.pdf: is not an image .*PDF"):
+        load_image(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", name="report.pdf")
+
+
+def test_unsupported_format_gif() -> None:
+    with pytest.raises(UnreadableImageError, match="not an image texturecmp can read.*GIF"):
+        load_image(pil_bytes(PIL.Image.fromarray(rand_u8()), "GIF"))
+
+
+def test_empty_bytes() -> None:
+    with pytest.raises(UnreadableImageError, match=r"^<bytes>: is empty"):
+        load_image(b"")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(UnreadableImageError, match=r"^empty\.jpg: is empty"):
+        load_image(path)
+
+
+def test_truncated_jpeg() -> None:
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(256, 256)), "JPEG", quality=90)
+    assert PIL.ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(UnreadableImageError, match=r"^before\.jpg: image is truncated or corrupt"):
+        load_image(data[: len(data) // 2], name="before.jpg")
+
+
+def test_truncated_png() -> None:
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(128, 128)), "PNG")
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
+        load_image(data[: len(data) // 2])
+
+
+def test_truncated_16bit_png() -> None:
+    data = cv2.imencode(".png", u16_low_byte_pattern(128, 128))[1].tobytes()
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
+        load_image(data[: int(len(data) * 0.8)])
+
+
+def test_truncated_tiff_header() -> None:
+    data = cv2.imencode(".tiff", u16_low_byte_pattern(128, 128))[1].tobytes()  # directory at the end
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
+        load_image(data[: len(data) // 2])
+
+
+def test_decompression_bomb_header_checked_before_decoding() -> None:
+    small = pil_bytes(PIL.Image.new("L", (64, 64)), "PNG")
+    bomb = patch_png_size(small, 20000, 20000)  # 400 Mpx claimed, a few hundred bytes on disk
+    with pytest.raises(ImageTooLargeError, match=r"^<bytes>: .*400,000,000 pixels.*limit"):
+        load_image(bomb)
+
+
+def test_bomb_below_pillow_error_limit_uses_texturecmp_limit_without_warning() -> None:
+    small = pil_bytes(PIL.Image.new("L", (64, 64)), "PNG")
+    bomb = patch_png_size(small, 12000, 8000)  # 96 Mpx: a Pillow warning, not a Pillow error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageTooLargeError, match=r"12000x8000 pixels .*90,000,000 pixels"):
+            load_image(bomb, max_pixels=90_000_000)
+
+
+def test_max_pixels_parameter() -> None:
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(200, 200)), "PNG")
+    with pytest.raises(ImageTooLargeError, match=r"200x200 pixels.*10,000 pixels"):
+        load_image(data, max_pixels=100 * 100)
+    assert load_image(data, max_pixels=200 * 200).shape == (200, 200)
+
+
+def test_array_too_large() -> None:
+    with pytest.raises(ImageTooLargeError, match="limit"):
+        load_image(np.zeros((100, 100, 3), np.uint8), max_pixels=5000)
+
+
+def test_tiny_image() -> None:
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(32, 32)), "PNG")
+    with pytest.raises(ImageTooSmallError, match=r"^tiny\.png: image is 32x32 pixels.*at least 64x64"):
+        load_image(data, name="tiny.png")
+
+
+def test_too_narrow_image_and_min_size() -> None:
+    arr = rand_u8(100, 40)
+    with pytest.raises(ImageTooSmallError, match="40x100"):
+        load_image(arr)
+    assert load_image(arr, min_size=32).shape == (100, 40)
+
+
+def test_nan_array() -> None:
+    arr = np.full((64, 64, 3), 0.5, np.float32)
+    arr[3, 4, 1] = np.nan
+    with pytest.raises(UnreadableImageError, match=r"^<array>: .*NaN"):
+        load_image(arr)
+
+
+def test_inf_array() -> None:
+    arr = np.full((64, 64, 3), 0.5, np.float64)
+    arr[0, 0, 0] = np.inf
+    with pytest.raises(UnreadableImageError, match="inf"):
+        load_image(arr)
+
+
+def test_float_array_out_of_range() -> None:
+    arr = np.full((64, 64, 3), 0.5, np.float32)
+    arr[1, 1, 1] = 1.5
+    with pytest.raises(UnreadableImageError, match=r"within \[0, 1\].*1\.5"):
+        load_image(arr)
+    with pytest.raises(UnreadableImageError, match=r"within \[0, 1\]"):
+        load_image(arr - 0.6)
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 2), (4096,), (2, 64, 64, 3), (64, 64, 5)])
+def test_wrong_array_shape(shape: tuple[int, ...]) -> None:
+    with pytest.raises(UnreadableImageError, match=r"shape \(" + ", ".join(map(str, shape))):
+        load_image(np.zeros(shape, np.uint8), name="arr")
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int32, np.complex64])
+def test_unsupported_array_dtype(dtype: type) -> None:
+    with pytest.raises(UnreadableImageError, match="boolean|dtype"):
+        load_image(np.zeros((64, 64, 3), dtype))
+
+
+def test_transparent_rgba_png() -> None:
+    rgba = np.dstack([rand_u8(), np.full((64, 80), 255, np.uint8)])
+    rgba[:16, :, 3] = 0  # 25 % of the image fully transparent
+    with pytest.raises(UnreadableImageError, match=r"transparent pixels \(25 % of the image\).*opaque photo"):
+        load_image(pil_bytes(PIL.Image.fromarray(rgba), "PNG"))
+
+
+def test_single_semi_transparent_pixel_refused() -> None:
+    rgba = np.dstack([rand_u8(), np.full((64, 80), 255, np.uint8)])
+    rgba[10, 10, 3] = 254
+    with pytest.raises(UnreadableImageError, match=r"transparent pixels \(0\.02 % of the image\)"):
+        load_image(pil_bytes(PIL.Image.fromarray(rgba), "PNG"))
+    with pytest.raises(UnreadableImageError, match="transparent pixels"):
+        load_image(rgba)
+
+
+def test_transparent_palette_png() -> None:
+    index = RNG.integers(0, 4, (64, 80), dtype=np.uint8)  # index 2 (transparent) is used
+    pal = PIL.Image.frombytes("P", (80, 64), index.tobytes())
+    pal.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    with pytest.raises(UnreadableImageError, match="transparent pixels"):
+        load_image(pil_bytes(pal, "PNG", transparency=2))
+
+
+def test_transparent_16bit_rgba_png() -> None:
+    rgba = np.concatenate([u16_low_byte_pattern(), np.full((64, 80, 1), 65535, np.uint16)], axis=2)
+    rgba[0, 0, 3] = 65534
+    with pytest.raises(UnreadableImageError, match="transparent pixels"):
+        load_image(raw_png(rgba, color_type=6))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableImageError, match=r"^nope\.jpg: no such file"):
+        load_image(tmp_path / "nope.jpg")
+    with pytest.raises(UnreadableImageError, match=r"^before: no such file"):
+        load_image(str(tmp_path / "nope.jpg"), name="before")
+
+
+def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableImageError, match="is a directory"):
+        load_image(tmp_path)
+
+
+def test_unsupported_source_type() -> None:
+    with pytest.raises(TypeError, match="int"):
+        load_image(42)  # type: ignore[arg-type]
+
+
+def test_text_mode_file_object(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(pil_bytes(PIL.Image.fromarray(rand_u8()), "PNG"))
+    with open(path, encoding="latin-1") as handle, pytest.raises(TypeError, match="binary mode"):
+        load_image(handle)
+
+
+def test_errors_are_texturecmp_errors() -> None:
+    for bad in (b"", b"text", np.zeros((8, 8, 3), np.uint8)):
+        with pytest.raises(TextureCmpError):
+            load_image(bad)
+
+
+# ----------------------------------------------------------------------------- valid unusual inputs
+
+
+def test_16bit_png_rgb_keeps_low_byte() -> None:
+    arr = u16_low_byte_pattern()
+    data = cv2.imencode(".png", arr[..., ::-1])[1].tobytes()  # cv2 wants BGR
+    img = load_image(data)
+    assert (img.format, img.bit_depth) == ("PNG", 16)
+    np.testing.assert_array_equal(img.rgb, (arr / 65535).astype(np.float32))
+    assert len(np.unique(img.rgb[..., 0])) > 200  # would collapse to one level through 8 bits
+
+
+def test_16bit_png_grayscale() -> None:
+    gray = u16_low_byte_pattern(c=1)[..., 0]
+    img = load_image(pil_bytes(PIL.Image.fromarray(gray), "PNG"))
+    assert img.bit_depth == 16
+    expected = (gray / 65535).astype(np.float32)
+    for ch in range(3):
+        np.testing.assert_array_equal(img.rgb[..., ch], expected)
+
+
+def test_16bit_png_gray_alpha_opaque() -> None:
+    gray = u16_low_byte_pattern(c=1)
+    la = np.concatenate([gray, np.full_like(gray, 65535)], axis=2)
+    img = load_image(raw_png(la, color_type=4))
+    assert img.bit_depth == 16
+    np.testing.assert_array_equal(img.rgb, np.repeat(gray / 65535, 3, axis=2).astype(np.float32))
+
+
+def test_16bit_png_rgb_handwritten_matches() -> None:
+    arr = u16_low_byte_pattern()
+    img = load_image(raw_png(arr, color_type=2))
+    np.testing.assert_array_equal(img.rgb, (arr / 65535).astype(np.float32))
+
+
+def test_16bit_tiff_rgb() -> None:
+    arr = u16_low_byte_pattern()
+    img = load_image(cv2.imencode(".tiff", arr[..., ::-1])[1].tobytes())
+    assert (img.format, img.bit_depth) == ("TIFF", 16)
+    np.testing.assert_array_equal(img.rgb, (arr / 65535).astype(np.float32))
+
+
+def test_16bit_tiff_grayscale() -> None:
+    gray = u16_low_byte_pattern(c=1)[..., 0]
+    img = load_image(pil_bytes(PIL.Image.fromarray(gray), "TIFF"))
+    assert (img.format, img.bit_depth) == ("TIFF", 16)
+    np.testing.assert_array_equal(img.rgb[..., 1], (gray / 65535).astype(np.float32))
+
+
+def test_8bit_tiff_rgb() -> None:
+    arr = rand_u8()
+    img = load_image(pil_bytes(PIL.Image.fromarray(arr), "TIFF", compression="tiff_lzw"))
+    assert (img.format, img.bit_depth) == ("TIFF", 8)
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), arr)
+
+
+def test_8bit_grayscale_png() -> None:
+    gray = rand_u8(c=None)
+    img = load_image(pil_bytes(PIL.Image.fromarray(gray), "PNG"))
+    assert img.rgb.shape == (64, 80, 3)
+    assert np.array_equal(img.rgb[..., 0], img.rgb[..., 1]) and np.array_equal(img.rgb[..., 1], img.rgb[..., 2])
+    np.testing.assert_array_equal(image_to_uint8(img.rgb[..., 0]), gray)
+
+
+def test_1bit_png() -> None:
+    bits = rand_u8(c=None) > 127
+    img = load_image(pil_bytes(PIL.Image.fromarray(bits), "PNG"))
+    np.testing.assert_array_equal(img.rgb[..., 2], bits.astype(np.float32))
+
+
+def test_palette_png() -> None:
+    palette = np.array([[10, 20, 30], [200, 100, 50], [0, 255, 0], [255, 255, 255]], np.uint8)
+    index = RNG.integers(0, 4, (64, 80), dtype=np.uint8)
+    pal = PIL.Image.frombytes("P", (80, 64), index.tobytes())
+    pal.putpalette(palette.ravel().tolist())
+    img = load_image(pil_bytes(pal, "PNG"))
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), palette[index])
+
+
+def test_palette_png_with_unused_transparent_index_is_fine() -> None:
+    index = RNG.integers(0, 3, (64, 80), dtype=np.uint8)
+    pal = PIL.Image.frombytes("P", (80, 64), index.tobytes())
+    pal.putpalette([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0])
+    img = load_image(pil_bytes(pal, "PNG", transparency=3))
+    assert img.shape == (64, 80)
+
+
+def test_opaque_rgba_and_la_png() -> None:
+    rgb = rand_u8()
+    rgba = np.dstack([rgb, np.full((64, 80), 255, np.uint8)])
+    img = load_image(pil_bytes(PIL.Image.fromarray(rgba), "PNG"))
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), rgb)
+    la = PIL.Image.fromarray(rgba).convert("LA")
+    img = load_image(pil_bytes(la, "PNG"))
+    np.testing.assert_array_equal(image_to_uint8(img.rgb[..., 0]), np.asarray(la)[..., 0])
+
+
+def test_cmyk_jpeg() -> None:
+    rgb = smooth_u8()
+    img = load_image(pil_bytes(PIL.Image.fromarray(rgb).convert("CMYK"), "JPEG", quality=95))
+    assert img.format == "JPEG"
+    assert np.abs(img.rgb * 255 - rgb).max() <= 6
+
+
+def test_cmyk_tiff_exact() -> None:
+    rgb = rand_u8()
+    img = load_image(pil_bytes(PIL.Image.fromarray(rgb).convert("CMYK"), "TIFF"))
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), rgb)
+
+
+def _corner_image() -> np.ndarray:
+    """96 wide x 64 high, dark grey, with a red block in the stored top-left corner."""
+    arr = np.full((64, 96, 3), 60, np.uint8)
+    arr[:16, :16] = (255, 0, 0)
+    return arr
+
+
+def test_exif_orientation_6_jpeg() -> None:
+    pil = PIL.Image.fromarray(_corner_image())
+    exif = pil.getexif()
+    exif[0x0112] = 6
+    img = load_image(pil_bytes(pil, "JPEG", quality=95, exif=exif))
+    assert img.exif_orientation == 6
+    assert (img.width, img.height) == (64, 96)  # swapped
+    # orientation 6 = rotate 90 degrees clockwise for display: stored top-left goes to the top-right
+    top_right = img.rgb[:16, -16:].mean(axis=(0, 1))
+    assert top_right[0] > 0.9 and top_right[1] < 0.1
+    assert img.rgb[:16, :16, 0].mean() < 0.4  # the top-left is now grey
+    assert img.to_dict()["exif_orientation"] == 6
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillow_exif_transpose(orientation: int) -> None:
+    pil = PIL.Image.fromarray(rand_u8(64, 96))
+    exif = pil.getexif()
+    exif[0x0112] = orientation
+    data = pil_bytes(pil, "PNG", exif=exif)
+    img = load_image(data)
+    expected = np.asarray(PIL.ImageOps.exif_transpose(PIL.Image.open(io.BytesIO(data))))
+    assert img.exif_orientation == orientation
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), expected)
+
+
+def test_webp_lossless_exact() -> None:
+    rgb = rand_u8()
+    img = load_image(pil_bytes(PIL.Image.fromarray(rgb), "WEBP", lossless=True))
+    assert img.format == "WEBP"
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), rgb)
+
+
+def test_heic() -> None:
+    rgb = smooth_u8()
+    img = load_image(pil_bytes(PIL.Image.fromarray(rgb), "HEIF", quality=-1, chroma=444), name="IMG_0001.HEIC")
+    assert (img.format, img.bit_depth, img.source) == ("HEIF", 8, "IMG_0001.HEIC")
+    # lossless HEIC still goes through a YCbCr conversion: within 2 levels
+    assert np.abs(img.rgb * 255 - rgb).max() <= 2
+
+
+def test_heic_orientation_applied_once() -> None:
+    pil = PIL.Image.fromarray(_corner_image())
+    exif = pil.getexif()
+    exif[0x0112] = 6
+    img = load_image(pil_bytes(pil, "HEIF", quality=-1, chroma=444, exif=exif.tobytes()))
+    assert (img.width, img.height) == (64, 96)
+    assert img.exif_orientation == 6
+    assert img.rgb[:16, -16:, 0].mean() > 0.9
+
+
+def test_bytes_path_file_object_agree(tmp_path: Path) -> None:
+    data = pil_bytes(PIL.Image.fromarray(rand_u8()), "JPEG", quality=90)
+    path = tmp_path / "before.jpg"
+    path.write_bytes(data)
+    from_path = load_image(path)
+    from_str = load_image(str(path))
+    from_bytes = load_image(data)
+    from_bytearray = load_image(bytearray(data))
+    from_memoryview = load_image(memoryview(data))
+    with open(path, "rb") as handle:
+        from_file = load_image(handle)
+    from_bytesio = load_image(io.BytesIO(data))
+    images = [from_path, from_str, from_bytes, from_bytearray, from_memoryview, from_file, from_bytesio]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for img in images:
+        assert img.sha256 == digest
+        np.testing.assert_array_equal(img.rgb, from_path.rgb)
+    assert [img.source for img in images] == [
+        "before.jpg", "before.jpg", "<bytes>", "<bytes>", "<bytes>", "before.jpg", "<file>",
+    ]
+    assert load_image(data, name="visit-2").source == "visit-2"
+
+
+def test_image_passed_through_unchanged() -> None:
+    img = load_image(rand_u8())
+    assert isinstance(img, Image)
+    assert load_image(img) is img
+    assert load_image(img, name="other", max_pixels=10) is img
+
+
+def test_image_invariants_and_to_dict() -> None:
+    img = load_image(pil_bytes(PIL.Image.fromarray(rand_u8(70, 90)), "PNG"), name="a.png")
+    assert img.rgb.dtype == np.float32 and img.rgb.flags.c_contiguous
+    assert not img.rgb.flags.writeable
+    with pytest.raises(ValueError):
+        img.rgb[0, 0, 0] = 1.0
+    assert (img.height, img.width, img.shape, img.n_pixels) == (70, 90, (70, 90), 6300)
+    d = img.to_dict()
+    assert d == {
+        "sha256": img.sha256, "source": "a.png", "format": "PNG", "bit_depth": 8,
+        "width": 90, "height": 70, "exif_orientation": 1,
+    }
+    json.dumps(d)
+    assert "a.png" in repr(img) and "90x70" in repr(img)
+
+
+def test_rotated_image_is_c_contiguous() -> None:
+    pil = PIL.Image.fromarray(rand_u8(64, 96))
+    exif = pil.getexif()
+    exif[0x0112] = 8
+    img = load_image(pil_bytes(pil, "PNG", exif=exif))
+    assert img.rgb.flags.c_contiguous and img.shape == (96, 64)
+
+
+def test_arrays_of_every_dtype() -> None:
+    u8 = rand_u8()
+    np.testing.assert_array_equal(load_image(u8).rgb, (u8 / 255).astype(np.float32))
+    assert load_image(u8).bit_depth == 8 and load_image(u8).format is None
+    u16 = u16_low_byte_pattern()
+    img16 = load_image(u16)
+    assert img16.bit_depth == 16
+    np.testing.assert_array_equal(img16.rgb, (u16 / 65535).astype(np.float32))
+    f64 = RNG.random((64, 80, 3))
+    img = load_image(f64)
+    assert img.bit_depth == 32
+    np.testing.assert_array_equal(img.rgb, f64.astype(np.float32))
+    f16 = f64.astype(np.float16)
+    np.testing.assert_array_equal(load_image(f16).rgb, f16.astype(np.float32))
+    gray = rand_u8(c=None)
+    rgb = load_image(gray).rgb
+    for ch in range(3):
+        np.testing.assert_array_equal(rgb[..., ch], (gray / 255).astype(np.float32))
+    np.testing.assert_array_equal(load_image(gray[..., None]).rgb, rgb)
+    rgba = np.dstack([u8, np.full((64, 80), 255, np.uint8)])
+    np.testing.assert_array_equal(load_image(rgba).rgb, load_image(u8).rgb)
+    assert load_image(np.ones((64, 80, 3))).rgb.max() == 1.0
+
+
+def test_array_input_is_copied_and_not_frozen() -> None:
+    arr = RNG.random((64, 64, 3)).astype(np.float32)
+    img = load_image(arr)
+    assert arr.flags.writeable
+    arr[:] = 0
+    assert img.rgb.max() > 0
+
+
+def test_array_sha256_is_canonical() -> None:
+    arr = rand_u8()
+    expected = hashlib.sha256(b"|u1(64, 80, 3)" + arr.tobytes()).hexdigest()
+    assert load_image(arr).sha256 == expected
+    assert load_image(np.asfortranarray(arr)).sha256 == expected
+    u16 = u16_low_byte_pattern()
+    assert load_image(u16.astype(">u2")).sha256 == load_image(u16).sha256
+    assert load_image(u16).sha256 != load_image(u16.astype(np.float32) / 65535).sha256
+
+
+def test_pillow_globals_untouched() -> None:
+    assert PIL.ImageFile.LOAD_TRUNCATED_IMAGES is False
+    assert PIL.Image.MAX_IMAGE_PIXELS == 89478485
+    assert MAX_PIXELS == 100_000_000 and MIN_SIZE == 64
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    h=st.integers(64, 90),
+    w=st.integers(64, 90),
+    channels=st.sampled_from([None, 3]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_uint8_round_trip_property(h: int, w: int, channels: int | None, seed: int) -> None:
+    shape = (h, w) if channels is None else (h, w, channels)
+    arr = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    rgb = arr if channels else np.repeat(arr[..., None], 3, axis=2)
+    img = load_image(arr)
+    np.testing.assert_array_equal(image_to_uint8(img.rgb), rgb)
+    again = load_image(encode_png(arr))  # through a PNG file
+    np.testing.assert_array_equal(again.rgb, img.rgb)
+
+
+# ----------------------------------------------------------------------------- load_mask
+
+
+def test_mask_array_right_shape() -> None:
+    arr = np.zeros((64, 80), np.uint8)
+    arr[10:20, 5:9] = 3
+    mask = load_mask(arr, shape=(64, 80))
+    assert mask.dtype == bool and mask.shape == (64, 80) and mask.sum() == 40
+    assert load_mask(arr.astype(bool), shape=(64, 80)).sum() == 40
+    assert load_mask(arr.astype(np.float32) / 3, shape=(64, 80)).sum() == 40
+
+
+def test_mask_wrong_shape() -> None:
+    with pytest.raises(BadMaskError, match=r"^lesion: mask is 100x80 pixels but the image is 1024x768; expected the same size"):
+        load_mask(np.ones((80, 100), bool), shape=(768, 1024), name="lesion")
+
+
+def test_mask_empty() -> None:
+    with pytest.raises(BadMaskError, match=r"^lesion: mask is empty \(no pixel inside\)"):
+        load_mask(np.zeros((64, 80), bool), shape=(64, 80), name="lesion")
+
+
+def test_mask_nan() -> None:
+    arr = np.ones((64, 80), np.float64)
+    arr[5, 5] = np.nan
+    with pytest.raises(BadMaskError, match="roi: .*NaN"):
+        load_mask(arr, shape=(64, 80), name="roi")
+
+
+def test_mask_not_2d() -> None:
+    with pytest.raises(BadMaskError, match="2-D"):
+        load_mask(np.ones((64, 80, 3), bool), shape=(64, 80))
+
+
+def test_mask_from_png_file(tmp_path: Path) -> None:
+    arr = np.zeros((64, 80), np.uint8)
+    arr[20:40, 30:50] = 255
+    arr[0, 0] = 127  # at the threshold: outside
+    path = tmp_path / "lesion.png"
+    path.write_bytes(pil_bytes(PIL.Image.fromarray(arr), "PNG"))
+    mask = load_mask(path, shape=(64, 80), name="lesion")
+    np.testing.assert_array_equal(mask, arr > 127)
+    np.testing.assert_array_equal(load_mask(path.read_bytes(), shape=(64, 80)), mask)
+    with pytest.raises(BadMaskError, match=r"^lesion \(lesion\.png\): mask is 80x64 pixels but the image is 64x80"):
+        load_mask(path, shape=(80, 64), name="lesion")
+
+
+def test_mask_from_rgb_and_16bit_png() -> None:
+    rgb = np.zeros((64, 80, 3), np.uint8)
+    rgb[5:15, 5:15] = (255, 255, 255)
+    mask = load_mask(pil_bytes(PIL.Image.fromarray(rgb), "PNG"), shape=(64, 80))
+    assert mask.sum() == 100 and mask[5:15, 5:15].all()
+    gray16 = np.zeros((64, 80), np.uint16)
+    gray16[:8, :8] = 65535
+    gray16[8, 8] = 32767
+    mask = load_mask(pil_bytes(PIL.Image.fromarray(gray16), "PNG"), shape=(64, 80))
+    assert mask.sum() == 64
+
+
+def test_mask_exif_orientation() -> None:
+    arr = np.zeros((64, 96), np.uint8)
+    arr[:10, :10] = 255
+    pil = PIL.Image.fromarray(arr)
+    exif = pil.getexif()
+    exif[0x0112] = 6
+    mask = load_mask(pil_bytes(pil, "PNG", exif=exif), shape=(96, 64))
+    assert mask[:10, -10:].all() and mask.sum() == 100
+
+
+def test_mask_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "roi.png"
+    path.write_bytes(b"not a png at all")
+    with pytest.raises(BadMaskError, match=r"^roi \(roi\.png\): is not an image"):
+        load_mask(path, shape=(64, 80), name="roi")
+    with pytest.raises(BadMaskError, match="no such file"):
+        load_mask(tmp_path / "missing.png", shape=(64, 80), name="roi")
+    good = pil_bytes(PIL.Image.fromarray(np.full((64, 80), 255, np.uint8)), "PNG")
+    with pytest.raises(BadMaskError, match="truncated or corrupt"):
+        load_mask(good[: len(good) // 2], shape=(64, 80), name="roi")
+
+
+# ----------------------------------------------------------------------------- encode_png / image_to_uint8
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [rand_u8(), rand_u8(c=None), u16_low_byte_pattern(), u16_low_byte_pattern(c=1)[..., 0],
+     np.dstack([rand_u8(), np.full((64, 80), 255, np.uint8)])],
+    ids=["rgb8", "gray8", "rgb16", "gray16", "rgba8"],
+)
+def test_encode_png_round_trip_and_no_metadata(arr: np.ndarray) -> None:
+    png = encode_png(arr)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    chunks = png_chunk_types(png)
+    assert not {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME", b"iCCP"} & set(chunks), chunks
+    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded.ndim == 3:
+        decoded = decoded[..., [2, 1, 0, 3][: decoded.shape[2]]]
+    np.testing.assert_array_equal(decoded, arr)
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        expected = (arr / (65535 if arr.dtype == np.uint16 else 255)).astype(np.float32)
+        np.testing.assert_array_equal(load_image(png).rgb, expected)
+
+
+def test_encode_png_float_and_bool() -> None:
+    f = RNG.random((64, 80, 3)).astype(np.float32)
+    decoded = np.asarray(PIL.Image.open(io.BytesIO(encode_png(f))))
+    np.testing.assert_array_equal(decoded, image_to_uint8(f))
+    mask = rand_u8(c=None) > 100
+    decoded = np.asarray(PIL.Image.open(io.BytesIO(encode_png(mask))))
+    np.testing.assert_array_equal(decoded, mask.astype(np.uint8) * 255)
+    with pytest.raises(ValueError, match="shape"):
+        encode_png(np.zeros((64, 64, 2), np.uint8))
+    with pytest.raises(TypeError, match="dtype"):
+        encode_png(np.zeros((64, 64), np.int64))
+
+
+def test_encode_png_drops_source_exif() -> None:
+    pil = PIL.Image.fromarray(rand_u8())
+    exif = pil.getexif()
+    exif[0x010F] = "SecretCam"  # Make
+    img = load_image(pil_bytes(pil, "JPEG", exif=exif))
+    png = encode_png(img.rgb)
+    assert b"SecretCam" not in png and b"eXIf" not in png
+
+
+def test_image_to_uint8_rounds_and_clips() -> None:
+    values = np.array([-0.5, 0.0, 0.4 / 255, 0.6 / 255, 0.5, 254.4 / 255, 1.0, 3.0], np.float32)
+    np.testing.assert_array_equal(image_to_uint8(values), [0, 0, 0, 1, 128, 254, 255, 255])
+    with pytest.raises(ValueError, match="NaN"):
+        image_to_uint8(np.array([np.nan]))
+    u8 = rand_u8()
+    assert image_to_uint8(u8) is not u8 and np.array_equal(image_to_uint8(u8), u8)
+
+
+def test_image_constructor_validates_and_freezes() -> None:
+    with pytest.raises(ValueError, match="float32"):
+        Image(rgb=np.zeros((64, 64, 3)), sha256="0" * 64, source="x", format=None, bit_depth=32)
+    with pytest.raises(ValueError, match="contiguous"):
+        Image(rgb=np.zeros((64, 64, 3), np.float32)[:, ::2], sha256="0" * 64, source="x", format=None, bit_depth=32)
+    rgb = np.zeros((64, 64, 3), np.float32)
+    img = Image(rgb=rgb, sha256="0" * 64, source="x", format=None, bit_depth=32)
+    assert not img.rgb.flags.writeable and img.exif_orientation == 1
