@@ -1,5 +1,29 @@
-"""texturecmp: measure skin texture and scar visibility change between photos."""
+"""texturecmp: measure how skin texture and scar visibility change between photos.
+
+Public API::
+
+    import texturecmp as tc
+    cmp = tc.compare("before.jpg", "after.jpg", lesion="lesion.png")
+    cmp.changes["scar.delta_e00"].verdict
+    series = tc.compare_series(["s0.jpg", "s1.jpg", "s2.jpg"], lesion="lesion.png")
+    series.to_frame()
+
+See :data:`METRICS` for every metric's unit, better direction, definition and reference.
+"""
 
 from texturecmp._version import __version__
+from texturecmp import errors
+from texturecmp.catalogue import METRICS, MetricInfo
+from texturecmp.settings import Settings
+from texturecmp.io import Image, load_image, load_mask
+from texturecmp.regions import Ellipse, Polygon, Rect
+from texturecmp.align import Alignment, register
+from texturecmp.measure import Measurement, MetricValue, measure
+from texturecmp.compare import Change, Comparison, Photometric, Series, compare, compare_series
+from texturecmp import color, glcm
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
+    "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
+    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "color", "glcm",
+]

@@ -1,0 +1,3 @@
+from texturecmp.cli import main
+import sys
+sys.exit(main())

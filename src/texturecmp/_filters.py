@@ -1,0 +1,183 @@
+"""Fast filters shared by the metric families (private).
+
+Large Gaussians are computed by shrink-blur-enlarge (area downsampling, a small Gaussian,
+bilinear upsampling), which is 10-50x faster than a full-resolution kernel at 12 MP and
+equal to it within a few percent of the band energy; both photos of a comparison go
+through the same code, so the comparison is unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["gauss", "masked_gauss", "srgb_to_linear_fast", "TileGrid", "downsample", "upsample"]
+
+_LUT_N = 65536
+_SRGB_LUT: np.ndarray | None = None
+
+
+def _srgb_lut() -> np.ndarray:
+    global _SRGB_LUT
+    if _SRGB_LUT is None:
+        v = np.linspace(0.0, 1.0, _LUT_N, dtype=np.float64)
+        lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+        _SRGB_LUT = lin.astype(np.float32)
+    return _SRGB_LUT
+
+
+def srgb_to_linear_fast(v: np.ndarray) -> np.ndarray:
+    """sRGB-encoded [0, 1] -> linear light through a 16-bit table (error < 2e-5)."""
+    return _srgb_lut()[_lut_index(v)]
+
+
+def _lut_index(v: np.ndarray) -> np.ndarray:
+    x = v * np.float32(_LUT_N - 1)
+    x += np.float32(0.5)
+    np.clip(x, 0, _LUT_N - 1, out=x)
+    return x.astype(np.uint16)
+
+
+def apply_linear_gains(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """Multiply each channel by a gain in linear light; input and output sRGB-encoded float32 [0, 1].
+
+    Implemented as one 16-bit lookup table per channel (the exact composite
+    ``linear_to_srgb(g * srgb_to_linear(v))``, clipped to [0, 1]).
+    """
+    v = np.linspace(0.0, 1.0, _LUT_N, dtype=np.float64)
+    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    out = np.empty_like(rgb, dtype=np.float32)
+    for c, g in enumerate(gains):
+        x = np.clip(lin * g, 0.0, 1.0)
+        enc = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+        out[..., c] = enc[_lut_index(rgb[..., c])]
+    return out
+
+
+def gauss(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of a float32 image (2-D or up to 4 channels); shrink-blur-enlarge for sigma > 4 px."""
+    if sigma <= 0:
+        return img
+    if sigma <= 4.0:
+        return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    k = max(1, int(sigma / 2.0))
+    h, w = img.shape[:2]
+    sh, sw = max(1, h // k), max(1, w // k)
+    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+    # the box of the area downsampling contributes variance (k^2 - 1) / 12 (in full-res px^2)
+    s_small = math.sqrt(max(sigma**2 - (k * k - 1) / 12.0, 0.25)) / k
+    small = cv2.GaussianBlur(small, (0, 0), s_small, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def masked_gauss(img: np.ndarray, mask: np.ndarray | None, sigma: float, *, eps: float = 1e-3) -> np.ndarray:
+    """Normalised convolution G(img * m) / G(m): a Gaussian that does not leak across region borders."""
+    if mask is None or mask.all():
+        return gauss(img, sigma)
+    m = mask.astype(np.float32)
+    num = gauss(img * m, sigma)
+    den = gauss(m, sigma)
+    return num / np.maximum(den, eps)
+
+
+def downsample(img: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Area-downsample so the long side is at most ``max_side``; returns (image, factor) with factor = small/full."""
+    h, w = img.shape[:2]
+    f = min(1.0, max_side / max(h, w))
+    if f >= 1.0:
+        return img, 1.0
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA), f
+
+
+def upsample(img: np.ndarray, shape: tuple[int, int], *, nearest: bool = False) -> np.ndarray:
+    h, w = shape
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    """A regular grid of square tiles (origin x0, y0; side t px; nx by ny tiles).
+
+    Tiles are numbered row-major, ``iy * nx + ix``. The grid of a follow-up photo is the
+    baseline grid carried through the registration (origin mapped, side scaled), so that
+    tile i shows about the same skin in both photos: this pairs tiles for the standard
+    error of a change.
+    """
+
+    x0: int
+    y0: int
+    t: int
+    nx: int
+    ny: int
+
+    @property
+    def n(self) -> int:
+        return self.nx * self.ny
+
+    @classmethod
+    def covering(cls, mask: np.ndarray, *, target_tiles: int, min_tile: int) -> "TileGrid":
+        ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+        area = float(np.count_nonzero(mask))
+        t = max(int(min_tile), int(round(math.sqrt(area / target_tiles))), 2)
+        return cls(x0, y0, t, max(1, math.ceil((x1 - x0) / t)), max(1, math.ceil((y1 - y0) / t)))
+
+    def mapped(self, matrix: np.ndarray, scale: float) -> "TileGrid":
+        """The grid carried into another photo by a 2x3 baseline->follow-up matrix."""
+        x, y = matrix @ np.array([self.x0, self.y0, 1.0])
+        return TileGrid(int(round(x)), int(round(y)), max(2, int(round(self.t * scale))), self.nx, self.ny)
+
+    def sums(self, field: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Sum of ``field`` (2-D) over each tile; zero outside the field. Shape (n,).
+
+        ``origin`` is the (x, y) image position of ``field[0, 0]`` when the field is a crop.
+        A grid inside the field is summed by exact area averaging (integer factor); a grid
+        that overhangs it through an integral image with clipped corners.
+        """
+        h, w = field.shape
+        t = self.t
+        X0, Y0 = self.x0 - origin[0], self.y0 - origin[1]
+        X1, Y1 = X0 + self.nx * t, Y0 + self.ny * t
+        if X1 <= 0 or Y1 <= 0 or X0 >= w or Y0 >= h:
+            return np.zeros(self.n)
+        if X0 >= 0 and Y0 >= 0 and X1 <= w and Y1 <= h:
+            sub = field[Y0:Y1, X0:X1]
+            if sub.dtype != np.float32:
+                sub = sub.astype(np.float32)
+            means = cv2.resize(sub, (self.nx, self.ny), interpolation=cv2.INTER_AREA)
+            return means.astype(np.float64).ravel() * (t * t)
+        cx0, cy0, cx1, cy1 = max(X0, 0), max(Y0, 0), min(X1, w), min(Y1, h)
+        sub = field[cy0:cy1, cx0:cx1]
+        if sub.dtype != np.float32:
+            sub = sub.astype(np.float32)
+        # float32 integral: 2-4x faster than float64 at 12 MP; relative error of a tile sum ~1e-5
+        ii = cv2.integral(sub, sdepth=cv2.CV_32F)
+        xs = np.clip(X0 + np.arange(self.nx + 1) * t, cx0, cx1) - cx0
+        ys = np.clip(Y0 + np.arange(self.ny + 1) * t, cy0, cy1) - cy0
+        S = ii[ys][:, xs].astype(np.float64)
+        return (S[1:, 1:] - S[:-1, 1:] - S[1:, :-1] + S[:-1, :-1]).ravel()
+
+    def labels(self, shape: tuple[int, int]) -> np.ndarray:
+        """Tile index of every pixel (int32; -1 outside the grid)."""
+        h, w = shape
+        ix = (np.arange(w) - self.x0) // self.t
+        iy = (np.arange(h) - self.y0) // self.t
+        ix = np.where((ix >= 0) & (ix < self.nx), ix, -1).astype(np.int32)
+        iy = np.where((iy >= 0) & (iy < self.ny), iy, -1).astype(np.int32)
+        lab = iy[:, None] * self.nx + ix[None, :]
+        lab[(iy[:, None] < 0) | (ix[None, :] < 0)] = -1
+        return lab
+
+    def index_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Tile index of points (x, y); -1 outside the grid."""
+        ix = np.floor((np.asarray(x) - self.x0) / self.t).astype(np.int64)
+        iy = np.floor((np.asarray(y) - self.y0) / self.t).astype(np.int64)
+        ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        return np.where(ok, iy * self.nx + ix, -1)
+
+    def to_dict(self) -> dict:
+        return {"x0": self.x0, "y0": self.y0, "tile_px": self.t, "nx": self.nx, "ny": self.ny}

@@ -1,0 +1,229 @@
+"""The ``texturecmp`` command: compare, measure, series, metrics.
+
+Bad input gives one clear line on stderr (``texturecmp: error: ...``) and a non-zero exit
+status (2 for a usage or input error), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from texturecmp._version import __version__
+from texturecmp.catalogue import FAMILIES, METRICS, metrics_table
+from texturecmp.errors import TextureCmpError
+
+__all__ = ["main"]
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    a = abs(v)
+    if a != 0 and (a >= 1e5 or a < 1e-3):
+        return f"{v:.3g}"
+    return f"{v:.{digits}g}"
+
+
+def _settings(args):
+    from texturecmp.settings import Settings
+
+    return Settings.from_file(args.settings) if args.settings else None
+
+
+def _regions(args) -> dict:
+    return {"roi": args.roi, "lesion": args.lesion, "reference": args.reference}
+
+
+def _print_changes(cmp, out) -> None:
+    print(f"{cmp.labels[0]} -> {cmp.labels[1]}    alignment: {cmp.alignment.message}", file=out)
+    g = cmp.photometric.gains
+    print(f"photometric correction (linear gains R G B): {g[0]:.3f} {g[1]:.3f} {g[2]:.3f} on the {cmp.photometric.region}", file=out)
+    head = f"{'metric':28} {'unit':10} {'before':>10} {'after':>10} {'change':>10} {'%':>8} {'± SE':>9}  verdict"
+    for fam in FAMILIES:
+        rows = [c for c in cmp.changes.values() if METRICS[c.metric].family == fam]
+        if not rows:
+            continue
+        print(f"\n[{fam}]", file=out)
+        print(head, file=out)
+        for c in rows:
+            print(f"{c.metric:28} {c.unit:10} {_fmt(c.before):>10} {_fmt(c.after):>10} {_fmt(c.delta):>10} "
+                  f"{_fmt(c.percent, 3):>8} {_fmt(c.uncertainty, 2):>9}  {c.verdict}", file=out)
+    if cmp.warnings:
+        print("\nwarnings:", file=out)
+        for w in cmp.warnings:
+            print(f"  - {w}", file=out)
+
+
+def _write_json(obj: dict, path: str) -> None:
+    text = json.dumps(obj, indent=2, allow_nan=False)
+    if path == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def _save_maps(cmp, folder: str) -> list[str]:
+    """Write the comparison's maps as PNG (no metadata): photos, ΔE00 and texture-change heat maps."""
+    import cv2
+
+    from texturecmp.io import encode_png, image_to_uint8
+
+    os.makedirs(folder, exist_ok=True)
+    written = []
+
+    def save(name: str, arr: np.ndarray) -> None:
+        p = os.path.join(folder, name)
+        with open(p, "wb") as fh:
+            fh.write(encode_png(arr))
+        written.append(p)
+
+    def heat(v: np.ndarray, lo: float, hi: float, cmap: int) -> np.ndarray:
+        x = np.clip((np.nan_to_num(v, nan=lo) - lo) / (hi - lo), 0, 1)
+        rgb = cv2.applyColorMap((x * 255).astype(np.uint8), cmap)[..., ::-1]
+        rgb = rgb.copy()
+        rgb[~np.isfinite(v)] = 0
+        return rgb
+
+    m = cmp.maps
+    save("before.png", image_to_uint8(m["before_rgb"]))
+    if "after_rgb_aligned" in m:
+        save("after_aligned.png", image_to_uint8(m["after_rgb_aligned"]))
+    if "delta_e00" in m:
+        save("delta_e00.png", heat(m["delta_e00"], 0.0, 10.0, cv2.COLORMAP_INFERNO))
+    if "texture_change" in m:
+        save("texture_change.png", heat(m["texture_change"], -2.0, 2.0, cv2.COLORMAP_TWILIGHT_SHIFTED))
+    for k in ("visibility_before", "visibility_after"):
+        if k in m:
+            save(f"{k}.png", heat(m[k], 0.0, 10.0, cv2.COLORMAP_INFERNO))
+    return written
+
+
+def _cmd_compare(args) -> int:
+    from texturecmp.compare import compare
+
+    cmp = compare(args.before, args.after, **_regions(args), align=not args.no_align, baseline_repeat=args.baseline_repeat,
+                  pixel_size_mm=args.pixel_size_mm, settings=_settings(args),
+                  labels=(Path(args.before).name, Path(args.after).name))
+    _print_changes(cmp, sys.stdout)
+    if args.json:
+        _write_json(cmp.to_dict(), args.json)
+    if args.maps:
+        files = _save_maps(cmp, args.maps)
+        print(f"\nmaps written: {', '.join(files)}")
+    return 0
+
+
+def _cmd_series(args) -> int:
+    from texturecmp.compare import compare_series
+
+    labels = args.labels.split(",") if args.labels else [Path(p).name for p in args.images]
+    ser = compare_series(args.images, labels=labels, **_regions(args), align=not args.no_align,
+                         pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
+    for c in ser.vs_baseline:
+        _print_changes(c, sys.stdout)
+        print("", file=sys.stdout)
+    if args.csv:
+        ser.to_frame().to_csv(args.csv, index=False)
+    if args.json:
+        _write_json(ser.to_dict(), args.json)
+    return 0
+
+
+def _cmd_measure(args) -> int:
+    from texturecmp.measure import measure
+
+    results = []
+    for path in args.images:
+        m = measure(path, **_regions(args), pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
+        results.append(m)
+        print(f"{path}")
+        for name, v in m.metrics.items():
+            note = f"  ({v.note})" if v.note else ""
+            print(f"  {name:28} {_fmt(v.value):>10} ± {_fmt(v.uncertainty, 2):<8} {v.unit}{note}")
+        for w in m.warnings:
+            print(f"  warning: {w}")
+    if args.json:
+        _write_json({"kind": "measurements", "items": [m.to_dict() for m in results]} if len(results) > 1
+                    else results[0].to_dict(), args.json)
+    return 0
+
+
+def _cmd_metrics(args) -> int:
+    if args.json:
+        print(json.dumps({k: v.to_dict() for k, v in METRICS.items()}, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(metrics_table(markdown=args.markdown))
+    return 0
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--roi", help="mask image of the region to measure (default: whole photo)")
+    p.add_argument("--lesion", help="mask image of the scar / lesion (needed for scar metrics)")
+    p.add_argument("--reference", help="mask image of normal reference skin (default: a ring around the lesion)")
+    p.add_argument("--pixel-size-mm", type=float, dest="pixel_size_mm", help="millimetres per pixel")
+    p.add_argument("--settings", help="settings file (JSON or TOML) with the settings to change")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="texturecmp", description="Measure skin texture and scar change between photos.")
+    ap.add_argument("--version", action="version", version=f"texturecmp {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compare", help="compare a baseline photo with a follow-up")
+    p.add_argument("before")
+    p.add_argument("after")
+    _add_common(p)
+    p.add_argument("--baseline-repeat", help="second baseline photo taken minutes apart (test-retest MDC)")
+    p.add_argument("--no-align", action="store_true", help="photos are already aligned (same size)")
+    p.add_argument("--json", help="write the comparison as JSON to FILE ('-' for stdout)")
+    p.add_argument("--maps", help="write the maps as PNG into DIR")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("series", help="compare a baseline (first) with each follow-up")
+    p.add_argument("images", nargs="+")
+    _add_common(p)
+    p.add_argument("--labels", help="comma-separated session labels")
+    p.add_argument("--no-align", action="store_true")
+    p.add_argument("--csv", help="write the tidy table (session x metric) as CSV")
+    p.add_argument("--json", help="write the series as JSON")
+    p.set_defaults(func=_cmd_series)
+
+    p = sub.add_parser("measure", help="measure one or more photos")
+    p.add_argument("images", nargs="+")
+    _add_common(p)
+    p.add_argument("--json", help="write the measurement(s) as JSON")
+    p.set_defaults(func=_cmd_measure)
+
+    p = sub.add_parser("metrics", help="list the metric catalogue")
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    p.add_argument("--json", action="store_true", help="as JSON")
+    p.set_defaults(func=_cmd_metrics)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TextureCmpError as exc:
+        print(f"texturecmp: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"texturecmp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("texturecmp: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,578 @@
+"""Compare photos of one skin area: registration, photometric normalisation, changes, verdicts, maps.
+
+Method (METRICS.md section 4): the follow-up is registered to the baseline (a similarity
+transform); the baseline's regions and tile grid are carried into the follow-up through
+it, and each photo is measured **in its own pixel grid** (resampling would blur texture).
+Exposure and white balance of the follow-up are matched to the baseline with one gain
+per channel in linear light, estimated on the reference skin (or on the roi outside the
+lesion): never histogram equalisation. Each metric's change gets an uncertainty and a
+verdict (:mod:`texturecmp.uncertainty`). Pixel maps (ΔE00 between the aligned photos,
+local texture change, lesion visibility) are computed on images downsampled to
+``map_max_side`` with the follow-up warped (Lanczos) into the baseline grid.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from texturecmp._filters import apply_linear_gains, downsample, gauss, srgb_to_linear_fast
+from texturecmp._version import __version__
+from texturecmp.align import Alignment, identity_alignment, register, warp_mask
+from texturecmp.catalogue import METRICS
+from texturecmp.color import delta_e00, rgb_to_lab
+from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError
+from texturecmp.io import Image, load_image
+from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
+                                resolve_regions)
+from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
+from texturecmp.settings import Settings, coerce_settings
+from texturecmp.uncertainty import floor_for, jackknife_se, verdict
+
+__all__ = ["Change", "Photometric", "Comparison", "Series", "compare", "compare_series"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change of one metric from the baseline (before) to the follow-up (after).
+
+    ``percent`` is NaN (with a note) when ``before`` is 0 or NaN. ``uncertainty`` is the
+    standard error of ``delta``; ``threshold`` = max(z * uncertainty, floor or MDC95);
+    ``detectable`` = |delta| > threshold; ``rule`` says which term decided.
+    """
+
+    metric: str
+    unit: str
+    better: str
+    before: float
+    after: float
+    delta: float
+    percent: float
+    uncertainty: float
+    threshold: float
+    detectable: bool
+    verdict: str
+    rule: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "unit": self.unit, "better": self.better, "before": _f(self.before),
+                "after": _f(self.after), "delta": _f(self.delta), "percent": _f(self.percent),
+                "uncertainty": _f(self.uncertainty), "threshold": _f(self.threshold), "detectable": bool(self.detectable),
+                "verdict": self.verdict, "rule": self.rule, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Photometric:
+    """The exposure / white-balance correction applied to the follow-up.
+
+    ``gains`` multiply the follow-up's linear-light R, G, B; ``exposure_ratio`` is the
+    follow-up's luminance over the baseline's on the matching region before correction;
+    ``exposure_shift_L`` the same as a difference of L*.
+    """
+
+    gains: tuple[float, float, float]
+    exposure_ratio: float
+    exposure_shift_L: float
+    region: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gains": [float(g) for g in self.gains], "exposure_ratio": _f(self.exposure_ratio),
+                "exposure_shift_L": _f(self.exposure_shift_L), "region": self.region}
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Result of :func:`compare`: both measurements, alignment, correction, changes, warnings, maps."""
+
+    before: Measurement
+    after: Measurement
+    alignment: Alignment
+    photometric: Photometric
+    changes: Mapping[str, Change]
+    warnings: tuple[str, ...]
+    maps: Mapping[str, np.ndarray]
+    settings: Settings
+    pixel_size_mm: float | None
+    labels: tuple[str, str] = ("baseline", "follow-up")
+    test_retest: Mapping[str, float] | None = None
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: changes, alignment, correction, warnings and provenance (maps are not included)."""
+        return {
+            "kind": "comparison",
+            "labels": list(self.labels),
+            "changes": {k: c.to_dict() for k, c in self.changes.items()},
+            "alignment": self.alignment.to_dict(),
+            "photometric": self.photometric.to_dict(),
+            "warnings": list(self.warnings),
+            "test_retest_mdc95": None if self.test_retest is None else {k: _f(v) for k, v in self.test_retest.items()},
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "provenance": {
+                "texturecmp_version": self.version,
+                "images": [dict(self.before.image), dict(self.after.image)],
+                "pixel_size_mm": self.pixel_size_mm,
+                "settings": self.settings.to_dict(),
+                "settings_sha256": self.settings.hash,
+            },
+        }
+
+    def to_frame(self):
+        """Tidy pandas DataFrame, one row per metric."""
+        import pandas as pd
+
+        rows = [{"baseline": self.labels[0], "session": self.labels[1], **c.to_dict()} for c in self.changes.values()]
+        return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """Result of :func:`compare_series`: each follow-up against the baseline and the previous session."""
+
+    labels: tuple[str, ...]
+    measurements: tuple[Measurement, ...]
+    vs_baseline: tuple[Comparison, ...]
+    vs_previous: tuple[Comparison, ...]
+
+    def to_frame(self):
+        """Tidy DataFrame: one row per session x metric (baseline included, with empty changes)."""
+        import pandas as pd
+
+        rows = []
+        prev_by_label = {c.labels[1]: c for c in self.vs_previous}
+        for i, (label, m) in enumerate(zip(self.labels, self.measurements)):
+            cb = self.vs_baseline[i - 1] if i > 0 else None
+            cp = prev_by_label.get(label) if i > 0 else None
+            for name, mv in m.metrics.items():
+                row = {"session": label, "index": i, "metric": name, "family": METRICS[name].family,
+                       "value": mv.value, "unit": mv.unit, "uncertainty": mv.uncertainty}
+                for prefix, c in (("baseline", cb), ("previous", cp)):
+                    ch = c.changes.get(name) if c is not None else None
+                    row[f"delta_vs_{prefix}"] = ch.delta if ch else math.nan
+                    row[f"percent_vs_{prefix}"] = ch.percent if ch else math.nan
+                    row[f"uncertainty_vs_{prefix}"] = ch.uncertainty if ch else math.nan
+                    row[f"verdict_vs_{prefix}"] = ch.verdict if ch else ""
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "series", "labels": list(self.labels),
+                "measurements": [m.to_dict() for m in self.measurements],
+                "vs_baseline": [c.to_dict() for c in self.vs_baseline],
+                "vs_previous": [c.to_dict() for c in self.vs_previous]}
+
+
+# ----------------------------------------------------------------------------------- engine
+
+@dataclass
+class _Photo:
+    """A loaded photo and what has been derived from it (private)."""
+
+    img: Image
+    label: str
+    regions: Regions | None = None
+    alignment: Alignment | None = None  # baseline -> this photo
+    photometric: Photometric | None = None
+    measurement: Measurement | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _linear_means(rgb: np.ndarray, mask: np.ndarray, max_samples: int = 1_000_000) -> np.ndarray:
+    """Mean linear-light R, G, B over mask, from a regular subsample of actual pixels."""
+    h, w = mask.shape
+    k = max(1, int(math.sqrt(h * w / max_samples)))
+    sub = rgb[::k, ::k][mask[::k, ::k]]
+    if sub.shape[0] < 50:
+        sub = rgb[mask]
+    return srgb_to_linear_fast(sub).mean(axis=0).astype(np.float64)
+
+
+def _lstar(y: float) -> float:
+    e = 216 / 24389
+    f = y ** (1 / 3) if y > e else (24389 / 27 * y + 16) / 116
+    return 116 * f - 16
+
+
+def _luminance(lin: np.ndarray) -> float:
+    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+
+
+class _Engine:
+    """Holds the baseline and measures follow-ups against it (private)."""
+
+    def __init__(self, baseline: Image, *, roi: Any, lesion: Any, reference: Any, align: bool,
+                 pixel_size_mm: float | None, settings: Settings, label: str):
+        self.s = settings
+        self.p = pixel_size_mm
+        self.align = align
+        self.base = _Photo(baseline, label)
+        self.base.regions = resolve_regions(baseline.shape, roi, lesion, reference, settings)
+        self.grid, self.scar_grid = make_grids(self.base.regions, settings, pixel_size_mm)
+        self.base.alignment = identity_alignment(baseline.shape, baseline.shape)
+        self.base.photometric = Photometric((1.0, 1.0, 1.0), 1.0, 0.0, "none")
+        r = self.base.regions
+        self.match_mask = r.reference if r.reference is not None else (r.roi & ~r.lesion if r.lesion is not None else r.roi)
+        self.match_name = "reference skin" if r.reference is not None else ("roi outside the lesion" if r.lesion is not None else "roi")
+        self.base_lin = _linear_means(baseline.rgb, self.match_mask)
+        self._gray_base = None
+
+    def measure_baseline(self) -> None:
+        if self.base.measurement is None:
+            self.base.measurement = measure_photo(self.base.img, self.base.regions, settings=self.s, pixel_size_mm=self.p,
+                                                  grid=self.grid, scar_grid=self.scar_grid,
+                                                  warn_label=f"photo '{self.base.label}'")
+
+    def prepare(self, img: Image, label: str) -> _Photo:
+        """Register a follow-up, carry the regions into it and estimate the photometric gains."""
+        ph = _Photo(img, label)
+        s = self.s
+        b = self.base.img
+        if self.align:
+            if self._gray_base is None:
+                self._gray_base = _gray(b.rgb)
+            al = register(self._gray_base, _gray(img.rgb), fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
+                          min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+            if not al.ok:
+                ph.warnings.append(f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
+                                   "taken at the same relative positions and pixel maps are not available")
+                al = _fallback_alignment(b.shape, img.shape, al)
+        else:
+            if img.shape != b.shape:
+                raise MismatchedImagesError(f"after: photo '{label}' is {img.width}x{img.height} but the baseline is "
+                                            f"{b.width}x{b.height}; with align=False the photos must have the same size")
+            al = identity_alignment(b.shape, img.shape)
+        ph.alignment = al
+        r = self.base.regions
+        m = al.matrix_array if al.method != "identity" else None
+        roi = warp_mask(r.roi, al, img.shape) if m is not None else r.roi
+        n_roi = int(np.count_nonzero(roi))
+        if n_roi < MIN_ROI_PIXELS or n_roi < 0.2 * np.count_nonzero(r.roi) * al.scale**2:
+            raise AlignmentError(f"after: only {n_roi} pixels of the region to measure fall inside photo '{label}'; "
+                                 "the photos do not show the same area")
+        lesion = reference = None
+        if r.lesion is not None:
+            lesion = warp_mask(r.lesion, al, img.shape) & roi if m is not None else r.lesion
+            reference = warp_mask(r.reference, al, img.shape) & roi & ~lesion if m is not None else r.reference
+            if np.count_nonzero(lesion) < MIN_LESION_PIXELS or np.count_nonzero(reference) < MIN_REFERENCE_PIXELS:
+                raise AlignmentError(f"after: the lesion or its reference skin falls outside photo '{label}'")
+        ph.regions = Regions(roi, lesion, reference, r.info)
+        match = reference if reference is not None else (roi & ~lesion if lesion is not None else roi)
+        lin = _linear_means(img.rgb, match)
+        gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))
+        ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)
+        shift_L = _lstar(_luminance(lin)) - _lstar(_luminance(self.base_lin))
+        ph.photometric = Photometric(gains, ratio, shift_L, self.match_name)
+        if abs(shift_L) > s.exposure_shift_max:
+            ph.warnings.append(f"exposure of photo '{label}' differs by {100 * (ratio - 1):+.0f} % from the baseline "
+                               f"(ΔL* {shift_L:+.1f}); corrected with per-channel gains on the {self.match_name}")
+        if max(gains) / min(gains) > 1.15:
+            ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
+                               f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
+        return ph
+
+    def measure(self, ph: _Photo) -> None:
+        al = ph.alignment
+        m = al.matrix_array
+        grid = self.grid.mapped(m, al.scale)
+        scar_grid = self.scar_grid.mapped(m, al.scale) if self.scar_grid is not None else None
+        ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
+                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'")
+
+    def run(self, photos: Sequence[_Photo]) -> None:
+        """Measure the baseline and the prepared follow-ups, two at a time (OpenCV and numpy release the GIL)."""
+        jobs = [None] + list(photos)
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            list(ex.map(lambda ph: self.measure_baseline() if ph is None else self.measure(ph), jobs))
+
+
+def _fallback_alignment(fixed_shape, moving_shape, failed: Alignment) -> Alignment:
+    """After a failed registration: same relative positions (scale by the size ratio)."""
+    sy = moving_shape[0] / fixed_shape[0]
+    sx = moving_shape[1] / fixed_shape[1]
+    if abs(sx - sy) > 0.02 * max(sx, sy):
+        raise AlignmentError(f"after: the photos could not be aligned ({failed.message}) and their aspect ratios differ, "
+                             "so regions cannot be carried over")
+    return Alignment(((sx, 0.0, 0.0), (0.0, sy, 0.0)), (0.0, 0.0), 0.0, float(sx), failed.correlation_before,
+                     failed.correlation_before, 1.0, False, "failed", failed.message, tuple(fixed_shape), tuple(moving_shape))
+
+
+def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> float:
+    rb = mb._internal["replicates"].get(name)
+    ra = ma._internal["replicates"].get(name)
+    if rb is None or ra is None:
+        return math.nan
+    if paired and len(rb) == len(ra):
+        ok = np.isfinite(rb) & np.isfinite(ra)
+        if ok.sum() >= 4:
+            return jackknife_se(ra[ok] - rb[ok])
+    return math.sqrt(mb.metrics[name].uncertainty ** 2 + ma.metrics[name].uncertainty ** 2)
+
+
+def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
+    hb, ha = mb._internal.get("lbp_hist"), ma._internal.get("lbp_hist")
+    if hb is None or ha is None or hb.sum() == 0 or ha.sum() == 0:
+        return math.nan
+    p, q = hb / hb.sum(), ha / ha.sum()
+    s = p + q
+    return float(np.sum(np.where(s > 0, (p - q) ** 2 / np.where(s > 0, s, 1), 0.0)))
+
+
+def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
+             mdc: Mapping[str, float] | None, pixel_size_mm: float | None) -> dict[str, Change]:
+    out: dict[str, Change] = {}
+    for name, info in METRICS.items():
+        unit = info.unit_for(pixel_size_mm)
+        if info.scope == "pair":
+            b = 0.0
+            a = photometric.exposure_shift_L if name == "quality.exposure_shift" else _lbp_chi2(mb, ma)
+            se = math.nan
+            note = "pair metric: 'after' is its value for this pair"
+        else:
+            b, a = mb.metrics[name].value, ma.metrics[name].value
+            se = _paired_se(mb, ma, name, paired)
+            note = mb.metrics[name].note or ma.metrics[name].note
+        delta = a - b
+        if info.scope == "pair" or not math.isfinite(b) or b == 0:
+            pct = math.nan
+            if info.scope != "pair" and math.isfinite(b) and b == 0:
+                note = note or "percent undefined: the baseline value is 0"
+        else:
+            pct = 100.0 * delta / abs(b)
+        if mdc is not None and name in mdc and math.isfinite(mdc[name]):
+            fl, fl_name = mdc[name], "test-retest MDC95"
+        else:
+            fl = floor_for(name, b if info.scope != "pair" else 1.0, multiplier=s.floor_multiplier)
+            fl_name = "capture floor"
+        zse = s.z * se if math.isfinite(se) else 0.0
+        if not math.isfinite(delta):
+            out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
+                               "value missing", note or "value missing in one photo")
+            continue
+        thr = max(zse, fl if math.isfinite(fl) else 0.0)
+        rule = (f"|Δ| vs {s.z:g}·SE = {zse:.4g}" if zse >= fl else f"|Δ| vs {fl_name} = {fl:.4g}")
+        det = abs(delta) > thr
+        out[name] = Change(name, unit, info.better, b, a, delta, pct, se, thr, det, verdict(info.better, b, a, det), rule, note)
+    return out
+
+
+def _small_rgb(img: Image, max_side: int) -> tuple[np.ndarray, float]:
+    return downsample(img.rgb, max_side)
+
+
+def _scaled_matrix(m: np.ndarray, f_base: float, f_follow: float) -> np.ndarray:
+    """Baseline-small -> follow-up-small coordinates from a full-resolution matrix."""
+    S_b_inv = np.array([[1 / f_base, 0, 0], [0, 1 / f_base, 0], [0, 0, 1.0]])
+    S_a = np.array([[f_follow, 0, 0], [0, f_follow, 0], [0, 0, 1.0]])
+    m3 = np.vstack([m, [0, 0, 1.0]])
+    return (S_a @ m3 @ S_b_inv)[:2]
+
+
+def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, rel: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Pixel maps in the baseline's downsampled grid. ``rel`` = baseline->follow-up full-res matrix or None (unaligned)."""
+    rb, fb = _small_rgb(base.img, s.map_max_side)
+    hb, wb = rb.shape[:2]
+    maps: dict[str, np.ndarray] = {"before_rgb": rb}
+    for key, mask in (("roi", base.regions.roi), ("lesion", base.regions.lesion), ("reference", base.regions.reference)):
+        if mask is not None:
+            maps[key] = cv2.resize(mask.astype(np.uint8), (wb, hb), interpolation=cv2.INTER_NEAREST).astype(bool)
+    vis_sigma = s.px(s.visibility_sigma_mm, pixel_size_mm) * fb
+    lab_b = rgb_to_lab(rb)
+
+    def visibility(lab: np.ndarray, ref_mean: np.ndarray) -> np.ndarray:
+        sm = gauss(lab, vis_sigma) if vis_sigma > 0.3 else lab
+        return delta_e00(sm, ref_mean[None, None, :]).astype(np.float32)
+
+    if base.regions.reference is not None:
+        ref_b = base.measurement._internal["visibility"][3]
+        maps["visibility_before"] = visibility(lab_b, ref_b)
+    if rel is None:
+        return maps
+    ra, fa = _small_rgb(fol.img, s.map_max_side)
+    ra = apply_linear_gains(np.ascontiguousarray(ra), fol.photometric.gains)
+    msmall = _scaled_matrix(rel, fb, fa)
+    flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(ra, msmall, (wb, hb), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    valid = cv2.warpAffine(np.ones(ra.shape[:2], np.uint8), msmall, (wb, hb), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+    warped = np.clip(warped, 0, 1)
+    maps["after_rgb_aligned"] = warped
+    maps["valid"] = valid
+    lab_a = rgb_to_lab(warped)
+    de = delta_e00(lab_b, lab_a).astype(np.float32)
+    de[~valid] = np.nan
+    maps["delta_e00"] = de
+    rms_b, frb = base.measurement._internal["texture_rms"]
+    rms_a, fra = fol.measurement._internal["texture_rms"]
+    rms_b = cv2.resize(rms_b, (wb, hb), interpolation=cv2.INTER_LINEAR)
+    m_rms = _scaled_matrix(rel, fb, fra)
+    rms_a_w = cv2.warpAffine(rms_a, m_rms, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    tc = (rms_a_w - rms_b).astype(np.float32)
+    tc[~valid | ~maps["roi"]] = np.nan
+    maps["texture_change"] = tc
+    if fol.regions.reference is not None and fol.measurement._internal.get("visibility") is not None:
+        va = visibility(lab_a, fol.measurement._internal["visibility"][3])
+        va[~valid] = np.nan
+        maps["visibility_after"] = va
+    return maps
+
+
+def _relative(al_from: Alignment, al_to: Alignment) -> np.ndarray:
+    """Matrix from photo 'from' to photo 'to' given both baseline->photo matrices."""
+    a = np.vstack([al_from.matrix_array, [0, 0, 1.0]])
+    b = np.vstack([al_to.matrix_array, [0, 0, 1.0]])
+    return (b @ np.linalg.inv(a))[:2]
+
+
+def _relative_alignment(al_from: Alignment, al_to: Alignment, shape_from, shape_to) -> Alignment:
+    m = _relative(al_from, al_to)
+    sc = float(math.sqrt(abs(np.linalg.det(m[:, :2]))))
+    rot = float(math.degrees(math.atan2(-m[1, 0], m[0, 0])))
+    c = np.array([(shape_from[1] - 1) / 2, (shape_from[0] - 1) / 2, 1.0])
+    d = m @ c - c[:2]
+    ok = al_from.ok and al_to.ok
+    msg = "composed through the baseline" if ok else "one of the photos is not aligned to the baseline"
+    return Alignment(tuple(map(tuple, m.tolist())), (float(d[0]), float(d[1])), rot, sc, math.nan, math.nan,
+                     min(al_from.overlap, al_to.overlap), ok, "composed" if ok else "failed", msg,
+                     tuple(shape_from), tuple(shape_to))
+
+
+def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | None) -> Comparison:
+    s = eng.s
+    if b is eng.base:
+        al, rel_ok = a.alignment, a.alignment.ok
+        photometric = a.photometric
+    else:
+        al = _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape)
+        rel_ok = al.ok
+        gb, ga = np.array(b.photometric.gains), np.array(a.photometric.gains)
+        shift = a.photometric.exposure_shift_L - b.photometric.exposure_shift_L
+        photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
+                                  shift, a.photometric.region)
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, mdc, eng.p)
+    warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
+    # relative blur: the fine band loses energy against the medium band (a treatment that smooths
+    # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)
+    def fine_ratio(m: Measurement) -> float:
+        return m.value("texture.band_fine") / m.value("texture.band_medium")
+
+    rb, ra = fine_ratio(b.measurement), fine_ratio(a.measurement)
+    if math.isfinite(rb) and math.isfinite(ra) and ra < s.blur_ratio * rb:
+        warnings.append(f"photo '{a.label}' is blurred compared with photo '{b.label}' (fine detail {100 * (ra / rb - 1):+.0f} % "
+                        "relative to medium detail); texture metrics may show a false improvement")
+    if b is eng.base:
+        base_for_maps, rel = b, (al.matrix_array if rel_ok else None)
+    else:
+        base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
+    maps = _maps(base_for_maps, a, s, eng.p, rel)
+    return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
+                      MappingProxyType(maps), s, eng.p, (b.label, a.label), None if mdc is None else MappingProxyType(dict(mdc)))
+
+
+def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
+    """MDC95 per metric from a second baseline photo (see texturecmp.uncertainty)."""
+    mb, mr = eng.base.measurement, repeat.measurement
+    out = {}
+    for name, info in METRICS.items():
+        if info.scope == "pair":
+            continue
+        d = mr.metrics[name].value - mb.metrics[name].value
+        se = _paired_se(mb, mr, name, repeat.alignment.ok)
+        if not math.isfinite(d):
+            continue
+        sd = math.sqrt(d * d + (se * se if math.isfinite(se) else 0.0))
+        out[name] = 1.96 * sd  # = 1.96 * sqrt(2) * SEM with SEM = sd / sqrt(2)
+    return out
+
+
+def _load_all(images: Sequence[Any], labels: Sequence[str]) -> list[Image]:
+    return [load_image(im, name=f"photo '{lab}'") for im, lab in zip(images, labels)]
+
+
+def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, baseline_repeat,
+         pixel_size_mm, settings) -> tuple[_Engine, list[_Photo], dict | None]:
+    s = coerce_settings(settings)
+    p = _check_pixel_size(pixel_size_mm)
+    imgs = _load_all(images, labels)
+    eng = _Engine(imgs[0], roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p, settings=s,
+                  label=labels[0])
+    follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
+    rep = None
+    if baseline_repeat is not None:
+        rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
+    eng.run(follow + ([rep] if rep is not None else []))
+    mdc = _test_retest(eng, rep) if rep is not None else None
+    return eng, follow, mdc
+
+
+def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None, align: bool = True,
+            baseline_repeat: Any = None, pixel_size_mm: float | None = None, settings: Any = None,
+            labels: tuple[str, str] = ("baseline", "follow-up")) -> Comparison:
+    """Compare a baseline photo with a follow-up of the same skin area.
+
+    Parameters
+    ----------
+    before, after : image
+        Anything :func:`texturecmp.load_image` accepts.
+    roi, lesion, reference : region, optional
+        In the baseline's pixel coordinates; carried into the follow-up by the
+        registration. ``reference`` defaults to a ring around the lesion.
+    align : bool
+        Register the follow-up to the baseline (default). With False the photos must have
+        the same size and are taken as already aligned.
+    baseline_repeat : image, optional
+        A second baseline photo taken minutes apart: its test-retest MDC95 replaces the
+        default capture floors.
+    pixel_size_mm : float, optional
+    settings : Settings, mapping or file, optional
+    labels : (str, str)
+        Session names used in warnings and tables.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    UnreadableImageError, BadMaskError, MismatchedImagesError, AlignmentError, BadSettingsError
+    """
+    eng, follow, mdc = _run([before, after], list(labels), roi=roi, lesion=lesion, reference=reference, align=align,
+                            baseline_repeat=baseline_repeat, pixel_size_mm=pixel_size_mm, settings=settings)
+    return _comparison(eng, eng.base, follow[0], mdc)
+
+
+def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, lesion: Any = None,
+                   reference: Any = None, align: bool = True, baseline_repeat: Any = None,
+                   pixel_size_mm: float | None = None, settings: Any = None) -> Series:
+    """Compare a baseline (first image) with each follow-up, and each follow-up with the previous session.
+
+    Parameters are those of :func:`compare`; ``labels`` names the sessions (default
+    "session 0", "session 1", ...). Regions are drawn on the baseline.
+    """
+    images = list(images)
+    if len(images) < 2:
+        raise MismatchedImagesError(f"images: a series needs at least 2 photos (baseline first), got {len(images)}")
+    if labels is None:
+        labels = [f"session {i}" for i in range(len(images))]
+    labels = [str(x) for x in labels]
+    if len(labels) != len(images):
+        raise MismatchedImagesError(f"labels: got {len(labels)} labels for {len(images)} photos")
+    if len(set(labels)) != len(labels):
+        raise MismatchedImagesError(f"labels: session labels must be unique, got {labels}")
+    eng, follow, mdc = _run(images, labels, roi=roi, lesion=lesion, reference=reference, align=align,
+                            baseline_repeat=baseline_repeat, pixel_size_mm=pixel_size_mm, settings=settings)
+    vs_base = tuple(_comparison(eng, eng.base, f, mdc) for f in follow)
+    vs_prev = tuple(_comparison(eng, follow[i - 1], follow[i], mdc) for i in range(1, len(follow)))
+    return Series(tuple(labels), tuple([eng.base.measurement] + [f.measurement for f in follow]), vs_base, vs_prev)

@@ -1,0 +1,258 @@
+"""Measure one photo: every metric family, with tile standard errors (the dispatcher)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import cv2
+import numpy as np
+
+from texturecmp._filters import TileGrid, apply_linear_gains, downsample, gauss, masked_gauss
+from texturecmp._version import __version__
+from texturecmp.catalogue import METRICS
+from texturecmp.color import rgb_to_lab
+from texturecmp.errors import BadMaskError, BadSettingsError
+from texturecmp.io import Image, load_image
+from texturecmp.metrics import FAMILY_REGISTRY, Context
+from texturecmp.regions import reference_ring, region_to_dict, resolve_region, MIN_REFERENCE_PIXELS
+from texturecmp.settings import Settings, coerce_settings
+from texturecmp.uncertainty import jackknife, jackknife_se
+
+__all__ = ["MetricValue", "Measurement", "measure"]
+
+
+def _f(x: float) -> float | None:
+    """JSON-ready float: NaN/inf -> None."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of one photo.
+
+    Attributes
+    ----------
+    value : float
+        The metric (NaN when it cannot be computed; ``note`` says why).
+    unit : str
+        Its unit (pixels or mm depending on whether the pixel size is known).
+    uncertainty : float
+        Standard error from the tiles of the region (jackknife); NaN when unknown.
+    note : str
+        Why the value is NaN, or another caveat; empty when all is well.
+    """
+
+    value: float
+    unit: str
+    uncertainty: float = float("nan")
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": _f(self.value), "unit": self.unit, "uncertainty": _f(self.uncertainty), "note": self.note}
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """The metrics of one photo, with provenance.
+
+    Attributes
+    ----------
+    metrics : mapping name -> MetricValue, in catalogue order (photo-scope metrics).
+    image : provenance of the photo (SHA-256 of its bytes, size, format, orientation).
+    pixel_size_mm : float or None.
+    settings : the Settings used.
+    regions : area and shape or mask hash of roi, lesion and reference.
+    warnings : plain-words quality warnings.
+    """
+
+    metrics: Mapping[str, MetricValue]
+    image: Mapping[str, Any]
+    pixel_size_mm: float | None
+    settings: Settings
+    regions: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+    version: str = __version__
+    _internal: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getitem__(self, name: str) -> MetricValue:
+        return self.metrics[name]
+
+    def value(self, name: str) -> float:
+        return self.metrics[name].value
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: metrics with units and uncertainty, plus provenance."""
+        return {
+            "kind": "measurement",
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "warnings": list(self.warnings),
+            "provenance": {
+                "texturecmp_version": self.version,
+                "image": dict(self.image),
+                "pixel_size_mm": self.pixel_size_mm,
+                "regions": dict(self.regions),
+                "settings": self.settings.to_dict(),
+                "settings_sha256": self.settings.hash,
+            },
+        }
+
+
+def _check_pixel_size(pixel_size_mm: Any) -> float | None:
+    if pixel_size_mm is None:
+        return None
+    if isinstance(pixel_size_mm, bool) or not isinstance(pixel_size_mm, (int, float)) or not math.isfinite(pixel_size_mm) or not (0 < pixel_size_mm < 10):
+        raise BadSettingsError(f"pixel_size_mm: expected a number of millimetres per pixel in (0, 10), got {pixel_size_mm!r}")
+    return float(pixel_size_mm)
+
+
+@dataclass
+class Regions:
+    """Resolved region masks of one photo (private)."""
+
+    roi: np.ndarray
+    lesion: np.ndarray | None
+    reference: np.ndarray | None
+    info: dict
+
+
+def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: Any, settings: Settings) -> Regions:
+    """Masks from the user's region arguments, with the default roi and reference ring."""
+    roi_m = resolve_region(roi, shape, name="roi")
+    if roi_m is None:
+        roi_m = np.ones(shape, bool)
+    les_m = resolve_region(lesion, shape, name="lesion")
+    if les_m is not None:
+        les_m &= roi_m
+        if np.count_nonzero(les_m) < 100:
+            raise BadMaskError("lesion: fewer than 100 of its pixels lie inside the roi; draw the lesion inside the region to measure")
+    ref_m = resolve_region(reference, shape, name="reference")
+    if reference is None and les_m is not None:
+        ref_m = reference_ring(les_m, roi_m, inner=settings.reference_ring[0], outer=settings.reference_ring[1])
+        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
+            raise BadMaskError("reference: the default ring around the lesion has too little skin inside the roi; give a reference region")
+    elif ref_m is not None:
+        ref_m = ref_m & roi_m & ~(les_m if les_m is not None else False)
+        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
+            raise BadMaskError(f"reference: fewer than {MIN_REFERENCE_PIXELS} of its pixels lie inside the roi and outside the lesion")
+    info = {"roi": region_to_dict(roi, roi_m), "lesion": region_to_dict(lesion, les_m),
+            "reference": region_to_dict(reference, ref_m) if reference is not None else
+            ({"default": "ring", "area_px": int(np.count_nonzero(ref_m))} if ref_m is not None else None)}
+    return Regions(roi_m, les_m, ref_m, info)
+
+
+def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None) -> tuple[TileGrid, TileGrid | None]:
+    min_tile = max(4, int(round(settings.px(settings.min_tile_mm, pixel_size_mm))))
+    grid = TileGrid.covering(regions.roi, target_tiles=settings.target_tiles, min_tile=min_tile)
+    scar_grid = None
+    if regions.lesion is not None:
+        both = regions.lesion | regions.reference
+        scar_grid = TileGrid.covering(both, target_tiles=settings.target_tiles, min_tile=max(4, min_tile // 2))
+    return grid, scar_grid
+
+
+def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
+                  grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
+                  warn_label: str = "the photo") -> Measurement:
+    """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare)."""
+    rgb = img.rgb
+    if gains is not None and any(abs(g - 1.0) > 1e-6 for g in gains):
+        rgb = apply_linear_gains(rgb, gains)
+    lab = rgb_to_lab(rgb)
+    L = np.ascontiguousarray(lab[..., 0])
+    s = settings
+    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
+    roi = regions.roi
+    D = L - masked_gauss(L, None if roi.all() else roi, px(s.detail_sigma_mm))
+    if not roi.all():
+        D[~roi] = 0
+    L1 = gauss(L, px(s.band_fine_mm[0]))
+    ctx = Context(rgb=rgb, lab=lab, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
+                  grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
+    ctx.cache["rgb_raw"] = img.rgb
+    values: dict[str, MetricValue] = {}
+    reps: dict[str, np.ndarray] = {}
+    valid_by_grid: dict[str, np.ndarray] = {}
+    family_totals: dict[str, dict[str, np.ndarray]] = {}
+    for fam in FAMILY_REGISTRY.values():
+        g = scar_grid if fam.grid == "scar" else grid
+        if fam.needs == "lesion" and regions.lesion is None:
+            for name in fam.metrics:
+                values[name] = MetricValue(float("nan"), METRICS[name].unit_for(pixel_size_mm), float("nan"),
+                                           "needs a lesion region (scar metrics compare the lesion with the reference skin)")
+            continue
+        stats = fam.stats(ctx)
+        valid = fam.valid(stats)
+        valid_by_grid[fam.grid] = valid
+        family_totals[fam.name] = {k: np.asarray(v, np.float64).sum(axis=0) for k, v in stats.items()}
+        vals, r = jackknife(stats, valid, fam.finish, pixel_size_mm)
+        for name in fam.metrics:
+            v = vals.get(name, float("nan"))
+            note = "" if math.isfinite(v) else _why_nan(name)
+            values[name] = MetricValue(v, METRICS[name].unit_for(pixel_size_mm), jackknife_se(r[name]), note)
+            reps[name] = r[name]
+    ordered = {k: values[k] for k in METRICS if k in values}
+    warnings = _quality_warnings(ordered, s, warn_label)
+    # low-resolution maps in the photo's own grid (texture RMS, lesion visibility)
+    d2_small, f = downsample(D * D, s.map_max_side)
+    rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
+    internal = {
+        "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
+        "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": (rms, f),
+        "visibility": ctx.extras.get("visibility"), "shape": img.shape, "regions": regions,
+        "ref_mean_L": float(L[regions.reference].mean()) if regions.reference is not None else float(L[roi].mean()),
+    }
+    return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
+                       MappingProxyType(regions.info), tuple(warnings), __version__, internal)
+
+
+def _why_nan(name: str) -> str:
+    if name == "pore.mean_diameter":
+        return "no pores detected in the region"
+    if name.startswith("scar."):
+        return "lesion or reference has too little data"
+    return "could not be computed for this region"
+
+
+def _quality_warnings(m: Mapping[str, MetricValue], s: Settings, label: str) -> list[str]:
+    out = []
+    sharp = m["quality.sharpness"].value
+    if math.isfinite(sharp) and sharp < s.min_sharpness:
+        out.append(f"{label} looks blurred (sharpness {sharp:.2f} < {s.min_sharpness:g}); retake it in focus")
+    clip = m["quality.clipped_fraction"].value
+    if math.isfinite(clip) and clip > s.clipped_max:
+        out.append(f"{label} has {100 * clip:.1f} % clipped pixels (over- or under-exposed); colour metrics are unreliable there")
+    spec = m["quality.specular_fraction"].value
+    if math.isfinite(spec) and spec > s.specular_max:
+        out.append(f"{label} shows glare on {100 * spec:.1f} % of the region; use diffuse or cross-polarised light")
+    return out
+
+
+def measure(image: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None,
+            pixel_size_mm: float | None = None, settings: Any = None) -> Measurement:
+    """Measure every metric of one photo.
+
+    Parameters
+    ----------
+    image : path, bytes, binary file, numpy array or :class:`texturecmp.io.Image`
+        Anything :func:`texturecmp.load_image` accepts.
+    roi, lesion, reference : region, optional
+        Boolean array, mask image or :class:`Rect`/:class:`Ellipse`/:class:`Polygon`
+        (pixel coordinates). ``roi`` defaults to the whole photo; ``reference`` to a
+        ring around the lesion. Scar metrics need a lesion (else NaN with a note).
+    pixel_size_mm : float, optional
+        Millimetres per pixel; lengths and areas are then in mm.
+    settings : Settings, mapping or settings file, optional
+
+    Returns
+    -------
+    Measurement
+    """
+    s = coerce_settings(settings)
+    p = _check_pixel_size(pixel_size_mm)
+    img = load_image(image, name="image")
+    regions = resolve_regions(img.shape, roi, lesion, reference, s)
+    grid, scar_grid = make_grids(regions, s, p)
+    return measure_photo(img, regions, settings=s, pixel_size_mm=p, grid=grid, scar_grid=scar_grid)

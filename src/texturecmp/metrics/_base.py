@@ -1,0 +1,133 @@
+"""The metric-family registry and the per-photo context the families read (private).
+
+A family turns one photo into **additive tile statistics** (sums over each tile of the
+region grid) and has a vectorised ``finish`` that turns summed statistics into metric
+values. Summing over all tiles gives the value; leaving one tile out at a time gives the
+jackknife replicates from which the standard error follows (texturecmp.uncertainty).
+Adding a metric means adding its catalogue entry and computing it in a family's
+``finish``: the dispatcher, records, CLI and UI need no change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
+
+import cv2
+import numpy as np
+
+from texturecmp._filters import TileGrid
+from texturecmp.settings import Settings
+
+__all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family"]
+
+
+@dataclass
+class Context:
+    """Everything a family needs about one photo, computed once by the dispatcher."""
+
+    rgb: np.ndarray            # photometrically corrected sRGB float32 (H, W, 3)
+    lab: np.ndarray            # CIELAB float32 (H, W, 3)
+    L: np.ndarray              # lab[..., 0], contiguous
+    D: np.ndarray              # detail layer L* - masked Gaussian (0 outside roi)
+    L1: np.ndarray             # L* lightly smoothed (fine band lower sigma)
+    roi: np.ndarray            # bool
+    lesion: np.ndarray | None  # bool
+    reference: np.ndarray | None
+    grid: TileGrid             # roi tile grid
+    scar_grid: TileGrid | None
+    settings: Settings
+    pixel_size_mm: float | None
+    lin_r: np.ndarray | None = None
+    lin_g: np.ndarray | None = None
+    cache: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+
+    def px(self, mm: float) -> float:
+        """A length in mm as pixels (nominal pixel size when unknown)."""
+        return self.settings.px(mm, self.pixel_size_mm)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.L.shape
+
+    @property
+    def roi_all(self) -> bool:
+        if "roi_all" not in self.cache:
+            self.cache["roi_all"] = bool(self.roi.all())
+        return self.cache["roi_all"]
+
+    @property
+    def roi_f(self) -> np.ndarray:
+        """The roi as float32 0/1 (cached)."""
+        if "roi_f" not in self.cache:
+            self.cache["roi_f"] = self.roi.astype(np.float32)
+        return self.cache["roi_f"]
+
+    def in_roi(self, field: np.ndarray) -> np.ndarray:
+        """``field`` with pixels outside the roi set to 0 (no copy when the roi is the whole photo)."""
+        return field if self.roi_all else field * self.roi_f
+
+    def roi_count(self) -> np.ndarray:
+        """Tile sums of the roi (cached)."""
+        if "roi_n" not in self.cache:
+            self.cache["roi_n"] = self.grid.sums(self.roi_f)
+        return self.cache["roi_n"]
+
+    def channels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """L*, a*, b* as contiguous arrays (cached)."""
+        if "lab_split" not in self.cache:
+            self.cache["lab_split"] = (self.L,) + tuple(cv2.extractChannel(self.lab, c) for c in (1, 2))
+        return self.cache["lab_split"]
+
+    def linear_rg(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.lin_r is None:
+            from texturecmp._filters import srgb_to_linear_fast
+
+            self.lin_r = srgb_to_linear_fast(self.rgb[..., 0])
+            self.lin_g = srgb_to_linear_fast(self.rgb[..., 1])
+        return self.lin_r, self.lin_g
+
+
+class Family:
+    """Base class of a metric family.
+
+    Subclasses set ``name``, ``metrics`` (catalogue names), ``grid`` ("roi" or "scar"),
+    ``needs`` (a region the family cannot do without, or None) and implement
+    :meth:`stats` and :meth:`finish`.
+    """
+
+    name: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]]
+    grid: ClassVar[str] = "roi"
+    needs: ClassVar[str | None] = None
+
+    def stats(self, ctx: Context) -> dict[str, np.ndarray]:  # pragma: no cover - interface
+        """Tile statistics: name -> array of shape (n_tiles, ...)."""
+        raise NotImplementedError
+
+    def valid(self, stats: dict[str, np.ndarray]) -> np.ndarray:
+        """Tiles that hold data (bool, n_tiles)."""
+        return stats["n"] > 0
+
+    def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:  # pragma: no cover
+        """Metric values from summed statistics with a leading replicate axis (R, ...) -> name -> (R,)."""
+        raise NotImplementedError
+
+
+FAMILY_REGISTRY: dict[str, Family] = {}
+
+
+def register_family(cls: type[Family]) -> type[Family]:
+    """Class decorator adding a family to the registry (the dispatcher runs them in order)."""
+    FAMILY_REGISTRY[cls.name] = cls()
+    return cls
+
+
+def safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b with NaN where b == 0."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.full(np.broadcast(a, b).shape, np.nan)
+    np.divide(a, b, out=out, where=b != 0)
+    return out

@@ -1,0 +1,98 @@
+r"""Colour family: mean colour, skin-tone angle, erythema/melanin indices and unevenness.
+
+Lab is device CIELAB (sRGB, D65) from OpenCV's float32 conversion; linear R and G are
+the sRGB-decoded channel values (device reflectance proxies).
+
+- ``color.L``, ``color.a``, ``color.b``: region means.
+- ``color.ita_deg`` :math:`= \operatorname{atan2}(\bar L^* - 50, \bar b^*)\cdot 180/\pi`
+  (Chardon et al. 1991; equals arctan((L*-50)/b*) for b* > 0).
+- ``color.erythema_index`` :math:`= 100\log_{10}(\bar R/\bar G)`,
+  ``color.melanin_index`` :math:`= 100\log_{10}(1/\bar R)` of the region's mean linear
+  R and G (Dawson et al. 1980; Takiwaki 1998). Device dependent: compare within one setup.
+- ``color.unevenness``: :math:`\sqrt{\overline{\Delta E_{00}^2}}` between the region's
+  colour smoothed at ``unevenness_sigma_mm`` (so that grain and pores do not count as
+  colour) and its mean colour (CIEDE2000, Sharma et al. 2005). Computed on an image
+  downsampled to a long side of at most 640 px.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from texturecmp._filters import downsample, gauss, upsample
+from texturecmp.color import delta_e00
+from texturecmp.metrics._base import Context, Family, register_family, safe_div
+
+__all__ = ["ColorFamily", "lab_sums"]
+
+
+def lab_sums(ctx: Context, mask: np.ndarray | None, grid, window: tuple[slice, slice] | None = None) -> dict[str, np.ndarray]:
+    """Tile sums of count, L, a, b, linear R and G over ``mask`` on ``grid``.
+
+    ``mask`` None means the roi; with ``window`` (y, x slices) the fields are cropped to
+    it first and ``mask`` is given in the window's coordinates.
+    """
+    lin_r, lin_g = ctx.linear_rg()
+    fields = dict(zip(("L", "a", "b", "R", "G"), ctx.channels() + (lin_r, lin_g)))
+    if window is None:
+        if mask is None:
+            out = {"n": ctx.roi_count()}
+            out.update({k: grid.sums(ctx.in_roi(v)) for k, v in fields.items()})
+            return out
+        window = (slice(0, ctx.shape[0]), slice(0, ctx.shape[1]))
+    origin = (window[1].start, window[0].start)
+    mf = mask.astype(np.float32)
+    out = {"n": grid.sums(mf, origin)}
+    out.update({k: grid.sums(cv2.multiply(v[window], mf), origin) for k, v in fields.items()})
+    return out
+
+
+def smoothed_lab_small(ctx: Context, sigma_mm: float, max_side: int = 640) -> tuple[np.ndarray, float]:
+    """Lab smoothed at sigma_mm, computed on an image downsampled to <= max_side; (lab_small, factor)."""
+    key = ("lab_small", sigma_mm, max_side)
+    if key not in ctx.cache:
+        small, f = downsample(ctx.lab, max_side)
+        sig = ctx.px(sigma_mm) * f
+        if sig > 0.3:
+            small = gauss(small, sig)
+        ctx.cache[key] = (np.ascontiguousarray(small), f)
+    return ctx.cache[key]
+
+
+@register_family
+class ColorFamily(Family):
+    name = "color"
+    metrics = ("color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index", "color.melanin_index", "color.unevenness")
+
+    def stats(self, ctx: Context) -> dict[str, np.ndarray]:
+        g = ctx.grid
+        out = lab_sums(ctx, None, g)
+        lab_s, f = smoothed_lab_small(ctx, ctx.settings.unevenness_sigma_mm)
+        roi_s = cv2.resize(ctx.roi.astype(np.uint8), (lab_s.shape[1], lab_s.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+        if not roi_s.any():
+            roi_s = np.ones_like(roi_s)
+        mean = lab_s[roi_s].mean(axis=0)
+        de = delta_e00(lab_s, mean[None, None, :]).astype(np.float32)
+        de2 = upsample(de * de, ctx.shape, nearest=True)
+        out["de2"] = g.sums(ctx.in_roi(de2))
+        return out
+
+    def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:
+        n = tot["n"]
+        L = safe_div(tot["L"], n)
+        b = safe_div(tot["b"], n)
+        R = safe_div(tot["R"], n)
+        G = safe_div(tot["G"], n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ei = np.where((R > 0) & (G > 0), 100 * np.log10(R / G), np.nan)
+            mi = np.where(R > 0, 100 * np.log10(1 / R), np.nan)
+        return {
+            "color.L": L,
+            "color.a": safe_div(tot["a"], n),
+            "color.b": b,
+            "color.ita_deg": np.degrees(np.arctan2(L - 50.0, b)),
+            "color.erythema_index": ei,
+            "color.melanin_index": mi,
+            "color.unevenness": np.sqrt(safe_div(tot["de2"], n)),
+        }

@@ -1,0 +1,61 @@
+r"""Quality family: is the photo fit to measure? (warnings, not verdicts)
+
+Computed on the photo as taken (before photometric correction), inside the region.
+
+- ``quality.sharpness`` :math:`= \operatorname{Var}(\nabla^2 L^*)`: variance of the
+  Laplacian of L* (Pech-Pacheco et al. 2000); low values mean blur.
+- ``quality.clipped_fraction``: fraction of pixels at 0 or full scale in any channel.
+- ``quality.specular_fraction``: fraction of bright, unsaturated pixels (glare):
+  L* > 92 and chroma sqrt(a*^2 + b*^2) < 8.
+- ``quality.exposure_shift`` (a pair metric, computed by :func:`texturecmp.compare`):
+  mean L* of the reference skin, follow-up minus baseline, before correction.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from texturecmp.metrics._base import Context, Family, register_family, safe_div
+
+__all__ = ["QualityFamily"]
+
+_CLIP_LO = 0.5 / 255
+_CLIP_HI = 1 - 0.5 / 255
+
+
+@register_family
+class QualityFamily(Family):
+    name = "quality"
+    metrics = ("quality.sharpness", "quality.clipped_fraction", "quality.specular_fraction")
+
+    def stats(self, ctx: Context) -> dict[str, np.ndarray]:
+        g = ctx.grid
+        raw = ctx.cache.get("rgb_raw", ctx.rgb)
+        raw_lab = ctx.cache.get("lab_raw", ctx.lab)
+        lap = ctx.in_roi(cv2.Laplacian(ctx.L, cv2.CV_32F, ksize=1))
+        # clipped: any channel at 0 or full scale = not all channels strictly inside
+        inside = cv2.inRange(raw, (_CLIP_LO,) * 3, (_CLIP_HI,) * 3)
+        clip = ctx.in_roi((inside == 0).view(np.uint8).astype(np.float32))
+        # glare: L* > 92 and chroma < 8 (box prefilter, then the exact disc on the candidates)
+        spec = cv2.inRange(raw_lab, (92.0, -8.0, -8.0), (101.0, 8.0, 8.0)).astype(bool)
+        if spec.any():
+            ys, xs = np.nonzero(spec)
+            ab = raw_lab[ys, xs, 1:]
+            spec[ys[(ab * ab).sum(axis=1) >= 64], xs[(ab * ab).sum(axis=1) >= 64]] = False
+        return {
+            "n": ctx.roi_count(),
+            "lap": g.sums(lap),
+            "lap2": g.sums(cv2.multiply(lap, lap)),
+            "clip": g.sums(clip),
+            "spec": g.sums(ctx.in_roi(spec.astype(np.float32))),
+        }
+
+    def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:
+        n = tot["n"]
+        mean = safe_div(tot["lap"], n)
+        return {
+            "quality.sharpness": safe_div(tot["lap2"], n) - mean * mean,
+            "quality.clipped_fraction": safe_div(tot["clip"], n),
+            "quality.specular_fraction": safe_div(tot["spec"], n),
+        }

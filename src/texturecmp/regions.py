@@ -1,0 +1,240 @@
+"""Regions to measure: ``roi``, ``lesion`` and ``reference``.
+
+A region is given as a boolean array, a mask image (path, bytes or file object; nonzero
+is inside) or a shape (:class:`Rect`, :class:`Ellipse`, :class:`Polygon`) in pixel
+coordinates of the baseline photo (x right, y down, pixel centres at integers).
+The default reference is a ring around the lesion (METRICS.md section 2).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from texturecmp.errors import BadMaskError
+
+__all__ = ["Rect", "Ellipse", "Polygon", "Shape", "resolve_region", "reference_ring",
+           "MIN_ROI_PIXELS", "MIN_LESION_PIXELS", "MIN_REFERENCE_PIXELS", "region_to_dict"]
+
+#: Smallest regions texturecmp measures (pixels).
+MIN_ROI_PIXELS = 4096
+MIN_LESION_PIXELS = 100
+MIN_REFERENCE_PIXELS = 100
+
+
+def _num(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(float(v)):
+        raise BadMaskError(f"{name}: expected a finite number, got {v!r}")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class Rect:
+    """Axis-aligned rectangle: top-left corner (x, y), width and height in pixels."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def __post_init__(self) -> None:
+        for k in ("x", "y", "width", "height"):
+            object.__setattr__(self, k, _num(f"Rect.{k}", getattr(self, k)))
+        if self.width <= 0 or self.height <= 0:
+            raise BadMaskError(f"Rect: width and height must be > 0, got {self.width} x {self.height}")
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        return self.x, self.y, self.x + self.width, self.y + self.height
+
+    def rasterize(self, shape: tuple[int, int]) -> np.ndarray:
+        h, w = shape
+        yy = np.arange(h)[:, None]
+        xx = np.arange(w)[None, :]
+        return (xx >= self.x) & (xx < self.x + self.width) & (yy >= self.y) & (yy < self.y + self.height)
+
+    def to_dict(self) -> dict:
+        return {"type": "rect", "x": self.x, "y": self.y, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    """Ellipse: centre (cx, cy), semi-axes rx, ry in pixels, rotated by ``angle_deg`` (clockwise as displayed, as OpenCV)."""
+
+    cx: float
+    cy: float
+    rx: float
+    ry: float
+    angle_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        for k in ("cx", "cy", "rx", "ry", "angle_deg"):
+            object.__setattr__(self, k, _num(f"Ellipse.{k}", getattr(self, k)))
+        if self.rx <= 0 or self.ry <= 0:
+            raise BadMaskError(f"Ellipse: semi-axes must be > 0, got rx={self.rx}, ry={self.ry}")
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = math.radians(self.angle_deg)
+        hx = math.hypot(self.rx * math.cos(t), self.ry * math.sin(t))
+        hy = math.hypot(self.rx * math.sin(t), self.ry * math.cos(t))
+        return self.cx - hx, self.cy - hy, self.cx + hx, self.cy + hy
+
+    def rasterize(self, shape: tuple[int, int]) -> np.ndarray:
+        h, w = shape
+        t = math.radians(self.angle_deg)
+        yy, xx = np.ogrid[:h, :w]
+        dx = xx - self.cx
+        dy = yy - self.cy
+        u = dx * math.cos(t) + dy * math.sin(t)
+        v = -dx * math.sin(t) + dy * math.cos(t)
+        return (u / self.rx) ** 2 + (v / self.ry) ** 2 <= 1.0
+
+    def to_dict(self) -> dict:
+        return {"type": "ellipse", "cx": self.cx, "cy": self.cy, "rx": self.rx, "ry": self.ry, "angle_deg": self.angle_deg}
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """Polygon: a sequence of at least three (x, y) vertices in pixels."""
+
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        try:
+            pts = tuple((_num("Polygon.x", p[0]), _num("Polygon.y", p[1])) for p in self.points)
+        except (TypeError, IndexError):
+            raise BadMaskError(f"Polygon: expected a sequence of (x, y) points, got {self.points!r}") from None
+        if len(pts) < 3:
+            raise BadMaskError(f"Polygon: needs at least 3 points, got {len(pts)}")
+        object.__setattr__(self, "points", pts)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        a = np.asarray(self.points)
+        return float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 0].max()), float(a[:, 1].max())
+
+    def rasterize(self, shape: tuple[int, int]) -> np.ndarray:
+        out = np.zeros(shape, np.uint8)
+        pts = np.round(np.asarray(self.points) * 16).astype(np.int32)  # 4 fractional bits
+        cv2.fillPoly(out, [pts], 1, lineType=cv2.LINE_8, shift=4)
+        return out.astype(bool)
+
+    def to_dict(self) -> dict:
+        return {"type": "polygon", "points": [list(p) for p in self.points]}
+
+
+Shape = Rect | Ellipse | Polygon
+_SHAPES = {"rect": Rect, "ellipse": Ellipse, "polygon": Polygon}
+
+
+def shape_from_dict(d: dict) -> Shape:
+    """Inverse of ``Shape.to_dict()``."""
+    try:
+        kind = d["type"]
+        cls = _SHAPES[kind]
+        kw = {k: v for k, v in d.items() if k != "type"}
+        return cls(**kw)
+    except (KeyError, TypeError) as exc:
+        raise BadMaskError(f"region: cannot build a shape from {d!r} ({exc})") from None
+
+
+def _minimum(name: str) -> int:
+    return {"roi": MIN_ROI_PIXELS, "lesion": MIN_LESION_PIXELS, "reference": MIN_REFERENCE_PIXELS}.get(name, MIN_LESION_PIXELS)
+
+
+def resolve_region(spec: Any, shape: tuple[int, int], *, name: str, required_min: int | None = None) -> np.ndarray | None:
+    """Turn a region specification into a boolean mask of ``shape`` (H, W).
+
+    Parameters
+    ----------
+    spec : None, bool array, mask image path/bytes/file, Rect, Ellipse, Polygon or a shape dict
+        ``None`` returns ``None`` (the caller applies the default).
+    shape : (int, int)
+        Image height and width.
+    name : str
+        Argument name used in error messages (``"roi"``, ``"lesion"``, ``"reference"``).
+
+    Raises
+    ------
+    BadMaskError
+        Wrong shape, empty, out of bounds (a shape extending beyond the image), NaN
+        values, or fewer pixels than the minimum for this kind of region.
+    """
+    if spec is None:
+        return None
+    h, w = shape
+    if isinstance(spec, dict):
+        spec = shape_from_dict(spec)
+    if isinstance(spec, (Rect, Ellipse, Polygon)):
+        x0, y0, x1, y1 = spec.bounds()
+        if x0 < -0.5 or y0 < -0.5 or x1 > w - 0.5 + 1 or y1 > h - 0.5 + 1:
+            raise BadMaskError(
+                f"{name}: {type(spec).__name__} spans x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f}, "
+                f"beyond the {w}x{h} image; expected coordinates inside it")
+        mask = spec.rasterize((h, w))
+    elif isinstance(spec, np.ndarray):
+        if spec.ndim == 3 and spec.shape[2] in (1, 3, 4):
+            spec = spec[..., 0]
+        if spec.ndim != 2:
+            raise BadMaskError(f"{name}: expected a 2-D mask, got an array of shape {spec.shape}")
+        if spec.shape != (h, w):
+            raise BadMaskError(f"{name}: mask is {spec.shape[1]}x{spec.shape[0]} pixels but the image is {w}x{h}; expected the same size")
+        if spec.dtype.kind == "f" and not np.isfinite(spec).all():
+            raise BadMaskError(f"{name}: mask contains NaN or infinite values")
+        mask = spec.astype(bool) if spec.dtype != bool else spec
+    elif isinstance(spec, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(spec, "read"):
+        from texturecmp.io import load_mask
+
+        mask = load_mask(spec, shape=(h, w), name=name)
+    else:
+        raise BadMaskError(f"{name}: expected a boolean array, a mask image or a Rect/Ellipse/Polygon, got {type(spec).__name__}")
+    n = int(np.count_nonzero(mask))
+    if n == 0:
+        raise BadMaskError(f"{name}: region is empty (no pixel inside)")
+    minimum = required_min if required_min is not None else _minimum(name)
+    if n < minimum:
+        raise BadMaskError(f"{name}: region has {n} pixels; at least {minimum} are needed to measure it")
+    return np.ascontiguousarray(mask, dtype=bool)
+
+
+def reference_ring(lesion: np.ndarray, roi: np.ndarray | None = None, *, inner: float = 1.0, outer: float = 2.0) -> np.ndarray:
+    """Default reference region: a ring around the lesion.
+
+    The ring spans distances from ``(inner - 1) * r`` to ``(outer - 1) * r`` outside the
+    lesion border, where r is the lesion's equivalent radius sqrt(area / pi); i.e. for an
+    ideal disc of radius r the ring runs from radius ``inner * r`` to ``outer * r``. It is
+    clipped to the roi and excludes the lesion (METRICS.md section 2). A small gap of
+    max(2 px, 0.1 r) next to the border keeps blurred border pixels out.
+    """
+    area = float(np.count_nonzero(lesion))
+    r = math.sqrt(area / math.pi)
+    # distance from the lesion (0 inside) via a distance transform of the outside
+    outside = (~lesion).astype(np.uint8)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    gap = max(2.0, 0.1 * r)
+    lo = max((inner - 1.0) * r, gap)
+    hi = max((outer - 1.0) * r, lo + 2.0)
+    ring = (dist > lo) & (dist <= hi)
+    if roi is not None:
+        ring &= roi
+    return ring
+
+
+def region_to_dict(spec: Any, mask: np.ndarray | None) -> dict | None:
+    """Describe a region for provenance: the shape if it was one, else the mask's hash and area."""
+    if mask is None:
+        return None
+    import hashlib
+
+    d: dict[str, Any] = {"area_px": int(np.count_nonzero(mask))}
+    if isinstance(spec, dict):
+        spec = shape_from_dict(spec)
+    if isinstance(spec, (Rect, Ellipse, Polygon)):
+        d["shape"] = spec.to_dict()
+    else:
+        packed = np.packbits(mask, axis=None)
+        d["mask_sha256"] = hashlib.sha256(f"{mask.shape}".encode() + packed.tobytes()).hexdigest()
+    return d
