@@ -211,13 +211,21 @@ def reference_ring(lesion: np.ndarray, roi: np.ndarray | None = None, *, inner: 
     """
     area = float(np.count_nonzero(lesion))
     r = math.sqrt(area / math.pi)
-    # distance from the lesion (0 inside) via a distance transform of the outside
-    outside = (~lesion).astype(np.uint8)
-    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
     gap = max(2.0, 0.1 * r)
     lo = max((inner - 1.0) * r, gap)
     hi = max((outer - 1.0) * r, lo + 2.0)
-    ring = (dist > lo) & (dist <= hi)
+    # work in a window around the lesion: the ring lies within hi of it
+    h, w = lesion.shape
+    ys = np.nonzero(lesion.any(axis=1))[0]
+    xs = np.nonzero(lesion.any(axis=0))[0]
+    pad = int(math.ceil(hi)) + 2
+    wy = slice(max(0, ys[0] - pad), min(h, ys[-1] + 1 + pad))
+    wx = slice(max(0, xs[0] - pad), min(w, xs[-1] + 1 + pad))
+    outside = (~lesion[wy, wx]).astype(np.uint8)
+    # distance from the lesion (0 inside); the window border is not an obstacle
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    ring = np.zeros((h, w), bool)
+    ring[wy, wx] = (dist > lo) & (dist <= hi)
     if roi is not None:
         ring &= roi
     return ring
