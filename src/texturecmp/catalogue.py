@@ -44,6 +44,10 @@ class MetricInfo:
         or ``"rel"`` (a fraction of the baseline value).
     scope : str
         ``"photo"``: measured on each photo; ``"pair"``: only defined for a comparison.
+    px_power : int
+        How the value scales with the pixel size p (mm): the value in ``unit`` is the
+        value in ``unit_px`` times :meth:`mm_factor` (p**px_power, times 100 for
+        densities per cm²). 0 for metrics that do not depend on it.
     """
 
     name: str
@@ -55,6 +59,7 @@ class MetricInfo:
     unit_px: str = ""
     floor: str = "rel"
     scope: str = "photo"
+    px_power: int = 0
 
     def __post_init__(self) -> None:
         if not self.unit_px:
@@ -63,6 +68,13 @@ class MetricInfo:
     def unit_for(self, pixel_size_mm: float | None) -> str:
         """The unit that applies with or without a known pixel size."""
         return self.unit if pixel_size_mm else self.unit_px
+
+    def mm_factor(self, pixel_size_mm: float | None) -> float:
+        """Factor converting a value in ``unit_px`` to ``unit`` (1 without a pixel size)."""
+        if not pixel_size_mm or self.px_power == 0:
+            return 1.0
+        f = float(pixel_size_mm) ** self.px_power
+        return f * 1e-2 if self.name == "pore.density" else f  # per 10^4 px^2 -> per cm^2
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -96,11 +108,11 @@ _ENTRIES = [
     MetricInfo("texture.anisotropy", "texture", "", "none", "Mean structure-tensor coherence ((l1-l2)/(l1+l2))^2 of L*, 0 isotropic grain to 1 oriented lines.", "Bigun & Granlund 1987; Jahne 2005 (structure tensor coherence)", floor="abs"),
     # wrinkles
     MetricInfo("wrinkle.density", "wrinkle", "", "lower", "Fraction of the region on detected dark ridges (multi-scale Hessian, elongated, long enough).", _REF_WRK, floor="abs"),
-    MetricInfo("wrinkle.length_density", "wrinkle", "mm/mm²", "lower", "Total ridge skeleton length per region area.", _REF_WRK, unit_px="px/px²", floor="abs"),
+    MetricInfo("wrinkle.length_density", "wrinkle", "mm/mm²", "lower", "Total ridge skeleton length per region area.", _REF_WRK, unit_px="px/px²", floor="abs", px_power=-1),
     MetricInfo("wrinkle.depth", "wrinkle", _L, "lower", "Mean darkening -D along detected ridges (0 when there are none).", _REF_WRK, floor="abs"),
     # pores
-    MetricInfo("pore.density", "pore", "1/cm²", "lower", "Number of dark round blobs of pore size per area (centroid inside the region).", _REF_PORE, unit_px="1/10⁴px²", floor="abs"),
-    MetricInfo("pore.mean_diameter", "pore", "mm", "lower", "Mean equivalent diameter of the detected pores (NaN when there are none).", _REF_PORE, unit_px="px"),
+    MetricInfo("pore.density", "pore", "1/cm²", "lower", "Number of dark round blobs of pore size per area (centroid inside the region).", _REF_PORE, unit_px="1/10⁴px²", floor="abs", px_power=-2),
+    MetricInfo("pore.mean_diameter", "pore", "mm", "lower", "Mean equivalent diameter of the detected pores (NaN when there are none).", _REF_PORE, unit_px="px", px_power=1),
     MetricInfo("pore.area_fraction", "pore", "", "lower", "Fraction of the region covered by detected pores.", _REF_PORE, floor="abs"),
     # colour
     MetricInfo("color.L", "color", _L, "none", "Mean CIE L* (D65, device sRGB) inside the region.", "CIE 15:2004 (CIELAB)", floor="abs"),
@@ -117,15 +129,15 @@ _ENTRIES = [
     MetricInfo("scar.delta_b", "scar", "b*", "toward 0", "Mean b* of the lesion minus that of the reference.", _REF_SCAR, floor="abs"),
     MetricInfo("scar.delta_erythema", "scar", "", "toward 0", "Erythema index of the lesion minus that of the reference.", _REF_EI, floor="abs"),
     MetricInfo("scar.delta_melanin", "scar", "", "toward 0", "Melanin index of the lesion minus that of the reference.", _REF_EI, floor="abs"),
-    MetricInfo("scar.visible_area", "scar", "mm²", "lower", "Area of lesion pixels (lightly smoothed) whose CIEDE2000 to the reference mean exceeds the JND.", _REF_SCAR, unit_px="px²"),
+    MetricInfo("scar.visible_area", "scar", "mm²", "lower", "Area of lesion pixels (lightly smoothed) whose CIEDE2000 to the reference mean exceeds the JND.", _REF_SCAR, unit_px="px²", px_power=2),
     MetricInfo("scar.visible_fraction", "scar", "", "lower", "Visible scar area as a fraction of the lesion area.", _REF_SCAR, floor="abs"),
     MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "texture.sq of the lesion divided by texture.sq of the reference (1 = matches its surroundings).", _REF_ISO, floor="abs"),
-    MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "METRICS.md 3 (border contrast)", unit_px="L*/px"),
+    MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "METRICS.md 3 (border contrast)", unit_px="L*/px", px_power=-1),
     # quality: warnings, not verdicts
     MetricInfo("quality.sharpness", "quality", "L*²/px²", "none", "Variance of the Laplacian of L* inside the region (focus measure).", "Pech-Pacheco et al. 2000 (variance of Laplacian)"),
     MetricInfo("quality.clipped_fraction", "quality", "", "none", "Fraction of region pixels at 0 or full scale in any channel.", "METRICS.md 3 (quality gate)", floor="abs"),
     MetricInfo("quality.specular_fraction", "quality", "", "none", "Fraction of region pixels that are bright and unsaturated (glare): L* > 92 and chroma < 8.", "METRICS.md 3 (quality gate)", floor="abs"),
-    MetricInfo("quality.exposure_shift", "quality", _L, "none", "Mean L* of the reference skin, follow-up minus baseline, before photometric correction.", "METRICS.md 4.3", floor="abs", scope="pair"),
+    MetricInfo("quality.exposure_shift", "quality", _L, "none", "L* of the reference skin's mean luminance, follow-up minus baseline, before photometric correction.", "METRICS.md 4.3", floor="abs", scope="pair"),
     # comparison-only metrics
     MetricInfo("change.lbp_chi2", "change", "", "none", "Chi-square distance sum (h1-h2)^2/(h1+h2) of the two uniform LBP histograms (0 = same texture).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs", scope="pair"),
 ]

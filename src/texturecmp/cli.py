@@ -124,7 +124,11 @@ def _cmd_compare(args) -> int:
 def _cmd_series(args) -> int:
     from texturecmp.compare import compare_series
 
-    labels = args.labels.split(",") if args.labels else [Path(p).name for p in args.images]
+    if args.labels:
+        labels = [x.strip() for x in args.labels.split(",")]
+    else:
+        names = [Path(p).name for p in args.images]
+        labels = names if len(set(names)) == len(names) else list(args.images)
     ser = compare_series(args.images, labels=labels, **_regions(args), align=not args.no_align,
                          pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
     for c in ser.vs_baseline:

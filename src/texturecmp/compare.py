@@ -196,7 +196,7 @@ def _linear_means(rgb: np.ndarray, mask: np.ndarray, max_samples: int = 1_000_00
     sub = rgb[::k, ::k][mask[::k, ::k]]
     if sub.shape[0] < 50:
         sub = rgb[mask]
-    return srgb_to_linear_fast(sub).mean(axis=0).astype(np.float64)
+    return srgb_to_linear_fast(sub).mean(axis=0, dtype=np.float64)
 
 
 def _lstar(y: float) -> float:
@@ -353,8 +353,10 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
         if mdc is not None and name in mdc and math.isfinite(mdc[name]):
             fl, fl_name = mdc[name], "test-retest MDC95"
         else:
-            fl = floor_for(name, b if info.scope != "pair" else 1.0, multiplier=s.floor_multiplier)
+            fl = floor_for(name, b if info.scope != "pair" else 1.0, multiplier=s.floor_multiplier, pixel_size_mm=pixel_size_mm)
             fl_name = "capture floor"
+        if name == "quality.exposure_shift":  # judged like its warning
+            fl, fl_name = s.exposure_shift_max, "exposure_shift_max setting"
         zse = s.z * se if math.isfinite(se) else 0.0
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",

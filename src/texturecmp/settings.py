@@ -82,8 +82,7 @@ class Settings:
     Registration and maps
         align_max_side [768]: long side of the downsampled images registration works
         on; min_correlation [0.3]; min_overlap [0.5]; map_max_side [768]: long side of
-        the exported maps; analysis_max_side [None]: optional downsampling of very
-        large photos before measuring (None: full resolution).
+        the exported maps.
     """
 
     nominal_pixel_size_mm: float = 0.05
@@ -120,7 +119,6 @@ class Settings:
     min_correlation: float = 0.3
     min_overlap: float = 0.5
     map_max_side: int = 768
-    analysis_max_side: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -135,9 +133,6 @@ class Settings:
                 if not sig or any(not (s > 0 and math.isfinite(s)) for s in sig):
                     raise BadSettingsError(f"settings.{f.name}: expected a list of positive numbers, got {v!r}")
                 object.__setattr__(self, f.name, sig)
-            elif f.name == "analysis_max_side":
-                if v is not None:
-                    self._check_int(f.name, v, 256)
             elif f.type in ("int",) or isinstance(f.default, int) and not isinstance(f.default, bool):
                 self._check_int(f.name, v, 1)
             else:

@@ -97,15 +97,21 @@ def load_floors() -> dict[str, dict]:
     return json.loads(text)["floors"]
 
 
-def floor_for(name: str, before: float, *, multiplier: float = 1.0) -> float:
-    """Absolute capture floor of a change of metric ``name`` from ``before`` (0 if none is shipped)."""
+def floor_for(name: str, before: float, *, multiplier: float = 1.0, pixel_size_mm: float | None = None) -> float:
+    """Capture floor of a change of metric ``name`` from ``before``, in the metric's unit (0 if none is shipped).
+
+    Absolute floors were measured on phantoms without a pixel size; with one they are
+    converted to mm units (:meth:`MetricInfo.mm_factor`).
+    """
+    from texturecmp.catalogue import METRICS
+
     f = load_floors().get(name)
     if not f:
         return 0.0
     v = float(f["value"]) * multiplier
     if f["kind"] == "rel":
         return v * abs(before) if math.isfinite(before) else float("nan")
-    return v
+    return v * METRICS[name].mm_factor(pixel_size_mm) if name in METRICS else v
 
 
 def verdict(better: str, before: float, after: float, detectable: bool) -> str:

@@ -1,6 +1,7 @@
 r"""Colour family: mean colour, skin-tone angle, erythema/melanin indices and unevenness.
 
-Lab is device CIELAB (sRGB, D65) from OpenCV's float32 conversion; linear R and G are
+Lab is device CIELAB (sRGB, D65; :func:`texturecmp.color.rgb_to_lab`: linear RGB, then
+OpenCV's LRGB2Lab); linear R and G are
 the sRGB-decoded channel values (device reflectance proxies).
 
 - ``color.L``, ``color.a``, ``color.b``: region means.
@@ -72,7 +73,7 @@ class ColorFamily(Family):
         roi_s = cv2.resize(ctx.roi.astype(np.uint8), (lab_s.shape[1], lab_s.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
         if not roi_s.any():
             roi_s = np.ones_like(roi_s)
-        mean = lab_s[roi_s].mean(axis=0)
+        mean = lab_s[roi_s].mean(axis=0, dtype=np.float64).astype(np.float32)
         de = delta_e00(lab_s, mean[None, None, :]).astype(np.float32)
         de2 = upsample(de * de, ctx.shape, nearest=True)
         out["de2"] = g.sums(ctx.in_roi(de2))

@@ -1,6 +1,8 @@
 r"""Quality family: is the photo fit to measure? (warnings, not verdicts)
 
-Computed on the photo as taken (before photometric correction), inside the region.
+Computed inside the region. ``clipped_fraction`` reads the photo as taken; sharpness and
+glare read the photometrically corrected photo, so that a follow-up is judged at the
+baseline's exposure.
 
 - ``quality.sharpness`` :math:`= \operatorname{Var}(\nabla^2 L^*)`: variance of the
   Laplacian of L* (Pech-Pacheco et al. 2000); low values mean blur.
@@ -32,16 +34,16 @@ class QualityFamily(Family):
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         g = ctx.grid
         raw = ctx.cache.get("rgb_raw", ctx.rgb)
-        raw_lab = ctx.cache.get("lab_raw", ctx.lab)
+        lab = ctx.lab
         lap = ctx.in_roi(cv2.Laplacian(ctx.L, cv2.CV_32F, ksize=1))
         # clipped: any channel at 0 or full scale = not all channels strictly inside
         inside = cv2.inRange(raw, (_CLIP_LO,) * 3, (_CLIP_HI,) * 3)
         clip = ctx.in_roi((inside == 0).view(np.uint8).astype(np.float32))
         # glare: L* > 92 and chroma < 8 (box prefilter, then the exact disc on the candidates)
-        spec = cv2.inRange(raw_lab, (92.0, -8.0, -8.0), (101.0, 8.0, 8.0)).astype(bool)
+        spec = cv2.inRange(lab, (92.0, -8.0, -8.0), (101.0, 8.0, 8.0)).astype(bool)
         if spec.any():
             ys, xs = np.nonzero(spec)
-            ab = raw_lab[ys, xs, 1:]
+            ab = lab[ys, xs, 1:]
             spec[ys[(ab * ab).sum(axis=1) >= 64], xs[(ab * ab).sum(axis=1) >= 64]] = False
         return {
             "n": ctx.roi_count(),

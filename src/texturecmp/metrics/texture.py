@@ -26,6 +26,8 @@ References: Haralick et al. 1973; Ojala, Pietikainen & Maenpaa 2002; Zwanenburg 
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 
@@ -142,7 +144,8 @@ class TextureFamily(Family):
             "texture.lbp_entropy": _entropy_bits(tot["lbp"]),
         }
         feats = glcm_features(tot["glcm"], features=("contrast", "homogeneity", "joint_energy", "correlation", "joint_entropy"))
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN angles (flat region) give NaN
             res["texture.glcm_contrast"] = np.nanmean(feats["contrast"], axis=-1)
             res["texture.glcm_homogeneity"] = np.nanmean(feats["homogeneity"], axis=-1)
             res["texture.glcm_energy"] = np.nanmean(feats["joint_energy"], axis=-1)
