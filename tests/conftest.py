@@ -12,7 +12,6 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import texturecmp as tc

@@ -267,7 +267,9 @@ class _Engine:
             reference = warp_mask(r.reference, al, img.shape) & roi & ~lesion if m is not None else r.reference
             if np.count_nonzero(lesion) < MIN_LESION_PIXELS or np.count_nonzero(reference) < MIN_REFERENCE_PIXELS:
                 raise AlignmentError(f"after: the lesion or its reference skin falls outside photo '{label}'")
-        ph.regions = Regions(roi, lesion, reference, r.info)
+        carried = {k: ({**v, "area_px": int(np.count_nonzero(mk)), "carried_from_baseline": True} if v else v)
+                   for (k, v), mk in zip(r.info.items(), (roi, lesion, reference))}
+        ph.regions = Regions(roi, lesion, reference, carried)
         match = reference if reference is not None else (roi & ~lesion if lesion is not None else roi)
         lin = _linear_means(img.rgb, match)
         gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))

@@ -197,7 +197,7 @@ def resolve_region(spec: Any, shape: tuple[int, int], *, name: str, required_min
     minimum = required_min if required_min is not None else _minimum(name)
     if n < minimum:
         raise BadMaskError(f"{name}: region has {n} pixels; at least {minimum} are needed to measure it")
-    return np.ascontiguousarray(mask, dtype=bool)
+    return np.array(mask, dtype=bool, order="C", copy=True)  # never the caller's array
 
 
 def reference_ring(lesion: np.ndarray, roi: np.ndarray | None = None, *, inner: float = 1.0, outer: float = 2.0) -> np.ndarray:
