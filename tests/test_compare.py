@@ -269,8 +269,14 @@ def test_baseline_repeat_gives_mdc_per_metric(with_repeat):
 def test_rule_says_which_term_decided(with_repeat):
     z = with_repeat.settings.z
     n_mdc = 0
+    limits = {"quality.clipped_fraction": "clipped_max", "quality.specular_fraction": "specular_max"}
     for name in photo_metrics():
         ch = with_repeat.changes[name]
+        if name in limits:  # quality metrics are judged against their warning limits, not the MDC
+            limit = getattr(with_repeat.settings, limits[name])
+            assert ch.threshold == pytest.approx(max(z * ch.uncertainty, limit)), name
+            assert "setting" in ch.rule or "SE" in ch.rule, (name, ch.rule)
+            continue
         mdc = with_repeat.test_retest[name]
         assert finite(ch.threshold), name
         assert ch.threshold == pytest.approx(max(z * ch.uncertainty, mdc)), name
@@ -290,7 +296,7 @@ def test_without_repeat_the_floor_or_se_decides():
     for name in photo_metrics():
         rule = c.changes[name].rule
         assert "MDC" not in rule
-        assert "SE" in rule or "capture floor" in rule, rule
+        assert "SE" in rule or "capture floor" in rule or "setting" in rule, rule
 
 
 # ----------------------------------------------------------------------------- unaligned / mismatched

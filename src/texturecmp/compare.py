@@ -357,8 +357,10 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
         else:
             fl = floor_for(name, b if info.scope != "pair" else 1.0, multiplier=s.floor_multiplier, pixel_size_mm=pixel_size_mm)
             fl_name = "capture floor"
-        if name == "quality.exposure_shift":  # judged like its warning
-            fl, fl_name = s.exposure_shift_max, "exposure_shift_max setting"
+        quality_limit = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
+                         "quality.specular_fraction": "specular_max"}.get(name)
+        if quality_limit:  # judged like their warnings
+            fl, fl_name = getattr(s, quality_limit), f"{quality_limit} setting"
         zse = s.z * se if math.isfinite(se) else 0.0
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-from texturecmp._filters import TileGrid, apply_linear_gains, downsample, gauss, masked_gauss
+from texturecmp._filters import TileGrid, downsample, gauss, linearize, masked_gauss
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.color import rgb_to_lab
@@ -157,11 +157,13 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo") -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare)."""
-    rgb = img.rgb
+    # linear light, the follow-up's gains applied there (clipped at full scale), then Lab
+    lin = linearize(img.rgb, img.bit_depth)
     if gains is not None and any(abs(g - 1.0) > 1e-6 for g in gains):
-        rgb = apply_linear_gains(rgb, gains)
-    lab = rgb_to_lab(rgb)
-    L = np.ascontiguousarray(lab[..., 0])
+        lin = cv2.multiply(lin, tuple(float(g) for g in gains) + (0.0,))
+        np.minimum(lin, 1.0, out=lin)
+    lab = cv2.cvtColor(lin, cv2.COLOR_LRGB2Lab)
+    L = cv2.extractChannel(lab, 0)
     s = settings
     px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
     roi = regions.roi
@@ -169,9 +171,8 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     if not roi.all():
         D[~roi] = 0
     L1 = gauss(L, px(s.band_fine_mm[0]))
-    ctx = Context(rgb=rgb, lab=lab, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
+    ctx = Context(rgb=img.rgb, lin=lin, lab=lab, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
-    ctx.cache["rgb_raw"] = img.rgb
     values: dict[str, MetricValue] = {}
     reps: dict[str, np.ndarray] = {}
     valid_by_grid: dict[str, np.ndarray] = {}

@@ -26,7 +26,8 @@ __all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family"]
 class Context:
     """Everything a family needs about one photo, computed once by the dispatcher."""
 
-    rgb: np.ndarray            # photometrically corrected sRGB float32 (H, W, 3)
+    rgb: np.ndarray            # the photo as taken, sRGB float32 (H, W, 3)
+    lin: np.ndarray            # photometrically corrected linear RGB float32 (H, W, 3)
     lab: np.ndarray            # CIELAB float32 (H, W, 3)
     L: np.ndarray              # lab[..., 0], contiguous
     D: np.ndarray              # detail layer L* - masked Gaussian (0 outside roi)
@@ -80,12 +81,23 @@ class Context:
             self.cache["lab_split"] = (self.L,) + tuple(cv2.extractChannel(self.lab, c) for c in (1, 2))
         return self.cache["lab_split"]
 
+    def down(self, name: str, k: int) -> np.ndarray:
+        """An area-downsampled (by the integer factor k) version of a full-resolution field
+        ("L", "lab", "lin", "D2" or a mask "roi"/"lesion"/"reference" as a 0..1 fraction), cached."""
+        key = ("down", name, k)
+        if key not in self.cache:
+            src = {"L": lambda: self.L, "lab": lambda: self.lab, "lin": lambda: self.lin,
+                   "D2": lambda: self.cache["D2"], "roi": lambda: self.roi_f,
+                   "lesion": lambda: self.lesion.astype(np.float32),
+                   "reference": lambda: self.reference.astype(np.float32)}[name]()
+            h, w = self.shape
+            self.cache[key] = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+        return self.cache[key]
+
     def linear_rg(self) -> tuple[np.ndarray, np.ndarray]:
         if self.lin_r is None:
-            from texturecmp._filters import srgb_to_linear_fast
-
-            self.lin_r = srgb_to_linear_fast(self.rgb[..., 0])
-            self.lin_g = srgb_to_linear_fast(self.rgb[..., 1])
+            self.lin_r = cv2.extractChannel(self.lin, 0)
+            self.lin_g = cv2.extractChannel(self.lin, 1)
         return self.lin_r, self.lin_g
 
 

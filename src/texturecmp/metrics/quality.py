@@ -33,7 +33,7 @@ class QualityFamily(Family):
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         g = ctx.grid
-        raw = ctx.cache.get("rgb_raw", ctx.rgb)
+        raw = ctx.rgb
         lab = ctx.lab
         lap = ctx.in_roi(cv2.Laplacian(ctx.L, cv2.CV_32F, ksize=1))
         # clipped: any channel at 0 or full scale = not all channels strictly inside

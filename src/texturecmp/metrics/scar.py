@@ -16,6 +16,9 @@ With :math:`\bar{Lab}_l` and :math:`\bar{Lab}_r` the mean colours of lesion and 
   width) over the band of pixels within ``border_width_mm`` of the lesion border
   (L*/mm or L*/px).
 
+Photos over 2 MP are read area-downsampled by 2 for this family (means over regions and
+a border gradient smoothed at >= 2 px do not need every pixel).
+
 Uncertainty comes from tiles of a finer grid laid over lesion and reference.
 """
 
@@ -29,7 +32,6 @@ import numpy as np
 from texturecmp._filters import gauss
 from texturecmp.color import delta_e00
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
-from texturecmp.metrics.color import lab_sums
 
 __all__ = ["ScarFamily", "visibility_map"]
 
@@ -71,37 +73,56 @@ class ScarFamily(Family):
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.scar_grid
-        # everything happens in a window around lesion and reference (a fraction of the photo)
+        h, w = ctx.shape
+        # means over lesion and reference do not need every pixel: photos over 2 MP are read
+        # area-downsampled by k = 2 (masks as 0..1 fractions, so sums stay exact but for the
+        # rounding of tile edges); everything happens in a window around lesion and reference
+        k = 2 if h * w > 2_000_000 else 1
         bw = max(1, int(round(ctx.px(s.border_width_mm))))
         win = _bbox(ctx.lesion | ctx.reference, bw + int(3 * ctx.px(s.visibility_sigma_mm)) + 4)
-        origin = (win[1].start, win[0].start)
-        les, ref = ctx.lesion[win], ctx.reference[win]
-        out = {f"l{k}": v for k, v in lab_sums(ctx, les, g, win).items()}
-        out.update({f"r{k}": v for k, v in lab_sums(ctx, ref, g, win).items()})
-        lf = les.astype(np.float32)
-        rf = ref.astype(np.float32)
-        D = ctx.D[win]
-        D2 = cv2.multiply(D, D)
-        out["lD2"] = g.sums(cv2.multiply(D2, lf), origin)
-        out["rD2"] = g.sums(cv2.multiply(D2, rf), origin)
+        wk = (slice(win[0].start // k, -(-win[0].stop // k)), slice(win[1].start // k, -(-win[1].stop // k)))
+        origin = (wk[1].start * k, wk[0].start * k)
+
+        def field(name: str) -> np.ndarray:
+            if k == 1:
+                full = {"lab": ctx.lab, "lin": ctx.lin, "D2": ctx.cache.get("D2"), "lesion": None, "reference": None}[name]
+                if name in ("lesion", "reference"):
+                    full = getattr(ctx, name).astype(np.float32)
+                if full is None:  # D2 without the texture family
+                    full = cv2.multiply(ctx.D, ctx.D)
+                return full[win]
+            return ctx.down(name, k)[wk]
+
+        lf, rf = field("lesion"), field("reference")
+        lab, lin = field("lab"), field("lin")
+        out = {}
+        for pre, m in (("l", lf), ("r", rf)):
+            out[f"{pre}n"] = g.sums(m, origin, k)
+            for c, name in enumerate("Lab"):
+                out[f"{pre}{name}"] = g.sums(cv2.multiply(cv2.extractChannel(lab, c), m), origin, k)
+            for c, name in enumerate("RG"):
+                out[f"{pre}{name}"] = g.sums(cv2.multiply(cv2.extractChannel(lin, c), m), origin, k)
+        D2 = field("D2") if "D2" in ctx.cache or k == 1 else ctx.down("D2", k)[wk]
+        out["lD2"] = g.sums(cv2.multiply(D2, lf), origin, k)
+        out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)
         # visible area: lesion pixels beyond the JND from the reference mean colour
-        L, a, b = (c[win] for c in ctx.channels())
-        ref_mean = np.array([L[ref].mean(), a[ref].mean(), b[ref].mean()], np.float32)
+        ref_mean = (np.tensordot(rf, lab, axes=([0, 1], [0, 1])) / max(float(rf.sum()), 1e-9)).astype(np.float32)
         vis, f, _ = visibility_map(ctx.lab, ref_mean, sigma_px=ctx.px(s.visibility_sigma_mm), window=win)
         ctx.extras["visibility"] = (vis, f, win, ref_mean)
-        hw, ww = les.shape
-        over = cv2.resize((vis > s.jnd_delta_e00).astype(np.float32), (ww, hw), interpolation=cv2.INTER_NEAREST)
-        out["visible"] = g.sums(cv2.multiply(over, lf), origin)
-        # border band and gradient of smoothed L*
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bw + 1, 2 * bw + 1))
-        l8 = les.astype(np.uint8)
+        hk, wkk = lf.shape
+        over = cv2.resize((vis > s.jnd_delta_e00).astype(np.float32), (wkk, hk), interpolation=cv2.INTER_NEAREST)
+        out["visible"] = g.sums(cv2.multiply(over, lf), origin, k)
+        # border band (within border_width of the lesion border) and gradient of smoothed L*
+        bwk = max(1, int(round(bw / k)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bwk + 1, 2 * bwk + 1))
+        l8 = (lf >= 0.5).astype(np.uint8)
         band = (cv2.dilate(l8, kernel) - cv2.erode(l8, kernel)).astype(np.float32)
-        Ls = gauss(np.ascontiguousarray(L), max(0.5 * bw, 1.0))
-        gx = cv2.Sobel(Ls, cv2.CV_32F, 1, 0, ksize=3) * 0.125
-        gy = cv2.Sobel(Ls, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+        Ls = gauss(cv2.extractChannel(lab, 0), max(0.5 * bw / k, 1.0))
+        gx = cv2.Sobel(Ls, cv2.CV_32F, 1, 0, ksize=3) * (0.125 / k)  # per full-resolution pixel
+        gy = cv2.Sobel(Ls, cv2.CV_32F, 0, 1, ksize=3) * (0.125 / k)
         grad = cv2.magnitude(gx, gy)
-        out["band"] = g.sums(band, origin)
-        out["grad"] = g.sums(cv2.multiply(grad, band), origin)
+        out["band"] = g.sums(band, origin, k)
+        out["grad"] = g.sums(cv2.multiply(grad, band), origin, k)
         return out
 
     def valid(self, stats: dict[str, np.ndarray]) -> np.ndarray:

@@ -31,7 +31,7 @@ import warnings
 import cv2
 import numpy as np
 
-from texturecmp._filters import gauss
+from texturecmp._filters import gauss, gauss_small
 from texturecmp.glcm import glcm, glcm_features, quantize_fixed_bin
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -65,7 +65,8 @@ def lbp_riu2(image: np.ndarray, *, radius: int = 1) -> np.ndarray:
     offsets = [(-r, -r), (-r, 0), (-r, r), (0, r), (r, r), (r, 0), (r, -r), (0, -r)]  # circular order
     for bit, (dy, dx) in enumerate(offsets):
         nb = pad[r + dy:r + dy + h, r + dx:r + dx + w]
-        code |= (nb >= c).view(np.uint8) << np.uint8(bit)
+        ge = cv2.compare(nb, c, cv2.CMP_GE)  # 255 where the neighbour >= the centre
+        cv2.bitwise_or(code, cv2.bitwise_and(ge, 1 << bit), dst=code)
     return cv2.LUT(code, _RIU2)
 
 
@@ -75,6 +76,17 @@ def _entropy_bits(p: np.ndarray) -> np.ndarray:
         q = p / tot
         e = -np.sum(np.where(q > 0, q * np.log2(np.where(q > 0, q, 1)), 0.0), axis=-1)
     return np.where(tot[..., 0] > 0, e, np.nan)
+
+
+def _gauss_k(src: np.ndarray, sigma_full: float, k: int) -> np.ndarray:
+    """Gaussian of sigma_full (full-resolution px) applied to an image area-downsampled by k.
+
+    The k x k box of the downsampling already contributes a variance of (k^2 - 1) / 12.
+    """
+    if k == 1:
+        return gauss(src, sigma_full)
+    s = (max(sigma_full**2 - (k * k - 1) / 12.0, 0.25)) ** 0.5 / k
+    return gauss(src, s)
 
 
 @register_family
@@ -91,19 +103,21 @@ class TextureFamily(Family):
         D = ctx.D
         out: dict[str, np.ndarray] = {"n": ctx.roi_count()}
         out["abs"] = g.sums(np.abs(D))  # D is 0 outside the roi
-        out["sq"] = g.sums(cv2.multiply(D, D))
-        # difference-of-Gaussian bands of L* (the lower sigma of the fine band is ctx.L1)
-        blurred: dict[float, np.ndarray] = {}
-
-        def blur(sig_mm: float) -> np.ndarray:
-            if sig_mm not in blurred:
-                blurred[sig_mm] = ctx.L1 if sig_mm == s.band_fine_mm[0] else gauss(ctx.L, ctx.px(sig_mm))
-            return blurred[sig_mm]
-
-        for band in ("fine", "medium", "coarse"):
+        D2 = cv2.multiply(D, D)
+        ctx.cache["D2"] = D2
+        out["sq"] = g.sums(D2)
+        # difference-of-Gaussian bands of L*: the fine band at full resolution (its lower sigma
+        # is ctx.L1), the medium and coarse bands on area-downsampled L* (by 2 and 4), where
+        # their content is still fully resolved; tile sums are scaled back (k^2)
+        for band, k in (("fine", 1), ("medium", 2), ("coarse", 4)):
             lo, hi = getattr(s, f"band_{band}_mm")
-            diff = ctx.in_roi(blur(lo) - blur(hi))
-            out[f"band_{band}"] = g.sums(cv2.multiply(diff, diff))
+            src = ctx.L if k == 1 else ctx.down("L", k)
+            a = ctx.L1 if k == 1 else _gauss_k(src, ctx.px(lo), k)
+            diff = a - _gauss_k(src, ctx.px(hi), k)
+            sq = cv2.multiply(diff, diff)
+            if not ctx.roi_all:
+                sq = cv2.multiply(sq, ctx.roi_f if k == 1 else ctx.down("roi", k))
+            out[f"band_{band}"] = g.sums(sq, scale=k)
         # GLCM on D with a fixed bin width, centred on 0
         levels = s.glcm_levels
         lower = -0.5 * levels * s.glcm_bin_width
@@ -114,21 +128,29 @@ class TextureFamily(Family):
             tl = g.labels(ctx.shape)
             ctx.cache["grid_labels"] = tl
         out["glcm"] = glcm(q, n_levels=levels, mask=m, distance=dist, symmetric=True, tile_labels=tl, n_tiles=g.n)
-        # uniform LBP histogram per tile
+        # uniform LBP histogram per tile: one bincount of (tile * 10 + code), pixels outside the
+        # roi or the grid go to a dump bin
         codes = lbp_riu2(ctx.L1, radius=max(1, int(round(ctx.px(s.lbp_radius_mm)))))
-        sel = m & (tl >= 0)
-        idx = tl[sel].astype(np.int64) * 10 + codes[sel]
-        out["lbp"] = np.bincount(idx, minlength=g.n * 10).reshape(g.n, 10).astype(np.float64)
-        # structure-tensor coherence
+        base = ctx.cache.get("lbp_base")
+        if base is None:
+            lab = np.where(tl >= 0, tl, g.n)
+            if not ctx.roi_all:
+                lab[~m] = g.n
+            base = (lab * 10).astype(np.uint16 if (g.n + 1) * 10 < 65536 else np.int32)
+            ctx.cache["lbp_base"] = base
+        idx = base + codes
+        out["lbp"] = np.bincount(idx.ravel(), minlength=(g.n + 1) * 10)[: g.n * 10].reshape(g.n, 10).astype(np.float64)
+        # structure-tensor coherence ((l1 - l2) / (l1 + l2))^2, combined at the integration scale
         gx = cv2.Sobel(ctx.L1, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(ctx.L1, cv2.CV_32F, 0, 1, ksize=3)
         sig = ctx.px(s.anisotropy_sigma_mm)
-        jxx = gauss(gx * gx, sig)
-        jyy = gauss(gy * gy, sig)
-        jxy = gauss(gx * gy, sig)
+        jxx = gauss_small(cv2.multiply(gx, gx), sig)
+        jyy = gauss_small(cv2.multiply(gy, gy), sig)
+        jxy = gauss_small(cv2.multiply(gx, gy), sig)
         tr = jxx + jyy
-        diff = jxx - jyy
-        coh = (diff * diff + 4 * jxy * jxy) / np.maximum(tr * tr, 1e-12)
+        mag = cv2.magnitude(jxx - jyy, 2 * jxy)
+        coh = np.square(mag / np.maximum(tr, 1e-12))
+        coh = cv2.resize(coh, (ctx.shape[1], ctx.shape[0]), interpolation=cv2.INTER_LINEAR)
         out["coherence"] = g.sums(ctx.in_roi(coh))
         return out
 

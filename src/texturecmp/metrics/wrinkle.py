@@ -29,33 +29,45 @@ from texturecmp.metrics._base import Context, Family, register_family, safe_div
 __all__ = ["WrinkleFamily", "ridge_strength"]
 
 
+def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
+    """s^2 * lambda_1 of the Hessian of G_s * src where lambda_1 > elongation * |lambda_2| (else 0)."""
+    g = cv2.GaussianBlur(src, (0, 0), s, borderType=cv2.BORDER_REFLECT)
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=1)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=1)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3, scale=0.25)  # [-1 0 1] x [-1 0 1] = 4 dxy
+    half_tr = cv2.addWeighted(dxx, 0.5, dyy, 0.5, 0.0)
+    root = cv2.magnitude(cv2.addWeighted(dxx, 0.5, dyy, -0.5, 0.0), dxy)
+    l1 = cv2.add(half_tr, root)
+    abs_l2 = cv2.absdiff(half_tr, root)
+    keep = cv2.compare(l1, cv2.multiply(abs_l2, elongation), cv2.CMP_GT)  # l1 > e|l2| (implies l1 > 0)
+    r = cv2.multiply(l1, s * s)
+    r[keep == 0] = 0
+    return r
+
+
 def ridge_strength(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float = 3.0) -> np.ndarray:
     """Scale-normalised dark-ridge strength max_sigma sigma^2 * lambda_1 (L* units), float32.
 
-    Scales above 2 px are computed on images downsampled by an integer factor k with
-    sigma / k >= 2 px and upsampled back (bilinear).
+    Each scale is computed on L* area-downsampled by k = int(sigma / 2) (so sigma / k >= 2
+    px there); the scales that share a k are combined there, and each level is enlarged
+    (bilinear) once.
     """
     h, w = L.shape
-    best = np.zeros((h, w), np.float32)
+    best = None
+    by_k: dict[int, list[float]] = {}
     for sigma in sigmas_px:
-        k = max(1, int(sigma // 2))
+        by_k.setdefault(max(1, int(sigma // 2)), []).append(sigma)
+    for k, sigmas in sorted(by_k.items()):
         src = L if k == 1 else cv2.resize(L, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-        s = sigma / k
-        g = cv2.GaussianBlur(src, (0, 0), s, borderType=cv2.BORDER_REFLECT)
-        # second derivatives (central differences), in units of the small grid
-        dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=1)
-        dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=1)
-        dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3) * 0.25  # [-1 0 1] x [-1 0 1] = 4 dxy
-        half_tr = 0.5 * (dxx + dyy)
-        diff = 0.5 * (dxx - dyy)
-        root = np.sqrt(diff * diff + dxy * dxy)
-        l1 = half_tr + root
-        l2 = half_tr - root
-        r = (s * s) * l1  # scale-normalised in the small grid = sigma^2 lambda_1 at full res
-        r[(l1 <= 0) | (l1 <= elongation * np.abs(l2))] = 0
+        level = None
+        for sigma in sigmas:
+            # the k x k box of the downsampling contributes (k^2 - 1) / 12 of variance
+            s = max(sigma**2 - (k * k - 1) / 12.0, 0.25) ** 0.5 / k
+            r = _ridge_at(src, s, elongation)
+            level = r if level is None else cv2.max(level, r)
         if k > 1:
-            r = cv2.resize(r, (w, h), interpolation=cv2.INTER_LINEAR)
-        np.maximum(best, r, out=best)
+            level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
+        best = level if best is None else cv2.max(best, level)
     return best
 
 
