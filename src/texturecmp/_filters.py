@@ -175,7 +175,7 @@ class TileGrid:
         return TileGrid(int(round(x)), int(round(y)), max(2, int(round(self.t * scale))), self.nx, self.ny)
 
     def sums(self, field: np.ndarray, origin: tuple[int, int] = (0, 0), scale: int = 1) -> np.ndarray:
-        """Sum of ``field`` (2-D) over each tile; zero outside the field. Shape (n,).
+        """Sum of ``field`` (2-D, or (H, W, C)) over each tile; zero outside the field. Shape (n,) or (n, C).
 
         ``origin`` is the (x, y) image position of ``field[0, 0]`` when the field is a crop.
         ``scale`` k: the field is area-downsampled k times (sums are scaled by k^2; tile
@@ -184,14 +184,15 @@ class TileGrid:
         first tile, the full tiles, a partial last tile along each axis); each block is
         summed by exact area averaging to its tiles (one pass over the data, no copy).
         """
-        h, w = field.shape
+        h, w = field.shape[:2]
+        extra = field.shape[2:]
         t = self.t
         X0, Y0 = self.x0 - origin[0], self.y0 - origin[1]
-        out = np.zeros((self.ny, self.nx))
+        out = np.zeros((self.ny, self.nx) + extra)
         xs = _axis_blocks(X0, t, self.nx, w, scale)
         ys = _axis_blocks(Y0, t, self.ny, h, scale)
         if not xs or not ys:
-            return out.ravel()
+            return out.reshape((self.n,) + extra)
         if field.dtype != np.float32:
             field = field.astype(np.float32)
         for (py0, py1, iy0, iy1) in ys:
@@ -199,8 +200,15 @@ class TileGrid:
                 block = field[py0:py1, px0:px1]
                 means = cv2.resize(block, (ix1 - ix0, iy1 - iy0), interpolation=cv2.INTER_AREA)
                 area = ((py1 - py0) / (iy1 - iy0)) * ((px1 - px0) / (ix1 - ix0)) * scale * scale
-                out[iy0:iy1, ix0:ix1] = means.reshape(iy1 - iy0, ix1 - ix0).astype(np.float64) * area
-        return out.ravel()
+                out[iy0:iy1, ix0:ix1] = means.reshape((iy1 - iy0, ix1 - ix0) + extra).astype(np.float64) * area
+        return out.reshape((self.n,) + extra)
+
+    def areas(self, shape: tuple[int, int]) -> np.ndarray:
+        """Pixels of each tile inside an image of ``shape`` (the tile sums of an all-ones field)."""
+        h, w = shape
+        ex = np.clip(self.x0 + np.arange(self.nx + 1) * self.t, 0, w)
+        ey = np.clip(self.y0 + np.arange(self.ny + 1) * self.t, 0, h)
+        return (np.diff(ey)[:, None] * np.diff(ex)[None, :]).astype(np.float64).ravel()
 
     def labels(self, shape: tuple[int, int]) -> np.ndarray:
         """Tile index of every pixel (int32; -1 outside the grid)."""

@@ -39,8 +39,6 @@ class Context:
     scar_grid: TileGrid | None
     settings: Settings
     pixel_size_mm: float | None
-    lin_r: np.ndarray | None = None
-    lin_g: np.ndarray | None = None
     cache: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
 
@@ -72,14 +70,8 @@ class Context:
     def roi_count(self) -> np.ndarray:
         """Tile sums of the roi (cached)."""
         if "roi_n" not in self.cache:
-            self.cache["roi_n"] = self.grid.sums(self.roi_f)
+            self.cache["roi_n"] = self.grid.areas(self.shape) if self.roi_all else self.grid.sums(self.roi_f)
         return self.cache["roi_n"]
-
-    def channels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """L*, a*, b* as contiguous arrays (cached)."""
-        if "lab_split" not in self.cache:
-            self.cache["lab_split"] = (self.L,) + tuple(cv2.extractChannel(self.lab, c) for c in (1, 2))
-        return self.cache["lab_split"]
 
     def down(self, name: str, k: int) -> np.ndarray:
         """An area-downsampled (by the integer factor k) version of a full-resolution field
@@ -93,12 +85,6 @@ class Context:
             h, w = self.shape
             self.cache[key] = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
         return self.cache[key]
-
-    def linear_rg(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.lin_r is None:
-            self.lin_r = cv2.extractChannel(self.lin, 0)
-            self.lin_g = cv2.extractChannel(self.lin, 1)
-        return self.lin_r, self.lin_g
 
 
 class Family:

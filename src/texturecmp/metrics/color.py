@@ -28,25 +28,14 @@ from texturecmp.metrics._base import Context, Family, register_family, safe_div
 __all__ = ["ColorFamily", "lab_sums"]
 
 
-def lab_sums(ctx: Context, mask: np.ndarray | None, grid, window: tuple[slice, slice] | None = None) -> dict[str, np.ndarray]:
-    """Tile sums of count, L, a, b, linear R and G over ``mask`` on ``grid``.
-
-    ``mask`` None means the roi; with ``window`` (y, x slices) the fields are cropped to
-    it first and ``mask`` is given in the window's coordinates.
-    """
-    lin_r, lin_g = ctx.linear_rg()
-    fields = dict(zip(("L", "a", "b", "R", "G"), ctx.channels() + (lin_r, lin_g)))
-    if window is None:
-        if mask is None:
-            out = {"n": ctx.roi_count()}
-            out.update({k: grid.sums(ctx.in_roi(v)) for k, v in fields.items()})
-            return out
-        window = (slice(0, ctx.shape[0]), slice(0, ctx.shape[1]))
-    origin = (window[1].start, window[0].start)
-    mf = mask.astype(np.float32)
-    out = {"n": grid.sums(mf, origin)}
-    out.update({k: grid.sums(cv2.multiply(v[window], mf), origin) for k, v in fields.items()})
-    return out
+def lab_sums(ctx: Context, grid) -> dict[str, np.ndarray]:
+    """Tile sums of the roi's pixel count, L, a, b and linear R and G (two 3-channel passes)."""
+    if ctx.roi_all:
+        lab, lin = grid.sums(ctx.lab), grid.sums(ctx.lin)
+    else:
+        m = ctx.roi_f[..., None]
+        lab, lin = grid.sums(ctx.lab * m), grid.sums(ctx.lin * m)
+    return {"n": ctx.roi_count(), "L": lab[:, 0], "a": lab[:, 1], "b": lab[:, 2], "R": lin[:, 0], "G": lin[:, 1]}
 
 
 def smoothed_lab_small(ctx: Context, sigma_mm: float, max_side: int = 640) -> tuple[np.ndarray, float]:
@@ -68,7 +57,7 @@ class ColorFamily(Family):
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         g = ctx.grid
-        out = lab_sums(ctx, None, g)
+        out = lab_sums(ctx, g)
         lab_s, f = smoothed_lab_small(ctx, ctx.settings.unevenness_sigma_mm)
         roi_s = cv2.resize(ctx.roi.astype(np.uint8), (lab_s.shape[1], lab_s.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
         if not roi_s.any():

@@ -98,10 +98,12 @@ class ScarFamily(Family):
         out = {}
         for pre, m in (("l", lf), ("r", rf)):
             out[f"{pre}n"] = g.sums(m, origin, k)
+            lab_s = g.sums(lab * m[..., None], origin, k)
+            lin_s = g.sums(lin * m[..., None], origin, k)
             for c, name in enumerate("Lab"):
-                out[f"{pre}{name}"] = g.sums(cv2.multiply(cv2.extractChannel(lab, c), m), origin, k)
+                out[f"{pre}{name}"] = lab_s[:, c]
             for c, name in enumerate("RG"):
-                out[f"{pre}{name}"] = g.sums(cv2.multiply(cv2.extractChannel(lin, c), m), origin, k)
+                out[f"{pre}{name}"] = lin_s[:, c]
         D2 = field("D2") if "D2" in ctx.cache or k == 1 else ctx.down("D2", k)[wk]
         out["lD2"] = g.sums(cv2.multiply(D2, lf), origin, k)
         out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)

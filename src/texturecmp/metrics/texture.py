@@ -141,17 +141,21 @@ class TextureFamily(Family):
         idx = base + codes
         out["lbp"] = np.bincount(idx.ravel(), minlength=(g.n + 1) * 10)[: g.n * 10].reshape(g.n, 10).astype(np.float64)
         # structure-tensor coherence ((l1 - l2) / (l1 + l2))^2, combined at the integration scale
+        del idx, codes
         gx = cv2.Sobel(ctx.L1, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(ctx.L1, cv2.CV_32F, 0, 1, ksize=3)
         sig = ctx.px(s.anisotropy_sigma_mm)
         jxx = gauss_small(cv2.multiply(gx, gx), sig)
         jyy = gauss_small(cv2.multiply(gy, gy), sig)
         jxy = gauss_small(cv2.multiply(gx, gy), sig)
+        del gx, gy
         tr = jxx + jyy
         mag = cv2.magnitude(jxx - jyy, 2 * jxy)
         coh = np.square(mag / np.maximum(tr, 1e-12))
         coh = cv2.resize(coh, (ctx.shape[1], ctx.shape[0]), interpolation=cv2.INTER_LINEAR)
         out["coherence"] = g.sums(ctx.in_roi(coh))
+        for key in ("grid_labels", "lbp_base"):  # 72 MB at 12 MP that no other family needs
+            ctx.cache.pop(key, None)
         return out
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:
