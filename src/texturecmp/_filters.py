@@ -53,6 +53,34 @@ def linearize(rgb: np.ndarray, bit_depth: int = 32) -> np.ndarray:
     return srgb_to_linear_fast(rgb)
 
 
+def color_scale(shape: tuple[int, int]) -> int:
+    """Downsampling factor at which colour is kept: 2 for photos over 2 MP, else 1."""
+    return 2 if shape[0] * shape[1] > 2_000_000 else 1
+
+
+_Y_WEIGHTS = (0.2126729, 0.7151522, 0.0721750)  # sRGB (D65) luminance, as OpenCV's LRGB2Lab
+
+
+def lightness(lin: np.ndarray, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """CIE L* (D65) of linear RGB, with per-channel gains applied first; float32 (H, W).
+
+    L* = 116 (Y)^(1/3) - 16 for Y > (6/29)^3, else (29/3)^3 Y; Y is clipped to [0, 1]
+    (the channels themselves are not clipped before mixing).
+    """
+    w = np.array([[wc * g for wc, g in zip(_Y_WEIGHTS, gains)]], np.float32)
+    Y = cv2.transform(lin, w) if lin.ndim == 3 else lin.copy()
+    if Y.ndim == 3:
+        Y = Y[..., 0]
+    np.clip(Y, 0.0, 1.0, out=Y)
+    L = cv2.pow(Y, 1.0 / 3.0)
+    L *= 116.0
+    L -= 16.0
+    low = Y <= (6.0 / 29.0) ** 3
+    if low.any():
+        L[low] = (29.0 / 3.0) ** 3 * Y[low]
+    return L
+
+
 def apply_linear_gains(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
     """Multiply each channel by a gain in linear light; input and output sRGB-encoded float32 [0, 1].
 

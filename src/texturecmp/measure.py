@@ -10,10 +10,9 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-from texturecmp._filters import TileGrid, downsample, gauss, linearize, masked_gauss
+from texturecmp._filters import TileGrid, color_scale, downsample, gauss, lightness, linearize, masked_gauss
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
-from texturecmp.color import rgb_to_lab
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, Context
@@ -157,13 +156,19 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo") -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare)."""
-    # linear light, the follow-up's gains applied there (clipped at full scale), then Lab
+    # Linear light; L* at full resolution from the luminance (texture needs every pixel).
+    # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
+    # keep it area-downsampled by ck = 2. The follow-up's gains apply in linear light.
     lin = linearize(img.rgb, img.bit_depth)
-    if gains is not None and any(abs(g - 1.0) > 1e-6 for g in gains):
-        lin = cv2.multiply(lin, tuple(float(g) for g in gains) + (0.0,))
-        np.minimum(lin, 1.0, out=lin)
-    lab = cv2.cvtColor(lin, cv2.COLOR_LRGB2Lab)
-    L = cv2.extractChannel(lab, 0)
+    g = tuple(float(x) for x in gains) if gains is not None else (1.0, 1.0, 1.0)
+    L = lightness(lin, g)
+    ck = color_scale(img.shape)
+    lin_c = lin if ck == 1 else cv2.resize(lin, (img.width // ck, img.height // ck), interpolation=cv2.INTER_AREA)
+    del lin
+    if any(abs(x - 1.0) > 1e-6 for x in g):
+        lin_c = cv2.multiply(lin_c, g + (0.0,))
+    np.minimum(lin_c, 1.0, out=lin_c)
+    lab = cv2.cvtColor(lin_c, cv2.COLOR_LRGB2Lab)
     s = settings
     px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
     roi = regions.roi
@@ -171,7 +176,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     if not roi.all():
         D[~roi] = 0
     L1 = gauss(L, px(s.band_fine_mm[0]))
-    ctx = Context(rgb=img.rgb, lin=lin, lab=lab, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
+    ctx = Context(rgb=img.rgb, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
     values: dict[str, MetricValue] = {}
     reps: dict[str, np.ndarray] = {}

@@ -27,9 +27,10 @@ class Context:
     """Everything a family needs about one photo, computed once by the dispatcher."""
 
     rgb: np.ndarray            # the photo as taken, sRGB float32 (H, W, 3)
-    lin: np.ndarray            # photometrically corrected linear RGB float32 (H, W, 3)
-    lab: np.ndarray            # CIELAB float32 (H, W, 3)
-    L: np.ndarray              # lab[..., 0], contiguous
+    lin: np.ndarray            # photometrically corrected linear RGB float32, at 1/ck resolution
+    lab: np.ndarray            # CIELAB float32, at 1/ck resolution (colour is only averaged or smoothed)
+    ck: int                    # colour scale: lab and lin are area-downsampled by ck (1 or 2)
+    L: np.ndarray              # L* at full resolution
     D: np.ndarray              # detail layer L* - masked Gaussian (0 outside roi)
     L1: np.ndarray             # L* lightly smoothed (fine band lower sigma)
     roi: np.ndarray            # bool
@@ -78,6 +79,11 @@ class Context:
         ("L", "lab", "lin", "D2" or a mask "roi"/"lesion"/"reference" as a 0..1 fraction), cached."""
         key = ("down", name, k)
         if key not in self.cache:
+            if name in ("lab", "lin") and k == self.ck:
+                self.cache[key] = getattr(self, name)
+                return self.cache[key]
+            if name in ("lab", "lin") and self.ck != 1:
+                raise ValueError(f"{name} is kept at 1/{self.ck} resolution; cannot downsample it by {k}")
             src = {"L": lambda: self.L, "lab": lambda: self.lab, "lin": lambda: self.lin,
                    "D2": lambda: self.cache["D2"], "roi": lambda: self.roi_f,
                    "lesion": lambda: self.lesion.astype(np.float32),

@@ -30,12 +30,15 @@ __all__ = ["ColorFamily", "lab_sums"]
 
 def lab_sums(ctx: Context, grid) -> dict[str, np.ndarray]:
     """Tile sums of the roi's pixel count, L, a, b and linear R and G (two 3-channel passes)."""
+    k = ctx.ck
     if ctx.roi_all:
-        lab, lin = grid.sums(ctx.lab), grid.sums(ctx.lin)
+        lab, lin = grid.sums(ctx.lab, scale=k), grid.sums(ctx.lin, scale=k)
+        n = ctx.roi_count()
     else:
-        m = ctx.roi_f[..., None]
-        lab, lin = grid.sums(ctx.lab * m), grid.sums(ctx.lin * m)
-    return {"n": ctx.roi_count(), "L": lab[:, 0], "a": lab[:, 1], "b": lab[:, 2], "R": lin[:, 0], "G": lin[:, 1]}
+        m = ctx.down("roi", k) if k > 1 else ctx.roi_f
+        lab, lin = grid.sums(ctx.lab * m[..., None], scale=k), grid.sums(ctx.lin * m[..., None], scale=k)
+        n = grid.sums(m, scale=k)
+    return {"n": n, "L": lab[:, 0], "a": lab[:, 1], "b": lab[:, 2], "R": lin[:, 0], "G": lin[:, 1]}
 
 
 def smoothed_lab_small(ctx: Context, sigma_mm: float, max_side: int = 640) -> tuple[np.ndarray, float]:
@@ -43,6 +46,7 @@ def smoothed_lab_small(ctx: Context, sigma_mm: float, max_side: int = 640) -> tu
     key = ("lab_small", sigma_mm, max_side)
     if key not in ctx.cache:
         small, f = downsample(ctx.lab, max_side)
+        f /= ctx.ck  # factor relative to the full-resolution photo
         sig = ctx.px(sigma_mm) * f
         if sig > 0.3:
             small = gauss(small, sig)

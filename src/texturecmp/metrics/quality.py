@@ -39,18 +39,23 @@ class QualityFamily(Family):
         # clipped: any channel at 0 or full scale = not all channels strictly inside
         inside = cv2.inRange(raw, (_CLIP_LO,) * 3, (_CLIP_HI,) * 3)
         clip = ctx.in_roi((inside == 0).view(np.uint8).astype(np.float32))
-        # glare: L* > 92 and chroma < 8 (box prefilter, then the exact disc on the candidates)
+        # glare: L* > 92 and chroma < 8 (box prefilter, then the exact disc on the candidates),
+        # read on the colour grid (area-downsampled by ctx.ck for large photos)
         spec = cv2.inRange(lab, (92.0, -8.0, -8.0), (101.0, 8.0, 8.0)).astype(bool)
         if spec.any():
             ys, xs = np.nonzero(spec)
             ab = lab[ys, xs, 1:]
-            spec[ys[(ab * ab).sum(axis=1) >= 64], xs[(ab * ab).sum(axis=1) >= 64]] = False
+            far = (ab * ab).sum(axis=1) >= 64
+            spec[ys[far], xs[far]] = False
+        spec = spec.astype(np.float32)
+        if not ctx.roi_all:
+            spec = cv2.multiply(spec, ctx.down("roi", ctx.ck) if ctx.ck > 1 else ctx.roi_f)
         return {
             "n": ctx.roi_count(),
             "lap": g.sums(lap),
             "lap2": g.sums(cv2.multiply(lap, lap)),
             "clip": g.sums(clip),
-            "spec": g.sums(ctx.in_roi(spec.astype(np.float32))),
+            "spec": g.sums(spec, scale=ctx.ck),
         }
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:

@@ -77,7 +77,7 @@ class ScarFamily(Family):
         # means over lesion and reference do not need every pixel: photos over 2 MP are read
         # area-downsampled by k = 2 (masks as 0..1 fractions, so sums stay exact but for the
         # rounding of tile edges); everything happens in a window around lesion and reference
-        k = 2 if h * w > 2_000_000 else 1
+        k = ctx.ck  # colour is kept at this scale (texturecmp._filters.color_scale)
         bw = max(1, int(round(ctx.px(s.border_width_mm))))
         win = _bbox(ctx.lesion | ctx.reference, bw + int(3 * ctx.px(s.visibility_sigma_mm)) + 4)
         wk = (slice(win[0].start // k, -(-win[0].stop // k)), slice(win[1].start // k, -(-win[1].stop // k)))
@@ -109,7 +109,7 @@ class ScarFamily(Family):
         out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)
         # visible area: lesion pixels beyond the JND from the reference mean colour
         ref_mean = (np.tensordot(rf, lab, axes=([0, 1], [0, 1])) / max(float(rf.sum()), 1e-9)).astype(np.float32)
-        vis, f, _ = visibility_map(ctx.lab, ref_mean, sigma_px=ctx.px(s.visibility_sigma_mm), window=win)
+        vis, f, _ = visibility_map(ctx.lab, ref_mean, sigma_px=ctx.px(s.visibility_sigma_mm) / k, window=wk)
         ctx.extras["visibility"] = (vis, f, win, ref_mean)
         hk, wkk = lf.shape
         over = cv2.resize((vis > s.jnd_delta_e00).astype(np.float32), (wkk, hk), interpolation=cv2.INTER_NEAREST)

@@ -1,0 +1,1 @@
+from texturecmp.records._record import *  # noqa

@@ -1,0 +1,440 @@
+"""Presentation helpers of the app: pictures, legends, sentences, tables, the report.
+
+Pure functions (numpy, OpenCV, pandas; no Streamlit), so they can be tested alone and the
+report can be built outside a running app. Nothing here computes a metric: every number
+shown comes from a :class:`texturecmp.Comparison` / :class:`texturecmp.Series`; this
+module only formats, colours and lays them out.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from texturecmp import __version__
+from texturecmp.catalogue import FAMILIES, METRICS
+from texturecmp.io import encode_png, image_to_uint8
+
+__all__ = [
+    "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "display_label", "relabel_text",
+    "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
+    "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "timeline_svg", "report_html",
+]
+
+#: Heat-map colour scales (as the CLI's ``--maps``): key -> (low, high, OpenCV colormap, unit, title).
+@dataclass(frozen=True)
+class HeatScale:
+    lo: float
+    hi: float
+    cmap: int
+    unit: str
+    title: str
+    explain: str
+
+
+HEAT: Mapping[str, HeatScale] = {
+    "delta_e00": HeatScale(0.0, 10.0, cv2.COLORMAP_INFERNO, "ΔE00", "Colour difference (ΔE00)",
+                           "CIEDE2000 colour difference between the baseline and the aligned follow-up, per pixel "
+                           "(about 1 is just noticeable; grey: outside the overlap)."),
+    "texture_change": HeatScale(-2.0, 2.0, cv2.COLORMAP_TWILIGHT_SHIFTED, "L*", "Texture change",
+                                "Local texture roughness (RMS of the L* detail layer) of the follow-up minus the "
+                                "baseline: below 0 smoother, above 0 rougher (grey: outside the region)."),
+    "visibility_before": HeatScale(0.0, 10.0, cv2.COLORMAP_INFERNO, "ΔE00", "Lesion visibility, baseline",
+                                   "CIEDE2000 of each (lightly smoothed) pixel to the mean colour of the reference skin, "
+                                   "on the baseline."),
+    "visibility_after": HeatScale(0.0, 10.0, cv2.COLORMAP_INFERNO, "ΔE00", "Lesion visibility, follow-up",
+                                  "CIEDE2000 of each (lightly smoothed) pixel of the aligned follow-up to the mean "
+                                  "colour of its reference skin."),
+}
+
+#: Overlay choices offered to the user: key -> title (shown only when the map exists).
+OVERLAYS: Mapping[str, str] = {
+    "outlines": "Outlines: region, lesion and reference skin",
+    **{k: v.title for k, v in HEAT.items()},
+}
+
+#: Outline colours (RGB) of the marks.
+MARK_COLOURS: Mapping[str, tuple[int, int, int]] = {
+    "roi": (255, 255, 255), "lesion": (255, 214, 0), "reference": (0, 200, 255),
+}
+MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin"}
+
+#: Metrics summarised in a sentence each, with a name in plain words (shown when present).
+KEY_METRICS: Mapping[str, str] = {
+    "scar.delta_e00": "Scar colour difference",
+    "scar.visible_area": "Visible scar area",
+    "scar.texture_ratio": "Scar texture ratio",
+    "texture.sq": "Skin roughness (Sq)",
+    "pore.density": "Pore density",
+    "wrinkle.density": "Fine-line density",
+}
+
+FAMILY_TITLES: Mapping[str, str] = {
+    "texture": "Texture", "wrinkle": "Fine lines and wrinkles", "pore": "Pores", "color": "Colour",
+    "scar": "Scar against reference skin", "quality": "Photo quality", "change": "Pair comparison",
+}
+
+
+# ------------------------------------------------------------------------------ text
+
+def fmt(v: Any, digits: int = 3) -> str:
+    """A number for people: 3 significant digits, '—' for missing values."""
+    if v is None:
+        return "—"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "—"
+    a = abs(x)
+    if a != 0 and (a >= 1e5 or a < 1e-3):
+        return f"{x:.{digits}g}"
+    if a >= 10 ** digits:
+        return f"{x:.0f}"
+    return f"{x:.{digits}g}"
+
+
+def display_label(index: int, labels: Sequence[str]) -> str:
+    """'photo 2 (4 weeks)': the photo's position (1-based) and the user's label."""
+    return f"photo {index + 1} ({labels[index]})"
+
+
+def relabel_text(text: str, labels: Sequence[str]) -> str:
+    """Replace the internal session ids (``photo '1'``...) the core was run with by the user's labels.
+
+    The core is run with the labels "1", "2", ... so that its cached results do not depend on
+    the user's labels; its plain-word warnings name photos as ``photo '2'``.
+    """
+    def sub(m: re.Match) -> str:
+        i = int(m.group(1)) - 1
+        return display_label(i, labels) if 0 <= i < len(labels) else m.group(0)
+
+    return re.sub(r"photo '(\d+)'", sub, text)
+
+
+def relabel_dict(obj: Any, labels: Sequence[str]) -> Any:
+    """A JSON-ready dict of the core with the internal ids replaced by the user's labels."""
+    ids = {str(i + 1): lab for i, lab in enumerate(labels)}
+
+    def walk(o: Any, key: str | None = None) -> Any:
+        if isinstance(o, dict):
+            return {k: walk(v, k) for k, v in o.items()}
+        if isinstance(o, list):
+            if key == "labels":
+                return [ids.get(x, x) if isinstance(x, str) else x for x in o]
+            return [walk(v, key) for v in o]
+        if isinstance(o, str):
+            if key == "session":
+                return ids.get(o, o)
+            return relabel_text(o, labels)
+        return o
+
+    return walk(obj)
+
+
+# ------------------------------------------------------------------------------ pictures
+
+def _u8(rgb: np.ndarray) -> np.ndarray:
+    return image_to_uint8(rgb) if rgb.dtype != np.uint8 else rgb
+
+
+def _contours(mask: np.ndarray) -> list[np.ndarray]:
+    cs, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return list(cs)
+
+
+def outline(rgb: np.ndarray, masks: Mapping[str, np.ndarray | None], *, thickness: int = 2) -> np.ndarray:
+    """The photo (uint8) with the outlines of the given masks (same grid) in :data:`MARK_COLOURS`."""
+    out = np.ascontiguousarray(_u8(rgb)).copy()
+    for key in ("roi", "reference", "lesion"):
+        m = masks.get(key)
+        if m is None:
+            continue
+        if key == "roi" and m.all():
+            continue
+        cv2.drawContours(out, _contours(m), -1, MARK_COLOURS[key], thickness, lineType=cv2.LINE_AA)
+    return out
+
+
+def heat(values: np.ndarray, scale: HeatScale) -> np.ndarray:
+    """Colour a map with its scale; NaN (undefined) pixels are mid grey."""
+    v = np.asarray(values, dtype=np.float32)
+    x = np.clip((np.nan_to_num(v, nan=scale.lo) - scale.lo) / (scale.hi - scale.lo), 0, 1)
+    rgb = cv2.applyColorMap((x * 255).astype(np.uint8), scale.cmap)[..., ::-1].copy()
+    rgb[~np.isfinite(v)] = 128
+    return rgb
+
+
+def overlay_image(maps: Mapping[str, np.ndarray], key: str) -> np.ndarray:
+    """The picture of one overlay (uint8 RGB, baseline grid): outlines on the photo, or a heat map with the lesion outline."""
+    marks = {k: maps.get(k) for k in ("roi", "lesion", "reference")}
+    if key == "outlines":
+        return outline(maps["before_rgb"], marks)
+    img = heat(maps[key], HEAT[key])
+    lesion = maps.get("lesion")
+    if lesion is not None:
+        cv2.drawContours(img, _contours(lesion), -1, (255, 255, 255), 1, lineType=cv2.LINE_AA)
+    return img
+
+
+def legend_html(key: str) -> str:
+    """A colour-scale legend (inline CSS gradient with ticks) or the outline key."""
+    if key == "outlines":
+        items = "".join(
+            f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
+            f'<span style="width:18px;height:0;border-top:3px solid rgb{MARK_COLOURS[k]};'
+            f'outline:1px solid #555;margin-right:6px"></span>{MARK_NAMES[k]}</span>'
+            for k in ("roi", "lesion", "reference"))
+        return f'<div class="tc-legend" style="font-size:0.85rem">{items}</div>'
+    s = HEAT[key]
+    ramp = cv2.applyColorMap(np.linspace(0, 255, 11).astype(np.uint8)[:, None], s.cmap)[:, 0, ::-1]
+    stops = ", ".join(f"rgb({r},{g},{b}) {i * 10}%" for i, (r, g, b) in enumerate(ramp.tolist()))
+    ticks = np.linspace(s.lo, s.hi, 5)
+    tick_html = "".join(f"<span>{'≤' if i == 0 and s.lo < 0 else ''}{'≥' if i == 4 else ''}{t:g}</span>"
+                        for i, t in enumerate(ticks))
+    return (f'<div class="tc-legend" style="font-size:0.85rem;max-width:420px">'
+            f'<div style="height:14px;border:1px solid #888;background:linear-gradient(to right, {stops})"></div>'
+            f'<div style="display:flex;justify-content:space-between">{tick_html}</div>'
+            f'<div>{html.escape(s.unit)} · {html.escape(s.explain)}</div></div>')
+
+
+def map_contours(mask_small: np.ndarray, f_base: float, matrix: np.ndarray, f_follow: float) -> list[np.ndarray]:
+    """Outlines of a baseline-grid mask (downsampled by ``f_base``) carried into a follow-up display grid.
+
+    ``matrix`` is the core's 2x3 baseline -> follow-up full-resolution matrix
+    (:attr:`texturecmp.Alignment.matrix_array`); ``f_follow`` the follow-up's display factor.
+    """
+    out = []
+    m = np.asarray(matrix, dtype=np.float64)
+    for c in _contours(mask_small):
+        p = c[:, 0, :].astype(np.float64)
+        full = (p + 0.5) / f_base - 0.5
+        fol = full @ m[:, :2].T + m[:, 2]
+        disp = (fol + 0.5) * f_follow - 0.5
+        out.append(np.round(disp).astype(np.int32)[:, None, :])
+    return out
+
+
+def draw_contours(rgb: np.ndarray, contours: Mapping[str, list[np.ndarray]], *, thickness: int = 2) -> np.ndarray:
+    out = np.ascontiguousarray(_u8(rgb)).copy()
+    for key in ("roi", "reference", "lesion"):
+        if contours.get(key):
+            cv2.drawContours(out, contours[key], -1, MARK_COLOURS[key], thickness, lineType=cv2.LINE_AA)
+    return out
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
+
+
+def jpeg_data_url(rgb: np.ndarray, quality: int = 88) -> str:
+    """For photos shown in the browser: smaller than PNG, no metadata (OpenCV writes none)."""
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(_u8(rgb)[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover
+        return png_data_url(rgb)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+# ------------------------------------------------------------------------------ sentences and tables
+
+def _verdict_phrase(ch) -> str:
+    if ch.verdict in ("improved", "worsened", "changed"):
+        return f"beyond the measurement's noise ({ch.verdict})"
+    if ch.verdict == "not computable":
+        return "not computable"
+    return "within the measurement's noise (no detectable change)"
+
+
+def headline(name: str, ch) -> str | None:
+    """One sentence for a key metric, from its Change."""
+    if ch is None or not (math.isfinite(ch.before) and math.isfinite(ch.after)):
+        return None
+    title = KEY_METRICS.get(name, name)
+    unit = f" {ch.unit}" if ch.unit else ""
+    if ch.after < ch.before:
+        move = "fell"
+    elif ch.after > ch.before:
+        move = "rose"
+    else:
+        move = "stayed"
+    pct = f" ({ch.percent:+.0f} %)" if math.isfinite(ch.percent) else ""
+    if move == "stayed":
+        return f"{title} stayed at {fmt(ch.before)}{unit}, {_verdict_phrase(ch)}."
+    return f"{title} {move} from {fmt(ch.before)} to {fmt(ch.after)}{unit}{pct}, {_verdict_phrase(ch)}."
+
+
+def headlines(cmp) -> list[tuple[str, str]]:
+    """(verdict, sentence) for each key metric present in the comparison."""
+    out = []
+    for name in KEY_METRICS:
+        ch = cmp.changes.get(name)
+        s = headline(name, ch)
+        if s:
+            out.append((ch.verdict, s))
+    return out
+
+
+def changes_frame(cmp, family: str | None = None):
+    """The metrics table (pandas) of a comparison: one row per metric, in catalogue order."""
+    import pandas as pd
+
+    rows = []
+    for name, ch in cmp.changes.items():
+        info = METRICS[name]
+        if family is not None and info.family != family:
+            continue
+        rows.append({
+            "metric": name, "unit": ch.unit or "—", "before": ch.before, "after": ch.after, "change": ch.delta,
+            "% change": ch.percent, "± SE": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
+            "better": info.better, "family": info.family, "definition": info.definition,
+        })
+    return pd.DataFrame(rows)
+
+
+def warnings_by_photo(series, labels: Sequence[str]) -> dict[int | None, list[str]]:
+    """The series' plain-word warnings, relabelled, grouped by the photo they name first (None: general)."""
+    seen: dict[str, None] = {}
+    for c in list(series.vs_baseline) + list(series.vs_previous):
+        for w in c.warnings:
+            seen.setdefault(w, None)
+    out: dict[int | None, list[str]] = {}
+    for w in seen:
+        m = re.search(r"photo '(\d+)'", w)
+        idx = int(m.group(1)) - 1 if m else None
+        text = relabel_text(w, labels)
+        out.setdefault(idx, [])
+        if text not in out[idx]:
+            out[idx].append(text[0].upper() + text[1:])
+    return out
+
+
+# ------------------------------------------------------------------------------ timeline (SVG, for the report)
+
+def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330, height: int = 190) -> str:
+    """A small inline SVG: the metric per session with ±1.96·SE bars (from ``Series.to_frame()``)."""
+    d = frame[frame["metric"] == metric].sort_values("index")
+    vals = d["value"].to_numpy(float)
+    se = np.nan_to_num(d["uncertainty"].to_numpy(float), nan=0.0)
+    lo, hi = vals - 1.96 * se, vals + 1.96 * se
+    fin = np.isfinite(vals)
+    unit = str(d["unit"].iloc[0]) if len(d) else ""
+    title = html.escape(f"{metric} ({unit})" if unit else metric)
+    if not fin.any():
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="8" y="20" font-size="12">{title}: no values</text></svg>'
+    ymin, ymax = float(np.nanmin(lo[fin])), float(np.nanmax(hi[fin]))
+    if ymax - ymin < 1e-12:
+        ymin, ymax = ymin - 1, ymax + 1
+    pad = 0.08 * (ymax - ymin)
+    ymin, ymax = ymin - pad, ymax + pad
+    L, R, T, B = 52, 12, 26, 34
+    n = len(vals)
+    xs = [L + (width - L - R) * (i + 0.5) / n for i in range(n)]
+
+    def y(v: float) -> float:
+        return T + (height - T - B) * (1 - (v - ymin) / (ymax - ymin))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+             f'<text x="{L}" y="14" font-weight="bold">{title}</text>',
+             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{height - B}" stroke="#888"/>',
+             f'<line x1="{L}" y1="{height - B}" x2="{width - R}" y2="{height - B}" stroke="#888"/>']
+    for t in np.linspace(ymin + pad, ymax - pad, 3):
+        parts.append(f'<text x="{L - 4}" y="{y(t) + 4:.1f}" text-anchor="end">{html.escape(fmt(t))}</text>')
+    pts = " ".join(f"{xs[i]:.1f},{y(vals[i]):.1f}" for i in range(n) if fin[i])
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
+    for i in range(n):
+        lab = html.escape(str(labels[i]) if i < len(labels) else str(i + 1))
+        parts.append(f'<text x="{xs[i]:.1f}" y="{height - B + 14}" text-anchor="middle">{lab[:14]}</text>')
+        if not fin[i]:
+            continue
+        parts.append(f'<line x1="{xs[i]:.1f}" y1="{y(lo[i]):.1f}" x2="{xs[i]:.1f}" y2="{y(hi[i]):.1f}" stroke="#1f77b4"/>')
+        for yy in (lo[i], hi[i]):
+            parts.append(f'<line x1="{xs[i] - 4:.1f}" y1="{y(yy):.1f}" x2="{xs[i] + 4:.1f}" y2="{y(yy):.1f}" stroke="#1f77b4"/>')
+        parts.append(f'<circle cx="{xs[i]:.1f}" cy="{y(vals[i]):.1f}" r="3.5" fill="#1f77b4"/>')
+    parts.append(f'<text x="{L}" y="{height - 4}" fill="#555">bars: ±1.96 × standard error</text></svg>')
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------ the report
+
+_REPORT_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:1.4rem;margin:0 0 4px} h2{font-size:1.1rem;margin:18px 0 6px;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:0.78rem;width:100%} th,td{border:1px solid #ddd;padding:2px 5px;text-align:right}
+th{background:#f2f2f2} td.l,th.l{text-align:left} tr.fam td{background:#fafafa;font-weight:bold;text-align:left}
+.improved{color:#1a7f37;font-weight:bold}.worsened{color:#c62828;font-weight:bold}
+.imgs{display:flex;flex-wrap:wrap;gap:10px}.imgs figure{margin:0;width:260px}.imgs img{width:260px;border:1px solid #ccc}
+figcaption{font-size:0.75rem} .small{font-size:0.75rem;color:#555} pre{font-size:0.7rem;white-space:pre-wrap}
+@media print{body{margin:8mm}}
+"""
+
+
+def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: float | None,
+                timeline_metrics: Sequence[str], created: str) -> str:
+    """A one-page, self-contained HTML report of follow-up ``index`` (1-based) against the baseline.
+
+    Photos and overlays are embedded as base64 PNG (no metadata), the timeline as inline SVG.
+    """
+    cmp = series.vs_baseline[index - 1]
+    e = html.escape
+    b_lab, a_lab = labels[0], labels[index]
+    maps = cmp.maps
+    figs = [("Baseline: " + b_lab, outline(maps["before_rgb"], {k: maps.get(k) for k in ("roi", "lesion", "reference")}))]
+    if "after_rgb_aligned" in maps:
+        figs.append((f"{a_lab}, aligned to the baseline", _u8(maps["after_rgb_aligned"])))
+    legends = {}
+    for key in HEAT:
+        if key in maps:
+            figs.append((HEAT[key].title, overlay_image(maps, key)))
+            legends[HEAT[key].title] = legend_html(key)
+    fig_html = "".join(
+        f'<figure><img alt="{e(t)}" src="{png_data_url(img)}"><figcaption>{e(t)}{legends.get(t, "")}</figcaption></figure>'
+        for t, img in figs)
+    lines = "".join(f'<li class="{e(v)}">{e(s)}</li>' for v, s in headlines(cmp))
+    warns = warnings_by_photo(series, labels)
+    warn_html = "".join(f"<li>{e(w)}</li>" for ws in warns.values() for w in ws) or "<li>none</li>"
+    rows = []
+    for fam in FAMILIES:
+        fr = changes_frame(cmp, fam)
+        if fr.empty:
+            continue
+        rows.append(f'<tr class="fam"><td colspan="8">{e(FAMILY_TITLES.get(fam, fam))}</td></tr>')
+        for r in fr.itertuples(index=False):
+            rows.append(
+                f'<tr><td class="l" title="{e(r.definition)}">{e(r.metric)}</td><td class="l">{e(r.unit)}</td>'
+                f'<td>{fmt(r.before)}</td><td>{fmt(r.after)}</td><td>{fmt(r.change)}</td>'
+                f'<td>{fmt(getattr(r, "_5"), 2)}</td><td>{fmt(getattr(r, "_6"), 2)}</td>'
+                f'<td class="l {e(r.verdict)}">{e(r.verdict)}</td></tr>')
+    table = ('<table><tr><th class="l">metric</th><th class="l">unit</th><th>before</th><th>after</th><th>change</th>'
+             '<th>% change</th><th>± SE</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
+    frame = series.to_frame()
+    charts = "".join(timeline_svg(frame, m, labels) for m in timeline_metrics if m in set(frame["metric"]))
+    al = cmp.alignment
+    settings = json.dumps(cmp.settings.to_dict(), indent=1, sort_keys=True)
+    imgs = "".join(f"<li>{e(labels[i])}: {e(str(m.image.get('width')))}×{e(str(m.image.get('height')))} px, "
+                   f"{e(str(m.image.get('format')))}, SHA-256 {e(str(m.image.get('sha256'))[:16])}…</li>"
+                   for i, m in enumerate(series.measurements))
+    px = f"{pixel_size_mm:g} mm per pixel" if pixel_size_mm else "unknown (lengths and areas in pixels)"
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>texturecmp report: {e(b_lab)} → {e(a_lab)}</title>
+<style>{_REPORT_CSS}</style></head><body>
+<h1>Skin texture and scar comparison: {e(b_lab)} → {e(a_lab)}</h1>
+<div class="small">texturecmp {e(__version__)} · created {e(created)} · pixel size: {e(px)} · alignment: {e(al.message)}
+(shift {al.shift_px[0]:.1f}, {al.shift_px[1]:.1f} px, rotation {al.rotation_deg:.2f}°)</div>
+<h2>Summary</h2><ul>{lines or '<li>No scar or key texture metric available.</li>'}</ul>
+<h2>Warnings</h2><ul>{warn_html}</ul>
+<h2>Photos and overlays</h2><div class="imgs">{fig_html}</div>
+<h2>Metrics</h2>{table}
+<p class="small">A change is detectable when |Δ| exceeds both 1.96 × its standard error and the metric's capture floor
+(or the test-retest MDC95); improved / worsened follow the metric's better direction.</p>
+<h2>Across sessions</h2><div class="imgs">{charts}</div>
+<h2>Provenance</h2><ul class="small">{imgs}</ul>
+<details><summary class="small">Settings (SHA-256 {e(cmp.settings.hash[:16])}…)</summary><pre>{e(settings)}</pre></details>
+</body></html>"""
