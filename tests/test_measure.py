@@ -322,3 +322,17 @@ def test_measurement_is_frozen():
         m.metrics["texture.sq"] = None  # type: ignore[index]
     with pytest.raises(AttributeError):
         m.metrics["texture.sq"].value = 0.0  # type: ignore[misc]
+
+
+def test_fast_detail_quantisation_equals_the_reference_quantiser():
+    from texturecmp.glcm import quantize_fixed_bin
+    from texturecmp.metrics.texture import quantize_detail
+
+    rng = np.random.default_rng(7)
+    for scale in (0.5, 4.0, 40.0):
+        D = (rng.standard_normal((300, 400)) * scale).astype(np.float32)
+        D[0, :6] = [-16.0, -15.5, 0.0, 15.99, 16.0, -40.0]  # bin edges and both ends
+        for bw, levels in ((1.0, 32), (0.5, 64), (2.0, 8)):
+            lower = -0.5 * levels * bw
+            np.testing.assert_array_equal(quantize_detail(D, bin_width=bw, lower=lower, n_levels=levels),
+                                          quantize_fixed_bin(D, bin_width=bw, lower=lower, n_levels=levels))
