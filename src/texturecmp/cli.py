@@ -109,6 +109,8 @@ def _save_maps(cmp, folder: str) -> list[str]:
 def _cmd_compare(args) -> int:
     from texturecmp.compare import compare
 
+    if args.db and not (args.subject and args.session):
+        raise TextureCmpError("--db needs --subject and --session (your identifiers for the record)")
     cmp = compare(args.before, args.after, **_regions(args), align=not args.no_align, baseline_repeat=args.baseline_repeat,
                   pixel_size_mm=args.pixel_size_mm, settings=_settings(args),
                   labels=(Path(args.before).name, Path(args.after).name))
@@ -118,6 +120,12 @@ def _cmd_compare(args) -> int:
     if args.maps:
         files = _save_maps(cmp, args.maps)
         print(f"\nmaps written: {', '.join(files)}")
+    if args.db:
+        from texturecmp.records import store_comparison
+
+        rid = store_comparison(cmp, args.db, subject=args.subject, session=args.session, date=args.date,
+                               baseline_session=args.baseline_session or "baseline", baseline_date=args.baseline_date)
+        print(f"\nstored as record {rid} in {args.db}")
     return 0
 
 
@@ -189,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-align", action="store_true", help="photos are already aligned (same size)")
     p.add_argument("--json", help="write the comparison as JSON to FILE ('-' for stdout)")
     p.add_argument("--maps", help="write the maps as PNG into DIR")
+    p.add_argument("--db", help="also store the comparison as a record in this SQLite store")
+    p.add_argument("--subject", help="subject identifier for --db (yours; no names)")
+    p.add_argument("--session", help="session identifier of the follow-up for --db")
+    p.add_argument("--date", help="capture date of the follow-up (YYYY-MM-DD) for --db")
+    p.add_argument("--baseline-session", dest="baseline_session", help="session identifier of the baseline (default 'baseline')")
+    p.add_argument("--baseline-date", dest="baseline_date", help="capture date of the baseline for --db")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("series", help="compare a baseline (first) with each follow-up")
@@ -205,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--json", help="write the measurement(s) as JSON")
     p.set_defaults(func=_cmd_measure)
+
+    from texturecmp.records import add_cli as add_records_cli
+
+    add_records_cli(sub)
 
     p = sub.add_parser("metrics", help="list the metric catalogue")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")

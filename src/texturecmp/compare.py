@@ -124,6 +124,14 @@ class Comparison:
             },
         }
 
+    def to_record(self, *, subject: str, session: str, date: Any = None, baseline_session: str = "baseline",
+                  baseline_date: Any = None) -> dict[str, Any]:
+        """A schema-valid record of this comparison (:func:`texturecmp.records.comparison_record`)."""
+        from texturecmp.records import comparison_record
+
+        return comparison_record(self, subject=subject, session=session, date=date,
+                                 baseline_session=baseline_session, baseline_date=baseline_date)
+
     def to_frame(self):
         """Tidy pandas DataFrame, one row per metric."""
         import pandas as pd

@@ -82,6 +82,12 @@ class Measurement:
     def value(self, name: str) -> float:
         return self.metrics[name].value
 
+    def to_record(self, *, subject: str, session: str, date: Any = None) -> dict[str, Any]:
+        """A schema-valid record of this measurement (:func:`texturecmp.records.measurement_record`)."""
+        from texturecmp.records import measurement_record
+
+        return measurement_record(self, subject=subject, session=session, date=date)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: metrics with units and uncertainty, plus provenance."""
         return {

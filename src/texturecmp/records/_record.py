@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
 from texturecmp.errors import TextureCmpError
+from texturecmp.records._fastschema import compile_schema
 
 __all__ = [
     "BadRecordError", "SCHEMA", "SCHEMA_VERSION", "measurement_record", "comparison_record", "series_records",
@@ -42,6 +43,7 @@ def _load_schema() -> Mapping[str, Any]:
 
 
 _SCHEMA: dict[str, Any] = _load_schema()
+_FAST = compile_schema(_SCHEMA)
 #: The record's JSON Schema (draft 2020-12), loaded from the file shipped in the package
 #: (``texturecmp/data/record.schema.json``). A copy: changing it does not change validation.
 SCHEMA: dict[str, Any] = _load_schema()
@@ -101,7 +103,7 @@ def read_records(data: Any) -> list[dict[str, Any]]:
     """Records from parsed JSON: one record, a list of records, or an export ``{"records": [...]}``."""
     if isinstance(data, list):
         items = data
-    elif isinstance(data, Mapping) and "records" in data and "kind" not in data:
+    elif isinstance(data, Mapping) and "records" in data and "subject" not in data:
         items = data["records"]
         if not isinstance(items, list):
             raise BadRecordError("$.records: expected a list of records")
@@ -345,7 +347,8 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
     changes = {}
     for name, ch in c.changes.items():
         d = ch.to_dict()
-        d.pop("metric", None)
+        for k in ("metric", "before", "after"):
+            d.pop(k, None)
         d["rule_kind"] = _rule_kind(ch)
         changes[name] = d
     rec["changes"] = changes
@@ -396,7 +399,7 @@ def _path(parts: Iterable[Any]) -> str:
     return out
 
 
-def _describe(err: Any) -> list[str]:
+def _describe(err: Any, kind: str = "", record: Any = None) -> list[str]:
     """Turn one jsonschema error into lines naming the field."""
     base = list(err.absolute_path)
     v = err.validator
@@ -407,14 +410,23 @@ def _describe(err: Any) -> list[str]:
     if v == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {}))) if isinstance(err.instance, dict) else []
         return [f"{_path(base + [k])}: unexpected field (not in the record schema)" for k in extra] or [f"{_path(base)}: {err.message}"]
-    if v == "false" or err.schema is False:
-        return [f"{_path(base)}: not allowed in a {'measurement' if base else 'record'} record"]
+    if err.schema is False:
+        # jsonschema drops the property name of a false subschema: find it from the schema
+        node: Any = _SCHEMA
+        for part in err.schema_path:
+            node = node[part] if isinstance(node, Mapping) and part in node else None
+        parent: Any = record
+        for part in base:
+            parent = parent[part]
+        names = [k for k, sub in (node or {}).items() if sub is False and isinstance(parent, Mapping) and k in parent] \
+            if isinstance(node, Mapping) else []
+        return [f"{_path(base + [k])}: not allowed in a {kind} record" for k in names] or [f"{_path(base)}: not allowed here"]
     if v == "propertyNames":
         return [f"{_path(base + [err.instance])}: bad name ({err.message})"]
     if v in ("oneOf", "anyOf") and err.context:
         # report the most relevant branch failure
         best = sorted(err.context, key=lambda e: (-len(e.absolute_path), e.validator in ("type", "required")))
-        lines = [ln for e in best[:1] for ln in _describe(e)]
+        lines = [ln for e in best[:1] for ln in _describe(e, kind, record)]
         return lines or [f"{_path(base)}: {err.message}"]
     if v == "pattern":
         what = {"sha256": "a SHA-256 (64 lowercase hex digits)"}.get(str(base[-1]) if base else "", None)
@@ -443,10 +455,11 @@ def problems(record: Any) -> list[str]:
     if not isinstance(record, Mapping):
         return [f"$: expected a record (a JSON object), got {type(record).__name__}"]
     out: list[str] = []
-    for err in sorted(_validator().iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
-        out.extend(_describe(err))
-    if out:
-        return list(dict.fromkeys(out))
+    first = _FAST(record)
+    if first is not None:  # slow path: jsonschema lists every problem
+        for err in sorted(_validator().iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
+            out.extend(_describe(err, str(record.get("kind", "")), record))
+        return list(dict.fromkeys(out)) or [f"{_path(first[0])}: {first[1]}"]
     for where, value in (("$.date", record.get("date")), ("$.baseline.date", (record.get("baseline") or {}).get("date"))):
         if value is not None:
             try:
