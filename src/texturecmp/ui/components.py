@@ -31,7 +31,12 @@ export default function (component) {
   const { data, parentElement } = component;
   const root = parentElement.querySelector('.tc-wipe');
   if (!root || !data) return;
-  if (root.dataset.sig === data.sig) return;   // same pictures: keep the position
+  if (root.dataset.sig === data.sig) {           // same pictures: keep the position, update the names
+    const l = root.querySelector('.tag.l'), r = root.querySelector('.tag.r');
+    if (l) l.textContent = data.before_label;
+    if (r) r.textContent = data.after_label;
+    return;
+  }
   root.dataset.sig = data.sig;
   root.style.setProperty('--tc-w', (data.width || 768) + 'px');
   const pos0 = root.dataset.pos ? Number(root.dataset.pos) : 50;

@@ -1,0 +1,20 @@
+"""The Streamlit app of texturecmp (``streamlit run app.py``).
+
+The core (``texturecmp``) never imports Streamlit; this package holds everything the app
+needs on top of it:
+
+* :mod:`texturecmp.ui.cache`: cached wrappers around the core (``st.cache_data`` /
+  ``st.cache_resource``), keyed by content hashes of photos and masks plus the settings
+  hash; session labels are applied after, so relabelling never recomputes.
+* :mod:`texturecmp.ui.render`: pictures, legends, sentences, tables and the HTML report
+  (no Streamlit, no metric logic).
+* :mod:`texturecmp.ui.components`: the before/after wipe slider (``st.components.v2``,
+  inline HTML/CSS/JS, no CDN).
+* :mod:`texturecmp.ui.page`: the page itself.
+
+Importing this package requires the ``app`` extra (``pip install texturecmp[app]``).
+"""
+
+from texturecmp.ui.page import main
+
+__all__ = ["main"]

@@ -1,0 +1,545 @@
+"""The app's single page: collect photos and marks, call the core (through :mod:`.cache`), show results.
+
+Thin on purpose: every number comes from :func:`texturecmp.compare_series`; this module
+lays out widgets, catches :class:`texturecmp.errors.TextureCmpError` next to the input that
+caused it, and hands pictures and tables to :mod:`.render`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import texturecmp as tc
+from texturecmp.catalogue import FAMILIES, METRICS
+from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
+
+from texturecmp.ui import cache, render
+from texturecmp.ui.components import wipe_slider
+
+__all__ = ["main", "PHOTO_TYPES"]
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "heic", "heif"]
+MASK_TYPES = ["png", "tif", "tiff", "bmp", "jpg", "jpeg", "webp"]
+SAMPLE_FILES = (("session0_baseline.jpg", "baseline"), ("session1.jpg", "session 1"), ("session2.jpg", "session 2"))
+SAMPLE_MASK = "lesion.png"
+CANVAS_MAX_WIDTH = 620
+
+_REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
+_DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
+               "Polygon (click the points; click the first one to close)": "polygon"}
+_VERDICT_STYLE = {"improved": "color: #1a7f37; font-weight: 600", "worsened": "color: #c62828; font-weight: 600",
+                  "changed": "color: #8a5a00; font-weight: 600"}
+_VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]"}
+
+
+@dataclass
+class Photo:
+    name: str
+    data: bytes
+    info: cache.PhotoInfo
+    default_label: str
+
+
+def _hint(exc: TextureCmpError) -> str:
+    """What the user can do about an error of the core."""
+    if isinstance(exc, AlignmentError):
+        return "Check that every photo shows the same skin area, framed alike, and remove the photo that does not match."
+    if isinstance(exc, BadMaskError):
+        return "Mark a larger region, inside the photo, or upload a black-and-white mask of the baseline's size."
+    if isinstance(exc, MismatchedImagesError):
+        return "Use photos of the same skin area, taken with the same camera set-up."
+    if isinstance(exc, tc.errors.ImageTooLargeError):
+        return "Resize the photo below 100 megapixels."
+    if isinstance(exc, tc.errors.UnreadableImageError):
+        return "Upload a JPEG, PNG, TIFF, WebP or HEIC photo; re-export it if it was cut short."
+    return "Check the inputs and try again."
+
+
+# ----------------------------------------------------------------------------------------- inputs
+
+def _load_sample(sample_dir: Path) -> None:
+    st.session_state["sample"] = True
+    for key in list(st.session_state):
+        if key.startswith(("label_", "order_", "method_", "followup", "against")):
+            del st.session_state[key]
+
+
+def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
+    return [(n, (sample_dir / n).read_bytes(), lab) for n, lab in SAMPLE_FILES]
+
+
+def _decode(name: str, data: bytes, errors: list[str]) -> cache.PhotoInfo | None:
+    try:
+        return cache.decode_photo(cache.digest(data), data, name)
+    except TextureCmpError as exc:
+        msg = str(exc)
+        msg = msg[len(name) + 2:] if msg.startswith(f"{name}: ") else msg
+        errors.append(f"**{name}** cannot be used: {msg}. {_hint(exc)}")
+    except Exception as exc:  # never a traceback in the page
+        errors.append(f"**{name}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
+    return None
+
+
+def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
+    """Uploads, ordering and labels. Returns (ordered photos, labels, repeat bytes, pixel size, sample?)."""
+    st.subheader("1 · Photos")
+    uploads = st.file_uploader("Photos of one skin area, two or more (JPEG, PNG, TIFF, WebP or HEIC)", type=PHOTO_TYPES,
+                               accept_multiple_files=True, key="photos",
+                               help="Stay on this computer: photos are analysed in memory and never written to disk.")
+    errors: list[str] = []
+    photos: list[Photo] = []
+    seen: set[str] = set()
+    using_sample = False
+    for f in uploads or []:
+        data = f.getvalue()
+        info = _decode(f.name, data, errors)
+        if info is None:
+            continue
+        if info.sha256 in seen:
+            errors.append(f"**{f.name}** is the same file as another upload; it is used once.")
+            continue
+        seen.add(info.sha256)
+        photos.append(Photo(f.name, data, info, Path(f.name).stem))
+    for msg in errors:
+        st.error(msg)
+    if not uploads and st.session_state.get("sample"):
+        using_sample = True
+        for name, data, lab in _sample_photos(sample_dir):
+            info = _decode(name, data, errors)
+            if info is not None:
+                photos.append(Photo(name, data, info, lab))
+        st.info("Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
+                "Upload your own photos above to replace it.")
+
+    repeat = None
+    pixel_size = None
+    with st.expander("Optional: a second baseline photo (test-retest) and the pixel size"):
+        rep = st.file_uploader("Second baseline photo, taken minutes after the first (its differences set the noise level)",
+                               type=PHOTO_TYPES, key="repeat")
+        if rep is not None:
+            rep_errors: list[str] = []
+            if _decode(rep.name, rep.getvalue(), rep_errors) is not None:
+                repeat = rep.getvalue()
+            for msg in rep_errors:
+                st.error(msg)
+        px = st.number_input("Pixel size (millimetres per pixel; 0 = unknown, lengths and areas stay in pixels)",
+                             min_value=0.0, max_value=9.9, value=0.0, step=0.005, format="%.4f", key="pixel_size")
+        pixel_size = float(px) if px and px > 0 else None
+
+    if len(photos) < 2:
+        if not errors:
+            st.info("Upload at least two photos of the same skin area (the first is the baseline), "
+                    "or click **Try the sample images**.")
+        return photos, [], repeat, pixel_size, using_sample
+
+    st.caption("Order the sessions and name them (a name or a date). Position 1 is the baseline.")
+    n = len(photos)
+    cols = st.columns(min(n, 4))
+    for i, ph in enumerate(photos):
+        with cols[i % len(cols)]:
+            st.image(ph.info.small, width=220, caption=f"{ph.name} · {ph.info.width}×{ph.info.height}")
+            st.session_state.setdefault(f"label_{ph.info.sha256}", ph.default_label)
+            st.session_state.setdefault(f"order_{ph.info.sha256}", i + 1)
+            st.text_input("Session label", key=f"label_{ph.info.sha256}")
+            st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
+    order = sorted(range(n), key=lambda i: (int(st.session_state[f"order_{photos[i].info.sha256}"]), i))
+    photos = [photos[i] for i in order]
+    labels: list[str] = []
+    for ph in photos:
+        lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label
+        base, k = lab, 2
+        while lab in labels:
+            lab = f"{base} ({k})"
+            k += 1
+        labels.append(lab)
+    st.caption("Order: " + " → ".join(f"**{lab}**" + (" (baseline)" if i == 0 else "") for i, lab in enumerate(labels)))
+    return photos, labels, repeat, pixel_size, using_sample
+
+
+def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
+    """Draw a shape on the baseline; returns the canvas' alpha (display size) or None."""
+    from PIL import Image as PILImage
+    from streamlit_drawable_canvas import st_canvas
+
+    mode_label = st.selectbox("Shape", list(_DRAW_MODES), key=f"shape_{region}")
+    small = base.info.small
+    h, w = small.shape[:2]
+    cw = min(CANVAS_MAX_WIDTH, w)
+    ch = max(1, round(h * cw / w))
+    colour = render.MARK_COLOURS[region]
+    res = st_canvas(fill_color=f"rgba({colour[0]},{colour[1]},{colour[2]},0.30)", stroke_width=2,
+                    stroke_color=f"rgb{colour}", background_image=PILImage.fromarray(small), width=cw, height=ch,
+                    drawing_mode=_DRAW_MODES[mode_label], return_image_data=True, background_image_fit="stretch",
+                    key=f"canvas_{region}_{base.info.sha256[:12]}")
+    data = res.image_data if res is not None else None
+    if data is None or data.ndim != 3 or data.shape[2] < 4:
+        return None
+    alpha = data[..., 3] > 0
+    return alpha if alpha.any() else None
+
+
+def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool]:
+    """The marks on the baseline. Returns (masks, mask hashes, ready)."""
+    st.subheader("2 · Mark the regions on the baseline")
+    shape = (base.info.height, base.info.width)
+    options = {
+        "roi": ["Whole photo", "Draw", "Upload mask"],
+        "lesion": (["Sample mask (lesion.png)"] if using_sample else []) + ["Draw", "Upload mask", "No lesion (texture only)"],
+        "reference": ["Automatic ring around the lesion", "Draw", "Upload mask"],
+    }
+    masks: dict[str, Any] = {"roi": None, "lesion": None, "reference": None}
+    ready = True
+    cols = st.columns(3)
+    drawing: list[str] = []
+    methods: dict[str, str] = {}
+    suffix = "s" if using_sample else "u"
+    for col, region in zip(cols, ("roi", "lesion", "reference")):
+        with col:
+            method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}")
+            methods[region] = method
+            try:
+                if method == "Sample mask (lesion.png)":
+                    data = (sample_dir / SAMPLE_MASK).read_bytes()
+                    masks[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
+                elif method == "Upload mask":
+                    up = st.file_uploader(f"{_REGION_TITLES[region]}: mask image (white inside, black outside), "
+                                          f"{base.info.width}×{base.info.height} px", type=MASK_TYPES, key=f"mask_{region}")
+                    if up is None:
+                        ready = False
+                    else:
+                        data = up.getvalue()
+                        masks[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask '{up.name}'")
+                elif method == "Draw":
+                    drawing.append(region)
+            except TextureCmpError as exc:
+                st.error(f"{exc}. {_hint(exc)}")
+                ready = False
+    for region in drawing:
+        with st.container(border=True):
+            st.markdown(f"**Draw the {_REGION_TITLES[region].lower()} on the baseline**")
+            alpha = _canvas_alpha(region, base)
+            if alpha is None:
+                st.caption("Nothing drawn yet.")
+                ready = False
+            else:
+                masks[region] = cache.mask_from_drawing(cache.mask_digest(alpha), alpha, shape)
+    hashes = {k: cache.mask_digest(v) for k, v in masks.items()}
+
+    preview = None
+    if ready:
+        try:
+            preview = cache.preview_regions(tuple(hashes.values()) + (shape,), masks["roi"], masks["lesion"],
+                                            masks["reference"], shape, tc.Settings())
+        except TextureCmpError as exc:
+            st.error(f"{exc}. {_hint(exc)}")
+            ready = False
+    if preview is not None:
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.image(render.outline(base.info.small, preview.small), caption="Baseline with the marks", width=560)
+        with c2:
+            st.markdown(render.legend_html("outlines"), unsafe_allow_html=True)
+            if preview.lesion is not None:
+                auto = masks["reference"] is None
+                st.caption(("The **reference skin** (blue) was proposed automatically: a ring around the lesion. "
+                            "Choose *Draw* or *Upload mask* under *Reference skin* to replace it." if auto else
+                            "Reference skin: your region (outside the lesion, inside the region measured)."))
+                st.caption(f"Lesion: {int(preview.lesion.sum()):,} px · reference: {int(preview.reference.sum()):,} px")
+            else:
+                st.caption("No lesion marked: texture metrics only (no scar metrics).")
+            st.caption("The marks follow the skin into the follow-ups through the registration; "
+                       "where they landed is shown with the results.")
+    elif not drawing:
+        st.info("Mark the lesion (draw it or upload its mask), or choose *No lesion*, to see the results.")
+    return masks, hashes, ready and preview is not None
+
+
+# ----------------------------------------------------------------------------------------- results
+
+def _relabelled_frame(series: tc.Series, labels: list[str]):
+    fr = series.to_frame()
+    ids = {str(i + 1): lab for i, lab in enumerate(labels)}
+    fr["session"] = fr["session"].map(lambda s: ids.get(s, s))
+    return fr
+
+
+def _warnings_block(series: tc.Series, labels: list[str]) -> None:
+    st.markdown("##### Photo quality and alignment")
+    by_photo = render.warnings_by_photo(series, labels)
+    cols = st.columns(min(len(labels), 4))
+    for i, lab in enumerate(labels):
+        with cols[i % len(cols)]:
+            st.markdown(f"**Photo {i + 1} · {lab}**" + (" (baseline)" if i == 0 else ""))
+            if i > 0:
+                al = series.vs_baseline[i - 1].alignment
+                if al.ok:
+                    st.caption(f"Aligned: shift {al.shift_px[0]:+.1f}, {al.shift_px[1]:+.1f} px, rotation "
+                               f"{al.rotation_deg:+.2f}°, scale {al.scale:.3f}")
+            ws = by_photo.get(i, [])
+            if ws:
+                st.warning("\n".join(f"- {w}" for w in ws))
+            else:
+                st.success("No quality or alignment problem found.")
+    for w in by_photo.get(None, []):
+        st.warning(w)
+
+
+def _table_block(cmp) -> None:
+    st.markdown("##### All metrics")
+    st.caption("Before, after, change and its standard error (± SE); a change is detectable when it exceeds both "
+               "1.96 × SE and the metric's capture floor (or the test-retest MDC95). Each family's definitions, "
+               "better directions and references are in the expander under its table.")
+    num = ["before", "after", "change", "% change", "± SE"]
+    for fam in FAMILIES:
+        fr = render.changes_frame(cmp, fam)
+        if fr.empty:
+            continue
+        st.markdown(f"**{render.FAMILY_TITLES.get(fam, fam)}**")
+        shown = fr[["metric", "unit", *num, "verdict"]]
+        styled = shown.style.format({c: (lambda v: render.fmt(v)) for c in num}).map(
+            lambda v: _VERDICT_STYLE.get(v, ""), subset=["verdict"])
+        st.dataframe(styled, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
+                     column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
+                                    "verdict": st.column_config.TextColumn("verdict", width="medium")})
+        with st.expander(f"What the {render.FAMILY_TITLES.get(fam, fam).lower()} metrics mean"):
+            for r in fr.itertuples(index=False):
+                info = METRICS[r.metric]
+                st.markdown(f"- `{r.metric}` ({r.unit}, better: {info.better}): {info.definition} "
+                            f"*{info.reference}*")
+
+
+def _landing_block(series: tc.Series, photos: list[Photo], labels: list[str]) -> None:
+    with st.expander("Where the marks landed in the follow-ups", expanded=False):
+        base_maps = series.vs_baseline[0].maps
+        h, w = photos[0].info.height, photos[0].info.width
+        f_base = base_maps["before_rgb"].shape[1] / w
+        cols = st.columns(min(len(photos), 3))
+        for i, ph in enumerate(photos):
+            with cols[i % len(cols)]:
+                if i == 0:
+                    img = render.outline(ph.info.small, {k: base_maps.get(k) for k in ("roi", "lesion", "reference")})
+                    st.image(img, caption=f"{labels[0]} (baseline, as marked)", width="stretch")
+                    continue
+                al = series.vs_baseline[i - 1].alignment
+                conts = {k: render.map_contours(base_maps[k], f_base, al.matrix_array, ph.info.factor)
+                         for k in ("roi", "lesion", "reference") if base_maps.get(k) is not None and not base_maps[k].all()}
+                cap = f"{labels[i]}: marks carried through the registration" if al.ok else \
+                    f"{labels[i]}: not aligned, marks placed at the same relative position"
+                st.image(render.draw_contours(ph.info.small, conts), caption=cap, width="stretch")
+
+
+def _compare_block(cmp, key: str, before_label: str, after_label: str) -> None:
+    maps = cmp.maps
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("##### Before / after")
+        if "after_rgb_aligned" in maps:
+            before_url = _data_url(key + "b", maps["before_rgb"], jpeg=True)
+            after_url = _data_url(key + "a", maps["after_rgb_aligned"], jpeg=True)
+            wipe_slider(before_url, after_url, before_label=before_label, after_label=after_label, sig=key,
+                        width=maps["before_rgb"].shape[1], key="wipe")
+            st.caption("Drag across the picture (or use the slider): left of the line the baseline, right of it the "
+                       "follow-up aligned to it, exposure and white balance matched.")
+        else:
+            st.info("This photo could not be aligned to the baseline, so there is no aligned before/after view.")
+    with c2:
+        st.markdown("##### Overlays")
+        keys = [k for k in render.OVERLAYS if k == "outlines" or k in maps]
+        choice = st.radio("Overlay", keys, format_func=lambda k: render.OVERLAYS[k], key="overlay",
+                          label_visibility="collapsed", horizontal=False)
+        img = _overlay(key, maps, choice)
+        st.image(img, width="stretch")
+        st.markdown(render.legend_html(choice), unsafe_allow_html=True)
+        st.download_button("Download this overlay (PNG)", data=_png(key, maps, choice), file_name=f"{choice}.png",
+                           mime="image/png", key="dl_overlay", on_click="ignore")
+
+
+# The pictures derived from a cached result are cached by the result's key: switching an
+# overlay or relabelling re-renders without recolouring or re-encoding.
+@st.cache_data(max_entries=64, show_spinner=False)
+def _overlay_cached(key: str, _maps, choice: str) -> np.ndarray:
+    return render.overlay_image(_maps, choice)
+
+
+def _overlay(key: str, maps, choice: str) -> np.ndarray:
+    return _overlay_cached(key, maps, choice)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _png_cached(key: str, _maps, choice: str) -> bytes:
+    from texturecmp.io import encode_png
+
+    return encode_png(render.overlay_image(_maps, choice))
+
+
+def _png(key: str, maps, choice: str) -> bytes:
+    return _png_cached(key, maps, choice)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _data_url(key: str, _rgb: np.ndarray, jpeg: bool = False) -> str:
+    return render.jpeg_data_url(_rgb) if jpeg else render.png_data_url(_rgb)
+
+
+def _timeline_block(series: tc.Series, labels: list[str]) -> list[str]:
+    import altair as alt
+
+    st.markdown("##### Across sessions")
+    fr = _relabelled_frame(series, labels)
+    available = [m for m in METRICS if m in set(fr["metric"]) and fr[fr["metric"] == m]["value"].notna().any()]
+    default = [m for m in ("scar.delta_e00", "texture.sq", "pore.density") if m in available][:3] or available[:2]
+    chosen = st.multiselect("Metrics to follow", available, default=default, key="timeline_metrics")
+    if not chosen:
+        st.caption("Choose one or more metrics.")
+        return chosen
+    d = fr[fr["metric"].isin(chosen)].copy()
+    d["low"] = d["value"] - 1.96 * d["uncertainty"].fillna(0)
+    d["high"] = d["value"] + 1.96 * d["uncertainty"].fillna(0)
+    d["title"] = d.apply(lambda r: f"{r['metric']} ({r['unit']})" if r["unit"] else r["metric"], axis=1)
+    x = alt.X("session:N", sort=labels, title=None, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(d).encode(x=x)
+    layer = alt.layer(
+        base.mark_line(point=True).encode(y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                                          tooltip=["session", "metric", "value", "uncertainty", "unit"]),
+        base.mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title=None), y2="high:Q"),
+    )
+    chart = layer.properties(width=250, height=180).facet(
+        facet=alt.Facet("title:N", title=None, sort=chosen), columns=3).resolve_scale(y="independent")
+    st.altair_chart(chart, width="content")
+    st.caption("Points: each session's value; bars: ±1.96 × its standard error (tile jackknife).")
+    return chosen
+
+
+def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
+                     timeline: list[str]) -> None:
+    st.markdown("##### Downloads")
+
+    def js() -> bytes:
+        d = render.relabel_dict(series.to_dict(), labels)
+        return json.dumps(d, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+
+    def csv() -> bytes:
+        return _relabelled_frame(series, labels).to_csv(index=False).encode("utf-8")
+
+    def zipped() -> bytes:
+        from texturecmp.io import encode_png
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for i, c in enumerate(series.vs_baseline, start=1):
+                stem = _safe(f"{i + 1}_{labels[i]}")
+                for k in render.OVERLAYS:
+                    if k == "outlines" or k in c.maps:
+                        z.writestr(f"{stem}_{k}.png", encode_png(render.overlay_image(c.maps, k)))
+                if "after_rgb_aligned" in c.maps:
+                    z.writestr(f"{stem}_aligned.png", encode_png(c.maps["after_rgb_aligned"]))
+        return buf.getvalue()
+
+    def report() -> bytes:
+        created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        return render.report_html(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
+                                  list(render.KEY_METRICS), created=created).encode("utf-8")
+
+    c = st.columns(4)
+    c[0].download_button("Comparison (JSON)", data=js, file_name="texturecmp_series.json", mime="application/json",
+                         key="dl_json", on_click="ignore")
+    c[1].download_button("Metrics table (CSV)", data=csv, file_name="texturecmp_metrics.csv", mime="text/csv",
+                         key="dl_csv", on_click="ignore")
+    c[2].download_button("Overlays (PNG, zipped)", data=zipped, file_name="texturecmp_overlays.zip",
+                         mime="application/zip", key="dl_zip", on_click="ignore")
+    c[3].download_button("Report (HTML, one page)", data=report, file_name=_safe(f"texturecmp_report_{labels[index]}") + ".html",
+                         mime="text/html", key="dl_report", on_click="ignore", type="primary")
+    st.caption("PNG files carry no metadata; the report embeds the photos, overlays, table, chart, "
+               f"the texturecmp version ({tc.__version__}) and the settings.")
+
+
+def _safe(s: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)[:80]
+
+
+def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, repeat: bytes | None,
+                     pixel_size: float | None) -> None:
+    st.subheader("3 · Results")
+    settings = tc.Settings()
+    key = (tuple(p.info.sha256 for p in photos), tuple(hashes.get(k) for k in ("roi", "lesion", "reference")),
+           cache.digest(repeat) if repeat is not None else None, pixel_size, settings.hash)
+    key_s = cache.digest(repr(key).encode())[:20]
+    t0 = time.perf_counter()
+    calls = cache.COMPUTE_CALLS
+    try:
+        with st.status(f"Measuring {len(photos)} photos at full resolution…", expanded=False) as status:
+            series = cache.compute_series(key, [p.data for p in photos], masks["roi"], masks["lesion"], masks["reference"],
+                                          repeat, pixel_size, settings)
+            dt = time.perf_counter() - t0
+            if cache.COMPUTE_CALLS != calls:
+                st.session_state[f"took_{key_s}"] = dt
+            took = st.session_state.get(f"took_{key_s}")
+            status.update(label=f"Measured {len(photos)} photos" + (f" in {took:.1f} s" if took else ""), state="complete")
+    except TextureCmpError as exc:
+        st.error(f"{render.relabel_text(str(exc), labels)}. {_hint(exc)}")
+        return
+    except MemoryError:
+        st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
+        return
+
+    _warnings_block(series, labels)
+    n = len(photos)
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        index = st.selectbox("Follow-up to show", list(range(1, n)), index=n - 2,
+                             format_func=lambda i: f"photo {i + 1} · {labels[i]}", key="followup")
+    against_prev = False
+    if index >= 2:
+        with c2:
+            against_prev = st.radio("Compared with", ["the baseline", "the previous session"], horizontal=True,
+                                    key="against") == "the previous session"
+    cmp = series.vs_previous[index - 2] if against_prev else series.vs_baseline[index - 1]
+    before_label = labels[index - 1] if against_prev else labels[0]
+    after_label = labels[index]
+
+    st.markdown(f"##### Summary: {before_label} → {after_label}")
+    lines = render.headlines(cmp)
+    if lines:
+        st.markdown("\n".join(f"- {_VERDICT_ICON.get(v, ':gray[no detectable change]')} · {s}" for v, s in lines))
+    else:
+        st.caption("No key metric could be computed.")
+
+    ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
+    _compare_block(cmp, ckey, before_label, after_label)
+    _landing_block(series, photos, labels)
+    _table_block(cmp)
+    chosen = _timeline_block(series, labels)
+    _downloads_block(series, labels, index, ckey, pixel_size, chosen)
+
+
+# ----------------------------------------------------------------------------------------- page
+
+def main(sample_dir: str | Path) -> None:
+    """Render the page. ``sample_dir`` holds the sample series (photos and lesion.png)."""
+    sample_dir = Path(sample_dir)
+    st.set_page_config(page_title="texturecmp: skin change between sessions", layout="wide")
+    st.title("texturecmp")
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.markdown("Measures, from photos of one skin area across treatment sessions, whether **skin texture** and "
+                "**scar visibility** changed, by how much, and whether the change is larger than the "
+                "measurement's own noise.")
+    c2.button("Try the sample images", type="primary", on_click=_load_sample, args=(sample_dir,), key="sample_button")
+
+    photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
+    if len(photos) < 2:
+        return
+    masks, hashes, ready = _marks_section(photos[0], using_sample, sample_dir)
+    if not ready:
+        return
+    _results_section(photos, labels, masks, hashes, repeat, pixel_size)
+    st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")

@@ -1,0 +1,171 @@
+"""The app in a real browser (Debian chromium through playwright), as a user would use it.
+
+Screenshots of the page (``[data-testid="stMainBlockContainer"]``) are written to
+``out/browser/``. Timings are printed (run with ``-s`` to see them), never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+import pytest
+
+from texturecmp.io import encode_png
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample_images" / "series_scar"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+pytestmark = pytest.mark.slow
+
+
+def _uploader(page, label_text: str | None = None):
+    up = page.locator('[data-testid="stFileUploader"]')
+    if label_text:
+        up = up.filter(has_text=label_text)
+    return up.first.locator('input[type="file"]')
+
+
+def _shot(page, path: Path) -> None:
+    """Screenshot the whole main block: grow the viewport to its height first (the page scrolls inside it)."""
+    time.sleep(0.8)
+    h = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": int(h) + 80})
+    time.sleep(1.0)
+    page.locator('[data-testid="stMainBlockContainer"]').screenshot(path=str(path))
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _only_local(page) -> None:
+    outside = [u for u in page.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname not in LOCAL_HOSTS]
+    assert not outside, f"requests left this computer: {outside[:5]}"
+
+
+def _idle(page, timeout: float = 60) -> None:
+    """Wait until the app has finished its run (the running indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout * 1000)
+
+
+def test_sample_button_shows_verdicts(page, screenshots):
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Try the sample images").click()
+    page.get_by_text("Scar colour difference fell").wait_for()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    print(f"\n[speed] sample series (3 photos, 1024x768) from click to verdicts: {time.perf_counter() - t0:.1f} s")
+    assert page.get_by_text("improved").count() > 0
+    page.get_by_role("button", name="Report (HTML, one page)").wait_for()
+    # the wipe slider runs in the page: move it and check the clip changed
+    wipe = page.locator(".tc-wipe input[type=range]")
+    if wipe.count():
+        wipe.first.fill("20")
+    _idle(page)
+    _shot(page, screenshots / "1_sample.png")
+    # downloads deliver real files (generated on click)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Report (HTML, one page)").click()
+    html = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "texturecmp" in html and "data:image/png;base64," in html and "<svg" in html
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Comparison (JSON)").click()
+    data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert data["labels"] == ["baseline", "session 1", "session 2"]
+    _only_local(page)
+
+
+def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
+    _uploader(page, "Photos of one skin area").set_input_files(
+        [str(SAMPLE / "session0_baseline.jpg"), str(SAMPLE / "session1.jpg")])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("Upload mask").click()
+    _uploader(page, "Scar or lesion: mask image").set_input_files(str(SAMPLE / "lesion.png"))
+    t0 = time.perf_counter()
+    page.get_by_text("Scar colour difference").first.wait_for()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    print(f"\n[speed] 1024x768 pair, lesion mask uploaded -> table: {time.perf_counter() - t0:.1f} s")
+    assert page.get_by_text("improved").count() > 0
+    for name in ("Comparison (JSON)", "Metrics table (CSV)", "Overlays (PNG, zipped)", "Report (HTML, one page)",
+                 "Download this overlay (PNG)"):
+        page.get_by_role("button", name=name).wait_for()
+    # relabel: no recomputation, the new label shows quickly
+    sha_label = page.get_by_label("Session label").nth(1)
+    t0 = time.perf_counter()
+    sha_label.fill("4 weeks")
+    sha_label.press("Enter")
+    page.get_by_text("Summary: session0_baseline → 4 weeks").wait_for()
+    page.locator(".tc-wipe .tag.r").filter(has_text="4 weeks").wait_for()
+    _idle(page)
+    print(f"[speed] relabel -> page updated: {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    page.get_by_text("Colour difference (ΔE00)").first.click()
+    page.get_by_text("CIEDE2000 colour difference between the baseline").wait_for()
+    _idle(page)
+    print(f"[speed] overlay switch -> page updated: {time.perf_counter() - t0:.2f} s")
+    _shot(page, screenshots / "2_upload_lesion_mask.png")
+    _only_local(page)
+
+
+def test_broken_upload_shows_a_message(page, screenshots, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes((SAMPLE / "session1.jpg").read_bytes()[:2000])  # cut short
+    _uploader(page, "Photos of one skin area").set_input_files([str(bad), str(SAMPLE / "session0_baseline.jpg")])
+    msg = page.locator('[data-testid="stAlert"]').filter(has_text="broken.jpg")
+    msg.first.wait_for()
+    text = msg.first.inner_text()
+    assert "cannot be used" in text and "Traceback" not in page.content()
+    assert page.get_by_role("button", name="Try the sample images").is_enabled()
+    _idle(page)
+    _shot(page, screenshots / "3_broken_upload.png")
+    _only_local(page)
+
+
+def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
+    """Upload a 12 MP pair (samples enlarged to 4032x3024) with its mask; print upload -> table time."""
+    files = []
+    for name in ("session0_baseline.jpg", "session1.jpg"):
+        img = cv2.imread(str(SAMPLE / name))
+        big = cv2.resize(img, (4032, 3024), interpolation=cv2.INTER_CUBIC)
+        p = tmp_path / f"big_{name}"
+        cv2.imwrite(str(p), big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        files.append(str(p))
+    mask = cv2.imread(str(SAMPLE / "lesion.png"), cv2.IMREAD_GRAYSCALE)
+    big_mask = cv2.resize(mask, (4032, 3024), interpolation=cv2.INTER_NEAREST)
+    mp = tmp_path / "big_lesion.png"
+    mp.write_bytes(encode_png(big_mask > 127))
+    # choose the mask first (it is decoded against the baseline's size once the photos are in)
+    t0 = time.perf_counter()
+    _uploader(page, "Photos of one skin area").set_input_files(files)
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for(timeout=120_000)
+    t_photos = time.perf_counter() - t0
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("Upload mask").click()
+    t1 = time.perf_counter()
+    _uploader(page, "Scar or lesion: mask image").set_input_files(str(mp))
+    page.get_by_text("Scar colour difference").first.wait_for(timeout=120_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    t_table = time.perf_counter() - t1
+    print(f"\n[speed] 12 MP pair: photos uploaded and shown {t_photos:.1f} s; mask uploaded -> table {t_table:.1f} s; "
+          f"total {time.perf_counter() - t0:.1f} s")
+    _idle(page, timeout=120)
+    t0 = time.perf_counter()
+    page.get_by_text("Texture change").first.click()
+    page.get_by_text("Local texture roughness").wait_for()
+    _idle(page)
+    print(f"[speed] 12 MP pair: overlay switch -> page updated {time.perf_counter() - t0:.2f} s")
+    label = page.get_by_label("Session label").nth(1)
+    t0 = time.perf_counter()
+    label.fill("12 weeks")
+    label.press("Enter")
+    page.get_by_text("→ 12 weeks").first.wait_for()
+    _idle(page)
+    print(f"[speed] 12 MP pair: relabel -> page updated {time.perf_counter() - t0:.2f} s")
+    _shot(page, screenshots / "4_twelve_megapixels.png")
+    _only_local(page)

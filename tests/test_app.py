@@ -1,0 +1,175 @@
+"""The Streamlit page, driven by streamlit.testing.v1.AppTest (no browser).
+
+Covers: the sample series loads and shows verdicts and tables; a broken upload gets a
+message next to the uploader while the rest keeps working; an empty mask is refused with a
+message; an uploaded lesion mask gives results; relabelling and switching overlays do not
+recompute; the report and exports carry what they promise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import texturecmp as tc  # noqa: E402
+from texturecmp.io import encode_png  # noqa: E402
+from texturecmp.ui import cache, render  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+SAMPLE = REPO / "sample_images" / "series_scar"
+TIMEOUT = 180
+
+
+def _photo(name: str) -> tuple[str, bytes, str]:
+    return (name, (SAMPLE / name).read_bytes(), "image/jpeg")
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _no_crash(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def sample_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    _no_crash(at)
+    at.button(key="sample_button").click().run()
+    _no_crash(at)
+    return at
+
+
+def test_first_visit_offers_the_sample_and_an_uploader():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_crash(at)
+    assert at.button(key="sample_button").label == "Try the sample images"
+    assert at.file_uploader(key="photos") is not None
+    assert "scar visibility" in _texts(at)
+    assert not at.error
+
+
+def test_sample_series_shows_verdicts_and_the_table(sample_app):
+    at = sample_app
+    assert not at.error, [e.value for e in at.error]
+    text = _texts(at)
+    assert "Scar colour difference fell" in text
+    assert "improved" in text
+    # one table per family with rows (all catalogue families are computed with a lesion)
+    assert len(at.dataframe) == len(tc.catalogue.FAMILIES)
+    frames = [d.value for d in at.dataframe]
+    shown = set().union(*(set(f["metric"]) for f in frames))
+    assert "scar.delta_e00" in shown and "texture.sq" in shown
+    verdicts = set().union(*(set(f["verdict"]) for f in frames))
+    assert "improved" in verdicts
+    labels = [d.label for d in at.get("download_button")]
+    assert {"Comparison (JSON)", "Metrics table (CSV)", "Report (HTML, one page)"} <= set(labels)
+
+
+def test_relabel_and_overlay_switch_do_not_recompute(sample_app):
+    at = sample_app
+    calls = cache.COMPUTE_CALLS
+    sha1 = cache.digest((SAMPLE / "session1.jpg").read_bytes())
+    at.text_input(key=f"label_{sha1}").set_value("4 weeks").run()
+    _no_crash(at)
+    assert "4 weeks" in _texts(at)
+    assert cache.COMPUTE_CALLS == calls, "relabelling recomputed the metrics"
+    at.radio(key="overlay").set_value("delta_e00").run()
+    _no_crash(at)
+    assert "ΔE00" in _texts(at)
+    at.radio(key="overlay").set_value("texture_change").run()
+    _no_crash(at)
+    assert cache.COMPUTE_CALLS == calls, "switching an overlay recomputed the metrics"
+
+
+def test_broken_upload_gets_a_message_and_the_rest_works():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([
+        ("broken.jpg", b"\xff\xd8\xff\xe0 this is not really a JPEG", "image/jpeg"),
+        _photo("session0_baseline.jpg"), _photo("session1.jpg"),
+    ]).run()
+    _no_crash(at)
+    errs = [e.value for e in at.error]
+    assert any("broken.jpg" in e and "cannot be used" in e for e in errs), errs
+    assert not any("Traceback" in e for e in errs)
+    # the two good photos go on: the marks section is there; choose "no lesion" and get results
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert "Skin roughness (Sq)" in _texts(at)
+    assert len(at.dataframe) >= 1
+
+
+def test_uploaded_lesion_mask_gives_scar_results_and_an_empty_mask_is_refused():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([_photo("session0_baseline.jpg"), _photo("session2.jpg")]).run()
+    at.radio(key="method_lesion_u").set_value("Upload mask").run()
+    _no_crash(at)
+    empty = encode_png(np.zeros((768, 1024), np.uint8))
+    at.file_uploader(key="mask_lesion").set_value(("empty.png", empty, "image/png")).run()
+    _no_crash(at)
+    assert any("empty" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.dataframe
+    at.file_uploader(key="mask_lesion").set_value(("lesion.png", (SAMPLE / "lesion.png").read_bytes(), "image/png")).run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "Scar colour difference" in _texts(at)
+    assert len(at.dataframe) == len(tc.catalogue.FAMILIES)
+
+
+def test_unalignable_photo_gets_a_plain_message():
+    rng = np.random.default_rng(0)
+    noise = encode_png((rng.random((768, 1024, 3)) * 255).astype(np.uint8))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([_photo("session0_baseline.jpg"), ("noise.png", noise, "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("Upload mask").run()
+    at.file_uploader(key="mask_lesion").set_value(("lesion.png", (SAMPLE / "lesion.png").read_bytes(), "image/png")).run()
+    _no_crash(at)
+    text = _texts(at) + "\n".join(w.value for w in at.warning) + "\n".join(e.value for e in at.error)
+    assert re.search(r"could not be aligned|do not show the same area", text), text[:2000]
+
+
+# ------------------------------------------------------------------------------ exports (no page)
+
+@pytest.fixture(scope="module")
+def series() -> tc.Series:
+    photos = [(SAMPLE / n).read_bytes() for n in ("session0_baseline.jpg", "session1.jpg", "session2.jpg")]
+    return tc.compare_series(photos, labels=["1", "2", "3"], lesion=str(SAMPLE / "lesion.png"))
+
+
+def test_report_is_self_contained_with_version_settings_table_and_chart(series):
+    labels = ["baseline", "4 weeks", "12 weeks"]
+    page = render.report_html(series, labels, 2, pixel_size_mm=0.05, timeline_metrics=["scar.delta_e00"],
+                              created="2025-01-01 10:00")
+    assert tc.__version__ in page and series.vs_baseline[1].settings.hash[:16] in page
+    assert page.count("data:image/png;base64,") >= 3
+    assert "<svg" in page and "scar.delta_e00" in page and "improved" in page
+    assert "12 weeks" in page and "photo '3'" not in page
+    assert not re.search(r"""(src|href)=["']https?://""", page), "the report must not load anything from outside"
+
+
+def test_exports_carry_the_users_labels(series):
+    labels = ["baseline", "4 weeks", "12 weeks"]
+    d = render.relabel_dict(series.to_dict(), labels)
+    assert d["labels"] == labels
+    assert d["vs_baseline"][0]["labels"] == ["baseline", "4 weeks"]
+    text = json.dumps(d, default=str)
+    assert "photo '2'" not in text
+    png = encode_png(render.overlay_image(series.vs_baseline[0].maps, "delta_e00"))
+    assert b"eXIf" not in png and b"tEXt" not in png
+
+
+def test_warnings_are_relabelled_per_photo(series):
+    by = render.warnings_by_photo(series, ["baseline", "4 weeks", "12 weeks"])
+    assert all("photo '" not in w for ws in by.values() for w in ws)
+    assert any("photo 2 (4 weeks)" in w for w in by.get(1, [])), by
