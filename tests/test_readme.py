@@ -70,12 +70,17 @@ def test_ci_runs_quick_start_command_two_verbatim(readme):
     assert "pytest" in cmd2
 
 
-def test_quick_start_command_one_uses_existing_sample_files(readme):
+def test_quick_start_command_one_starts_the_app(readme):
     cmd1 = _quick_start_commands(readme)[0]
-    paths = re.findall(r"sample_images/\S+", cmd1)
-    assert paths, cmd1
+    assert "streamlit run app.py" in cmd1, cmd1
+    assert (ROOT / "app.py").is_file()
+
+
+def test_readme_cli_example_uses_existing_sample_files(readme):
+    paths = re.findall(r"sample_images/[\w/.-]+\.(?:jpg|png)", readme)
+    assert paths
     for p in paths:
-        assert (ROOT / p).is_file(), f"Quick start command 1 names a missing file: {p}"
+        assert (ROOT / p).is_file(), f"README names a missing file: {p}"
 
 
 def test_readme_links_exist(readme):
