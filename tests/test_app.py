@@ -3,7 +3,8 @@
 Covers: the sample series loads and shows verdicts and tables; a broken upload gets a
 message next to the uploader while the rest keeps working; an empty mask is refused with a
 message; an uploaded lesion mask gives results; relabelling and switching overlays do not
-recompute; the report and exports carry what they promise.
+recompute; the report and exports carry what they promise; "Save to records" and the
+subject history tab (nothing written before the button; 3 records, stored once; messages).
 """
 
 from __future__ import annotations
@@ -173,3 +174,111 @@ def test_warnings_are_relabelled_per_photo(series):
     by = render.warnings_by_photo(series, ["baseline", "4 weeks", "12 weeks"])
     assert all("photo '" not in w for ws in by.values() for w in ws)
     assert any("photo 2 (4 weeks)" in w for w in by.get(1, [])), by
+
+
+# ------------------------------------------------------------------------------ records (save and history)
+
+def _sha(name: str) -> str:
+    return cache.digest((SAMPLE / name).read_bytes())
+
+
+@pytest.fixture()
+def records_app(tmp_path, monkeypatch) -> AppTest:
+    """The sample series with its results, run from an empty working directory."""
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_button").click().run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_nothing_is_written_until_save_is_pressed(records_app, tmp_path):
+    at = records_app
+    default = tmp_path / "texturecmp_records.db"
+    assert at.text_input(key="records_db").value == str(default)
+    assert at.button(key="records_save").label == "Save to records"
+    # the history tab reads the default path: no store there yet, and it does not create one
+    assert any("no record store at this path" in i.value for i in at.info), [i.value for i in at.info]
+    at.text_input(key="records_subject").set_value("P-0001").run()
+    _no_crash(at)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_sample_series_to_records_then_history(records_app, tmp_path):
+    from texturecmp import records
+
+    at = records_app
+    db = tmp_path / "store" / "clinic.db"
+    db.parent.mkdir()
+    at.text_input(key="records_db").set_value(str(db))
+    at.text_input(key="records_subject").set_value("P-0001")
+    sha0, sha1, sha2 = _sha("session0_baseline.jpg"), _sha("session1.jpg"), _sha("session2.jpg")
+    assert at.text_input(key=f"rec_session_{sha0}").value == "baseline"  # prefilled from the session labels
+    assert at.text_input(key=f"rec_session_{sha2}").value == "session 2"
+    at.text_input(key=f"rec_session_{sha1}").set_value("week4")
+    at.text_input(key=f"rec_date_{sha0}").set_value("2024-01-10")
+    at.text_input(key=f"rec_date_{sha1}").set_value("2024-02-07")
+    at.run()
+    assert not db.exists()
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    ok = " ".join(s.value for s in at.success)
+    assert "Saved **3** new records" in ok, ok
+    with records.Store(db) as store:
+        assert len(store) == 3
+        kinds = sorted(e.kind for e in store.entries())
+        assert kinds == ["comparison", "comparison", "measurement"]
+        hist = store.history("P-0001")
+        assert [h.session for h in hist] == ["baseline", "week4", "session 2"]
+        assert hist[1].date == "2024-02-07" and hist[1].baseline_session == "baseline"
+        assert hist[1].record["baseline"]["date"] == "2024-01-10"
+    # saving again stores nothing new
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    ok = " ".join(s.value for s in at.success)
+    assert "Saved **0** new records" in ok and "already in the store" in ok, ok
+    with records.Store(db) as store:
+        assert len(store) == 3
+
+    # the history tab reads the same store
+    at.text_input(key="history_db").set_value(str(db)).run()
+    _no_crash(at)
+    assert at.selectbox(key="history_subject").value == "P-0001"
+    table = at.dataframe[-1].value  # the history tab comes after the results
+    assert list(table["session"]) == ["baseline", "week4", "session 2"]
+    assert list(table["kind"]) == ["measurement", "comparison", "comparison"]
+    assert "P-0001: 3 records, in date order" in _texts(at)
+    assert at.multiselect(key="history_metrics").value, "the timeline has no default metrics"
+    assert len(at.get("vega_lite_chart")) == 2  # the series' timeline and the store's
+
+
+def test_bad_date_missing_subject_and_bad_path_get_messages(records_app, tmp_path):
+    at = records_app
+    db = tmp_path / "r.db"
+    at.text_input(key="records_db").set_value(str(db))
+    at.text_input(key=f"rec_date_{_sha('session1.jpg')}").set_value("2024-02-30")
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    errs = " ".join(e.value for e in at.error)
+    assert "not a calendar date" in errs and "subject identifier" in errs, errs
+    assert "Traceback" not in errs
+    assert not db.exists()
+
+    at.text_input(key="records_subject").set_value("P-0001")
+    at.text_input(key=f"rec_date_{_sha('session1.jpg')}").set_value("")
+    at.text_input(key="records_db").set_value(str(tmp_path / "missing" / "r.db"))
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    errs = " ".join(e.value for e in at.error)
+    assert "does not exist" in errs, errs
+
+    not_a_store = tmp_path / "notes.db"
+    not_a_store.write_bytes(b"these are not records " * 100)
+    at.text_input(key="records_db").set_value(str(not_a_store))
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    errs = " ".join(e.value for e in at.error)
+    assert errs.startswith("Nothing was saved") and "cannot be used" in errs, errs
+    assert not any("Saved" in s.value for s in at.success)

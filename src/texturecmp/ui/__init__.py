@@ -10,6 +10,8 @@ needs on top of it:
   (no Streamlit, no metric logic).
 * :mod:`texturecmp.ui.components`: the before/after wipe slider (``st.components.v2``,
   inline HTML/CSS/JS, no CDN).
+* :mod:`texturecmp.ui.records_view`: "Save to records" and the subject history tab
+  (:class:`texturecmp.records.Store`; nothing written until the user presses the button).
 * :mod:`texturecmp.ui.page`: the page itself.
 
 Importing this package requires the ``app`` extra (``pip install texturecmp[app]``).

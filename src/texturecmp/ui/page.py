@@ -2,7 +2,8 @@
 
 Thin on purpose: every number comes from :func:`texturecmp.compare_series`; this module
 lays out widgets, catches :class:`texturecmp.errors.TextureCmpError` next to the input that
-caused it, and hands pictures and tables to :mod:`.render`.
+caused it, and hands pictures and tables to :mod:`.render`. Two tabs: *Compare photos* (with
+"Save to records" under the results) and *Subject history*, both in :mod:`.records_view`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import texturecmp as tc
 from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
 
-from texturecmp.ui import cache, render
+from texturecmp.ui import cache, records_view, render
 from texturecmp.ui.components import wipe_slider
 
 __all__ = ["main", "PHOTO_TYPES"]
@@ -392,13 +393,17 @@ def _data_url(key: str, _rgb: np.ndarray, jpeg: bool = False) -> str:
 
 
 def _timeline_block(series: tc.Series, labels: list[str]) -> list[str]:
+    st.markdown("##### Across sessions")
+    return _timeline_chart(_relabelled_frame(series, labels), labels, key="timeline_metrics")
+
+
+def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
+    """Chosen metrics across sessions: ``fr`` has session, metric, value, uncertainty and unit columns."""
     import altair as alt
 
-    st.markdown("##### Across sessions")
-    fr = _relabelled_frame(series, labels)
     available = [m for m in METRICS if m in set(fr["metric"]) and fr[fr["metric"] == m]["value"].notna().any()]
     default = [m for m in ("scar.delta_e00", "texture.sq", "pore.density") if m in available][:3] or available[:2]
-    chosen = st.multiselect("Metrics to follow", available, default=default, key="timeline_metrics")
+    chosen = st.multiselect("Metrics to follow", available, default=default, key=key)
     if not chosen:
         st.caption("Choose one or more metrics.")
         return chosen
@@ -406,7 +411,8 @@ def _timeline_block(series: tc.Series, labels: list[str]) -> list[str]:
     d["low"] = d["value"] - 1.96 * d["uncertainty"].fillna(0)
     d["high"] = d["value"] + 1.96 * d["uncertainty"].fillna(0)
     d["title"] = d.apply(lambda r: f"{r['metric']} ({r['unit']})" if r["unit"] else r["metric"], axis=1)
-    x = alt.X("session:N", sort=labels, title=None, axis=alt.Axis(labelAngle=0))
+    d = d[["session", "metric", "value", "uncertainty", "unit", "low", "high", "title"]]
+    x = alt.X("session:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(d).encode(x=x)
     layer = alt.layer(
         base.mark_line(point=True).encode(y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
@@ -520,6 +526,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     _table_block(cmp)
     chosen = _timeline_block(series, labels)
     _downloads_block(series, labels, index, ckey, pixel_size, chosen)
+    records_view.save_section(series, [p.info.sha256 for p in photos], labels)
 
 
 # ----------------------------------------------------------------------------------------- page
@@ -535,6 +542,14 @@ def main(sample_dir: str | Path) -> None:
                 "measurement's own noise.")
     c2.button("Try the sample images", type="primary", on_click=_load_sample, args=(sample_dir,), key="sample_button")
 
+    compare_tab, history_tab = st.tabs(["Compare photos", "Subject history"])
+    with compare_tab:
+        _compare_page(sample_dir)
+    with history_tab:
+        records_view.history_view(_timeline_chart)
+
+
+def _compare_page(sample_dir: Path) -> None:
     photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
     if len(photos) < 2:
         return

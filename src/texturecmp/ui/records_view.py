@@ -1,0 +1,222 @@
+"""The app's record-store parts: "Save to records" under the results and the "Subject history" tab.
+
+Thin on purpose: records are built by the core (``Measurement.to_record``,
+``Comparison.to_record``) from the cached :class:`texturecmp.Series`, stored and read with
+:class:`texturecmp.records.Store`; this module lays out the fields, checks that they are
+filled in, and shows the store's tables. Nothing is written until the user presses
+**Save to records**; the history tab never creates a store file (it only opens one that
+exists). Photos are never written: records hold their SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+import texturecmp as tc
+from texturecmp import records
+from texturecmp.errors import TextureCmpError
+
+__all__ = ["DEFAULT_DB", "default_db_path", "save_section", "history_view"]
+
+#: File name of the default store, in the current working directory.
+DEFAULT_DB = "texturecmp_records.db"
+
+_STORE_HELP = ("An SQLite file on this computer. It is created when you press **Save to records** if it does not "
+               "exist yet, and the same file can be saved to again (a record already in it is stored once).")
+_SUBJECT_HELP = ("Your own identifier for the patient or study subject, e.g. P-0012. No names, initials or birth "
+                 "dates: records travel with exports.")
+_ERRORS = (records.BadRecordError, records.StoreError, TextureCmpError, OSError, sqlite3.Error)
+
+
+def default_db_path() -> str:
+    return str(Path.cwd() / DEFAULT_DB)
+
+
+def _store_path(text: str, *, must_exist: bool = False) -> tuple[Path | None, str | None]:
+    """The store file named in a text field, or a message saying what is wrong with it."""
+    text = (text or "").strip()
+    if not text:
+        return None, "Give the path of the record store file (for example texturecmp_records.db)."
+    p = Path(text).expanduser()
+    if p.is_dir():
+        return None, f"**{p}** is a folder: give a file name inside it, for example {p / DEFAULT_DB}."
+    if must_exist and not p.exists():
+        return None, None
+    if not p.parent.is_dir():
+        return None, f"The folder **{p.parent}** does not exist: create it first or choose another path."
+    return p, None
+
+
+def _prefill(key: str, label: str) -> None:
+    """Prefill a session field from the session label, and follow the label while the user has not edited it."""
+    src = f"{key}__src"
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(src):
+        st.session_state[key] = label
+    st.session_state[src] = label
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, records.BadRecordError):
+        return f"Nothing was saved: {exc}"
+    if isinstance(exc, records.StoreError):
+        return f"Nothing was saved: the record store cannot be used ({exc}). Choose another file."
+    if isinstance(exc, (OSError, sqlite3.Error)):
+        return f"Nothing was saved: the file cannot be written ({exc}). Choose a file in a folder you can write to."
+    return f"Nothing was saved: {exc}"
+
+
+# ----------------------------------------------------------------------------------------- saving
+
+def save_section(series: tc.Series, shas: Sequence[str], labels: Sequence[str]) -> None:
+    """Fields and the button that store the baseline's measurement and each follow-up's comparison with the baseline."""
+    st.markdown("##### Save to records")
+    st.caption("Stores the baseline's measurement and each follow-up's comparison with the baseline as records "
+               "(numbers, units, verdicts, settings and the photos' SHA-256 hashes; never the photos, file names "
+               "or EXIF) in a record store on this computer. Nothing is written until you press the button.")
+    st.session_state.setdefault("records_db", default_db_path())
+    c1, c2 = st.columns([3, 2])
+    c1.text_input("Record store (SQLite file)", key="records_db", help=_STORE_HELP)
+    c2.text_input("Subject identifier (required)", key="records_subject", placeholder="e.g. P-0012",
+                  help=_SUBJECT_HELP)
+    cols = st.columns(min(len(labels), 4))
+    for i, (sha, lab) in enumerate(zip(shas, labels)):
+        _prefill(f"rec_session_{sha}", lab)
+        with cols[i % len(cols)]:
+            st.markdown(f"**Photo {i + 1}**" + (" (baseline)" if i == 0 else ""))
+            st.text_input("Session identifier", key=f"rec_session_{sha}",
+                          help="Your identifier of this visit (e.g. week4); prefilled from the session label.")
+            st.text_input("Capture date (optional)", key=f"rec_date_{sha}", placeholder="YYYY-MM-DD")
+    if st.button("Save to records", key="records_save"):
+        _save(series, shas)
+
+
+def _save(series: tc.Series, shas: Sequence[str]) -> None:
+    ss = st.session_state
+    problems: list[str] = []
+    subject = str(ss.get("records_subject") or "").strip()
+    if not subject:
+        problems.append("Enter a **subject identifier** (your own code for the patient or study subject; no names).")
+    sessions = [str(ss.get(f"rec_session_{sha}") or "").strip() for sha in shas]
+    for i, s in enumerate(sessions):
+        if not s:
+            problems.append(f"Enter a **session identifier** for photo {i + 1}.")
+    repeated = sorted(s for s, n in Counter(sessions).items() if s and n > 1)
+    if repeated:
+        problems.append("Each photo needs its own session identifier: " + ", ".join(f"**{s}**" for s in repeated)
+                        + " is used more than once.")
+    dates: list[str | None] = []
+    for i, sha in enumerate(shas):
+        text = str(ss.get(f"rec_date_{sha}") or "").strip()
+        try:
+            dates.append(records.normalize_date(text or None, name=f"Capture date of photo {i + 1}"))
+        except records.BadRecordError as exc:
+            problems.append(f"{exc}. Use YYYY-MM-DD, e.g. 2024-03-01, or leave it empty.")
+            dates.append(None)
+    path, msg = _store_path(str(ss.get("records_db") or ""))
+    if msg:
+        problems.append(msg)
+    if problems:
+        st.error("Nothing was saved.\n\n" + "\n".join(f"- {p}" for p in problems))
+        return
+    try:
+        recs = [series.measurements[0].to_record(subject=subject, session=sessions[0], date=dates[0])]
+        for i, cmp in enumerate(series.vs_baseline, start=1):
+            recs.append(cmp.to_record(subject=subject, session=sessions[i], date=dates[i],
+                                      baseline_session=sessions[0], baseline_date=dates[0]))
+        ids = list(dict.fromkeys(records.record_id(r) for r in recs))
+        with records.Store(path) as store:
+            new = [rid for rid in ids if rid not in store]
+            store.add_many(recs)
+            total = len(store)
+    except _ERRORS as exc:
+        st.error(_failure(exc))
+        return
+    except Exception as exc:  # never a traceback in the page
+        st.error(f"Nothing was saved ({type(exc).__name__}: {exc}).")
+        return
+    kept = len(ids) - len(new)
+    text = (f"Saved **{len(new)}** new record{'s' if len(new) != 1 else ''} for subject **{subject}** "
+            f"(1 measurement of the baseline, {len(recs) - 1} comparison{'s' if len(recs) != 2 else ''} with it) "
+            f"to `{path}`")
+    if kept:
+        text += f"; {kept} {'were' if kept != 1 else 'was'} already in the store and {'are' if kept != 1 else 'is'} stored once"
+    st.success(text + f". The store holds {total} record{'s' if total != 1 else ''}. See them in the "
+               "**Subject history** tab.")
+
+
+# ----------------------------------------------------------------------------------------- history
+
+def _history_table(hist: Sequence[Any]):
+    import pandas as pd
+
+    rows = []
+    for h in hist:
+        rec = h.record
+        verdicts = Counter(ch.get("verdict") for ch in rec.get("changes", {}).values())
+        rows.append({"date": h.date or "", "session": h.session, "kind": h.kind,
+                     "baseline": h.baseline_session or "",
+                     "improved": verdicts.get("improved", 0) if h.kind == "comparison" else None,
+                     "worsened": verdicts.get("worsened", 0) if h.kind == "comparison" else None,
+                     "quality flags": ", ".join(rec.get("quality_flags", [])),
+                     "texturecmp": h.texturecmp_version, "record id": h.id[:12]})
+    return pd.DataFrame(rows)
+
+
+def history_view(timeline: Callable[..., list[str]]) -> None:
+    """Pick a store and a subject; show that subject's records in date order and a timeline read from the store.
+
+    ``timeline(frame, order, key=...)`` draws the chart (the page's timeline).
+    """
+    st.subheader("Subject history")
+    st.caption("Records saved with **Save to records** (or the `texturecmp records` command), read from the store.")
+    st.session_state.setdefault("history_db", st.session_state.get("records_db") or default_db_path())
+    st.text_input("Record store (SQLite file)", key="history_db",
+                  help="The SQLite file the records were saved to. It is only read here; nothing is created.")
+    path, msg = _store_path(str(st.session_state.get("history_db") or ""), must_exist=True)
+    if msg:
+        st.error(msg)
+        return
+    if path is None:
+        st.info("There is no record store at this path yet. Save results with **Save to records** under the "
+                "results, or give the path of an existing store.")
+        return
+    try:
+        with records.Store(path) as store:
+            subjects = store.subjects()
+            if not subjects:
+                st.info("This store holds no records yet.")
+                return
+            wanted = str(st.session_state.get("records_subject") or "").strip()
+            subject = st.selectbox("Subject", subjects, index=subjects.index(wanted) if wanted in subjects else None,
+                                   placeholder="Choose a subject", key="history_subject")
+            if subject is None:
+                st.caption(f"{len(subjects)} subject{'s' if len(subjects) != 1 else ''} in this store.")
+                return
+            hist = store.history(subject)
+            frame = store.to_frame(subject=subject)
+    except _ERRORS as exc:
+        st.error(f"The record store cannot be read: {exc}. Choose another file.")
+        return
+    except Exception as exc:  # never a traceback in the page
+        st.error(f"The record store cannot be read ({type(exc).__name__}: {exc}).")
+        return
+
+    st.markdown(f"##### {subject}: {len(hist)} record{'s' if len(hist) != 1 else ''}, in date order")
+    st.dataframe(_history_table(hist), hide_index=True, width="stretch", key="history_table")
+    order = list(dict.fromkeys(h.baseline_session for h in hist if h.baseline_session)) if hist else []
+    order = list(dict.fromkeys([*order, *(h.session for h in hist)]))
+    st.caption("Sessions: " + " → ".join(f"**{s}**" for s in order))
+    if frame is None or not len(frame):
+        return
+    vals = frame.dropna(subset=["value"])
+    dup = vals.duplicated(["session", "metric"])
+    if dup.any():
+        st.caption("Some sessions have several records (other marks, settings or photos); the chart shows the "
+                   "first record of each session, the table lists them all.")
+    st.markdown("##### Across sessions (from the store)")
+    timeline(vals[~dup], order, key="history_metrics")
