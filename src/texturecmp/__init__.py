@@ -20,10 +20,12 @@ from texturecmp.regions import Ellipse, Polygon, Rect
 from texturecmp.align import Alignment, register
 from texturecmp.measure import Measurement, MetricValue, measure
 from texturecmp.compare import Change, Comparison, Photometric, Series, compare, compare_series
-from texturecmp import color, glcm
+from texturecmp.batch import score_batch, to_wide
+from texturecmp import color, glcm, records
 
 __all__ = [
     "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
-    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "color", "glcm",
+    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "score_batch", "to_wide",
+    "color", "glcm", "records",
 ]

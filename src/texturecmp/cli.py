@@ -220,8 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the measurement(s) as JSON")
     p.set_defaults(func=_cmd_measure)
 
+    from texturecmp.batch import add_cli as add_batch_cli
     from texturecmp.records import add_cli as add_records_cli
 
+    add_batch_cli(sub)
     add_records_cli(sub)
 
     p = sub.add_parser("metrics", help="list the metric catalogue")

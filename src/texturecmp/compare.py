@@ -469,7 +469,7 @@ def _relative_alignment(al_from: Alignment, al_to: Alignment, shape_from, shape_
                      tuple(shape_from), tuple(shape_to))
 
 
-def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | None) -> Comparison:
+def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | None, *, maps: bool = True) -> Comparison:
     s = eng.s
     if b is eng.base:
         al, rel_ok = a.alignment, a.alignment.ok
@@ -496,9 +496,9 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | N
         base_for_maps, rel = b, (al.matrix_array if rel_ok else None)
     else:
         base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
-    maps = _maps(base_for_maps, a, s, eng.p, rel)
+    pixel_maps = _maps(base_for_maps, a, s, eng.p, rel) if maps else {}
     return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
-                      MappingProxyType(maps), s, eng.p, (b.label, a.label), None if mdc is None else MappingProxyType(dict(mdc)))
+                      MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if mdc is None else MappingProxyType(dict(mdc)))
 
 
 def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:

@@ -108,7 +108,8 @@ class ScarFamily(Family):
         out["lD2"] = g.sums(cv2.multiply(D2, lf), origin, k)
         out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)
         # visible area: lesion pixels beyond the JND from the reference mean colour
-        ref_mean = (np.tensordot(rf, lab, axes=([0, 1], [0, 1])) / max(float(rf.sum()), 1e-9)).astype(np.float32)
+        # an explicit sum, not a BLAS product: its order (and last bits) must not depend on threads
+        ref_mean = ((lab * rf[..., None]).sum(axis=(0, 1), dtype=np.float64) / max(float(rf.sum()), 1e-9)).astype(np.float32)
         vis, f, _ = visibility_map(ctx.lab, ref_mean, sigma_px=ctx.px(s.visibility_sigma_mm) / k, window=wk)
         ctx.extras["visibility"] = (vis, f, win, ref_mean)
         hk, wkk = lf.shape

@@ -1,0 +1,234 @@
+"""Run subject tasks in this process, on local worker processes or on a Dask cluster.
+
+Every backend calls the same :func:`texturecmp.batch._score.score_subject` on the same
+tasks, keeps a bounded number of tasks in flight (so the parent holds results of finished
+subjects only until they are written) and hands each result to ``on_result`` as soon as
+it arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Sequence
+
+from texturecmp.batch._score import Task, failed_rows, score_subject
+
+__all__ = ["run_tasks", "default_jobs", "single_thread_blas", "set_blas_threads"]
+
+OnResult = Callable[[Task, list], None]
+
+
+def default_jobs() -> int:
+    """Number of usable cores (CPU affinity when the platform tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+_BLAS_PREFIXES = ("scipy_openblas", "openblas")
+_BLAS_SUFFIXES = ("64_", "_64", "")
+
+
+def _openblas_funcs() -> list[tuple[Any, Any]]:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process (Linux; else none)."""
+    out = []
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return out
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for pre in _BLAS_PREFIXES:
+            for suf in _BLAS_SUFFIXES:
+                get = getattr(lib, f"{pre}_get_num_threads{suf}", None)
+                set_ = getattr(lib, f"{pre}_set_num_threads{suf}", None)
+                if get is not None and set_ is not None:
+                    get.restype = ctypes.c_int
+                    out.append((get, set_))
+                    break
+            else:
+                continue
+            break
+    return out
+
+
+def set_blas_threads(n: int) -> list[int]:
+    """Set the thread count of the loaded BLAS libraries; return the previous counts.
+
+    Uses ``threadpoolctl`` when installed, else OpenBLAS's own functions (Linux). BLAS
+    sums over many pixels in a thread-count dependent order, so a batch pins it to one
+    thread everywhere: that is what makes its numbers identical whatever the workers.
+    """
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        prev = []
+        for get, set_ in _openblas_funcs():
+            prev.append(int(get()))
+            set_(ctypes.c_int(n))
+        return prev
+    prev = [int(i.get("num_threads", 1)) for i in threadpool_info() if i.get("user_api") == "blas"]
+    threadpool_limits(n, user_api="blas")
+    return prev
+
+
+@contextlib.contextmanager
+def single_thread_blas():
+    """Context manager: BLAS on one thread inside, the previous thread count restored after."""
+    prev = set_blas_threads(1)
+    try:
+        yield
+    finally:
+        if prev:
+            set_blas_threads(max(prev))
+
+
+def _init_worker() -> None:
+    """Worker initialiser: one OpenCV and one BLAS thread per worker process (the processes share the cores)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    set_blas_threads(1)
+
+
+def _crash_rows(task: Task, exc: BaseException) -> list:
+    """Rows of every photo of a subject whose worker died (not a bad photo: the process was lost)."""
+    msg = f"{type(exc).__name__}: the worker scoring subject '{task.series.subject}' died ({exc})"
+    msg = " ".join(msg.split())
+    return [r for i, ph in enumerate(task.series.photos) for r in failed_rows(task.series, ph, i, task.settings, msg,
+                                                                               task.series.baseline.pixel_size_mm)]
+
+
+def _run_inline(tasks: Sequence[Task], on_result: OnResult) -> None:
+    for t in tasks:
+        with single_thread_blas():
+            rows = score_subject(t)
+        on_result(t, rows)
+
+
+def _run_pool(tasks: Sequence[Task], jobs: int, on_result: OnResult) -> None:
+    """Local worker processes ('spawn': safe with OpenCV's threads), at most 2 x jobs tasks in flight.
+
+    When a worker process dies (the pool breaks), the tasks in flight are retried once in a
+    fresh pool; a task that breaks the pool twice is recorded as failed.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    queue = list(tasks)[::-1]
+    attempts: dict[int, int] = {}
+    window = 2 * jobs
+    while queue:
+        ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker)
+        pending: dict[Any, Task] = {}
+        broken = False
+        try:
+            while queue or pending:
+                while queue and len(pending) < window and not broken:
+                    t = queue.pop()
+                    try:
+                        pending[ex.submit(score_subject, t)] = t
+                    except BrokenProcessPool:
+                        queue.append(t)
+                        broken = True
+                if not pending:
+                    break
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for f in done:
+                    t = pending.pop(f)
+                    try:
+                        rows = f.result()
+                    except BrokenProcessPool as exc:
+                        broken = True
+                        n = attempts[id(t)] = attempts.get(id(t), 0) + 1
+                        if n >= 2:
+                            on_result(t, _crash_rows(t, exc))
+                        else:
+                            queue.append(t)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
+                        rows = _crash_rows(t, exc)
+                    on_result(t, rows)
+                if broken and not pending:
+                    break
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            _kill_workers(ex)
+            raise
+        ex.shutdown(wait=True)
+
+
+def _kill_workers(ex: ProcessPoolExecutor) -> None:
+    """Stop this executor's worker processes now (Ctrl-C: do not wait for the work in flight)."""
+    procs = getattr(ex, "_processes", None) or {}
+    for p in list(procs.values()):
+        try:
+            p.terminate()
+        except Exception:  # noqa: BLE001  pragma: no cover
+            pass
+
+
+def _run_dask(tasks: Sequence[Task], scheduler: str, jobs: int | None, on_result: OnResult) -> None:
+    """A Dask cluster: ``"local"`` starts a LocalCluster of ``jobs`` (default 2) single-thread worker processes."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("scheduler: Dask is not installed; pip install 'texturecmp[distributed]'") from exc
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=jobs or 2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        nthreads = sum(client.nthreads().values()) or 1
+        window = 2 * nthreads
+        queue = list(tasks)[::-1]
+        by_key: dict[str, Task] = {}
+        ac = as_completed()
+
+        def submit() -> None:
+            t = queue.pop()
+            f = client.submit(score_subject, t, pure=False)
+            by_key[f.key] = t
+            ac.add(f)
+
+        for _ in range(min(window, len(queue))):
+            submit()
+        for f in ac:
+            t = by_key.pop(f.key)
+            try:
+                rows = f.result()
+            except Exception as exc:  # noqa: BLE001 - KilledWorker, lost connection...
+                rows = _crash_rows(t, exc)
+            f.release()
+            on_result(t, rows)
+            if queue:
+                submit()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_tasks(tasks: Sequence[Task], *, jobs: int | None, scheduler: str | None, on_result: OnResult) -> None:
+    """Score ``tasks`` and call ``on_result(task, rows)`` for each, in completion order.
+
+    ``jobs`` None: all cores for local processes, 2 workers for ``scheduler="local"``.
+    """
+    if scheduler is not None:
+        _run_dask(tasks, scheduler, jobs, on_result)
+        return
+    n = jobs or default_jobs()
+    if n <= 1 or len(tasks) <= 1:
+        _run_inline(tasks, on_result)
+    else:
+        _run_pool(tasks, min(n, len(tasks)), on_result)

@@ -1,0 +1,226 @@
+"""Score one subject's series in a worker: the unit of work of a batch.
+
+The worker reads the photos itself (it gets paths, never pixels) and sends back plain
+rows (dicts of str / float / int / bool), so nothing but results crosses back to the
+parent. The baseline is measured once; each follow-up is registered to it, measured and
+compared inside its own ``try``, so a broken follow-up fails only its own rows. When the
+baseline fails, every follow-up is still measured on its own and its changes are marked
+"not computable" with the baseline's error as the reason.
+
+The numbers are those of :func:`texturecmp.compare_series` (the same engine, the same
+order of operations); they do not depend on the process or the machine that ran them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from texturecmp.batch._manifest import Photo, SubjectSeries
+from texturecmp.catalogue import METRICS
+from texturecmp.settings import Settings
+
+__all__ = ["Task", "score_subject", "failed_rows", "COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS", "BOOL_COLUMNS",
+           "STRING_COLUMNS", "SESSION_COLUMNS"]
+
+#: Columns of the tidy batch table, in order.
+COLUMNS: tuple[str, ...] = (
+    "subject", "session", "date", "index", "baseline_session", "image", "pixel_size_mm",
+    "metric", "value", "unit", "uncertainty", "baseline_value", "delta", "percent", "delta_uncertainty",
+    "threshold", "verdict", "rule", "note", "error",
+    "aligned", "shift_dx", "shift_dy", "rotation_deg", "scale", "overlap", "exposure_shift_L", "warnings",
+    "image_sha256", "settings_sha256",
+)
+FLOAT_COLUMNS = ("pixel_size_mm", "value", "uncertainty", "baseline_value", "delta", "percent", "delta_uncertainty",
+                 "threshold", "shift_dx", "shift_dy", "rotation_deg", "scale", "overlap", "exposure_shift_L")
+INT_COLUMNS = ("index",)
+BOOL_COLUMNS = ("aligned",)
+STRING_COLUMNS = tuple(c for c in COLUMNS if c not in FLOAT_COLUMNS + INT_COLUMNS + BOOL_COLUMNS)
+#: Columns that are the same on every metric row of one photo (the columns of :func:`to_wide`'s index part).
+SESSION_COLUMNS = ("subject", "session", "date", "index", "baseline_session", "image", "pixel_size_mm", "error",
+                   "aligned", "shift_dx", "shift_dy", "rotation_deg", "scale", "overlap", "exposure_shift_L",
+                   "warnings", "image_sha256", "settings_sha256")
+
+_NAN = math.nan
+_PAIR_NOTE = "pair metric: defined only for a follow-up compared with the baseline"
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs to score one subject: paths and settings, no pixels.
+
+    ``single_thread``: set OpenCV and BLAS to one thread in the process that runs the task
+    (Dask workers; local worker processes get it from their initialiser).
+    """
+
+    series: SubjectSeries
+    settings: Settings
+    single_thread: bool = False
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _err(exc: BaseException) -> str:
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _warn(ws: Any) -> str:
+    return " | ".join(_one_line(w) for w in ws)
+
+
+def _base(series: SubjectSeries, ph: Photo, i: int, s_hash: str, px: float | None) -> dict[str, Any]:
+    return {"subject": series.subject, "session": ph.session, "date": ph.date, "index": i,
+            "baseline_session": series.baseline.session, "image": ph.image,
+            "pixel_size_mm": _NAN if px is None else float(px), "settings_sha256": s_hash}
+
+
+def _empty(name: str, px: float | None) -> dict[str, Any]:
+    return {"metric": name, "value": _NAN, "unit": METRICS[name].unit_for(px), "uncertainty": _NAN,
+            "baseline_value": _NAN, "delta": _NAN, "percent": _NAN, "delta_uncertainty": _NAN, "threshold": _NAN,
+            "verdict": "not computable", "rule": "", "note": "", "error": "", "aligned": None, "shift_dx": _NAN,
+            "shift_dy": _NAN, "rotation_deg": _NAN, "scale": _NAN, "overlap": _NAN, "exposure_shift_L": _NAN,
+            "warnings": "", "image_sha256": ""}
+
+
+def failed_rows(series: SubjectSeries, ph: Photo, i: int, settings: Settings, error: str,
+                px: float | None = None) -> list[dict[str, Any]]:
+    """Rows of a photo that could not be scored: NaN values, ``error`` = "Type: message"."""
+    head = _base(series, ph, i, settings.hash, px)
+    return [{**head, **_empty(name, px), "error": error} for name in METRICS]
+
+
+def _baseline_rows(series: SubjectSeries, ph: Photo, m: Any, s_hash: str, px: float | None) -> list[dict[str, Any]]:
+    head = _base(series, ph, 0, s_hash, px)
+    common = {"aligned": True, "shift_dx": 0.0, "shift_dy": 0.0, "rotation_deg": 0.0, "scale": 1.0, "overlap": 1.0,
+              "exposure_shift_L": 0.0, "warnings": _warn(m.warnings), "image_sha256": str(m.image.get("sha256", ""))}
+    rows = []
+    for name, info in METRICS.items():
+        row = {**head, **_empty(name, px), **common, "verdict": "baseline"}
+        mv = m.metrics.get(name)
+        if mv is None:
+            row["note"] = _PAIR_NOTE if info.scope == "pair" else ""
+        else:
+            row.update(value=float(mv.value), unit=mv.unit, uncertainty=float(mv.uncertainty),
+                       baseline_value=float(mv.value), note=_one_line(mv.note))
+        rows.append(row)
+    return rows
+
+
+def _followup_rows(series: SubjectSeries, ph: Photo, i: int, cmp: Any, s_hash: str, px: float | None,
+                   extra_warnings: list[str]) -> list[dict[str, Any]]:
+    head = _base(series, ph, i, s_hash, px)
+    al = cmp.alignment
+    common = {"aligned": bool(al.ok), "shift_dx": float(al.shift_px[0]), "shift_dy": float(al.shift_px[1]),
+              "rotation_deg": float(al.rotation_deg), "scale": float(al.scale), "overlap": float(al.overlap),
+              "exposure_shift_L": float(cmp.photometric.exposure_shift_L),
+              "warnings": _warn(list(cmp.warnings) + extra_warnings),
+              "image_sha256": str(cmp.after.image.get("sha256", ""))}
+    rows = []
+    for name in METRICS:
+        c = cmp.changes[name]
+        mv = cmp.after.metrics.get(name)
+        rows.append({**head, "metric": name, "value": float(c.after), "unit": c.unit,
+                     "uncertainty": float(mv.uncertainty) if mv is not None else _NAN,
+                     "baseline_value": float(c.before), "delta": float(c.delta), "percent": float(c.percent),
+                     "delta_uncertainty": float(c.uncertainty), "threshold": float(c.threshold), "verdict": c.verdict,
+                     "rule": _one_line(c.rule), "note": _one_line(c.note), "error": "", **common})
+    return rows
+
+
+def _orphan_rows(series: SubjectSeries, ph: Photo, i: int, settings: Settings, px: float | None,
+                 base_error: str, extra_warnings: list[str]) -> list[dict[str, Any]]:
+    """A follow-up whose baseline failed: measured on its own, changes not computable."""
+    from texturecmp.errors import TextureCmpError
+    from texturecmp.io import load_image
+    from texturecmp.measure import measure
+
+    img = load_image(ph.image, name=f"{series.subject}/{ph.session}")
+    b = series.baseline
+    warnings = list(extra_warnings)
+    regions = {"roi": b.roi, "lesion": b.lesion, "reference": b.reference}
+    if any(regions.values()):
+        try:
+            m = measure(img, **regions, pixel_size_mm=px, settings=settings)
+            warnings.append("the baseline's regions were taken at the same pixel positions (no registration: "
+                            "the baseline failed)")
+        except TextureCmpError as exc:
+            m = measure(img, pixel_size_mm=px, settings=settings)
+            warnings.append(f"the baseline's regions could not be used ({_err(exc)}); measured on the whole photo")
+    else:
+        m = measure(img, pixel_size_mm=px, settings=settings)
+    reason = f"baseline '{b.session}' failed ({base_error}); changes not computable"
+    head = _base(series, ph, i, settings.hash, px)
+    common = {"warnings": _warn(list(m.warnings) + warnings), "image_sha256": str(m.image.get("sha256", ""))}
+    rows = []
+    for name, info in METRICS.items():
+        row = {**head, **_empty(name, px), **common, "note": reason}
+        mv = m.metrics.get(name)
+        if mv is not None:
+            row.update(value=float(mv.value), unit=mv.unit, uncertainty=float(mv.uncertainty))
+        rows.append(row)
+    return rows
+
+
+def score_subject(task: Task) -> list[dict[str, Any]]:
+    """Score one subject's series; never raises for a bad photo or mask (see module docstring).
+
+    Parameters
+    ----------
+    task : Task
+
+    Returns
+    -------
+    list of dict
+        One row per photo x metric (catalogue order), photos in series order, with the
+        columns :data:`COLUMNS`.
+    """
+    if task.single_thread:
+        import cv2
+
+        from texturecmp.batch._run import set_blas_threads
+
+        cv2.setNumThreads(1)
+        set_blas_threads(1)
+    from texturecmp.compare import _comparison, _Engine
+    from texturecmp.io import load_image
+
+    series, s = task.series, task.settings
+    s_hash = s.hash
+    base = series.baseline
+    px = base.pixel_size_mm
+    rows: list[dict[str, Any]] = []
+    eng = None
+    base_error = ""
+    try:
+        img = load_image(base.image, name=f"{series.subject}/{base.session}")
+        eng = _Engine(img, roi=base.roi, lesion=base.lesion, reference=base.reference, align=True, pixel_size_mm=px,
+                      settings=s, label=base.session)
+        del img
+        eng.measure_baseline()
+        rows += _baseline_rows(series, base, eng.base.measurement, s_hash, px)
+    except Exception as exc:  # noqa: BLE001 - any failure of this photo fails only its rows
+        eng = None
+        base_error = _err(exc)
+        rows += failed_rows(series, base, 0, s, base_error, px)
+    for i, ph in enumerate(series.photos[1:], start=1):
+        extra = []
+        if ph.pixel_size_mm is not None and ph.pixel_size_mm != px:
+            extra.append(f"pixel_size_mm {ph.pixel_size_mm:g} of this row differs from the baseline's "
+                         f"({'none' if px is None else f'{px:g}'}); the series is measured with the baseline's")
+        try:
+            if eng is None:
+                rows += _orphan_rows(series, ph, i, s, px, base_error, extra)
+                continue
+            img = load_image(ph.image, name=f"{series.subject}/{ph.session}")
+            fol = eng.prepare(img, ph.session)
+            del img
+            eng.measure(fol)
+            cmp = _comparison(eng, eng.base, fol, None, maps=False)  # a batch keeps numbers, not pictures
+            rows += _followup_rows(series, ph, i, cmp, s_hash, px, extra)
+            del cmp, fol
+        except Exception as exc:  # noqa: BLE001
+            rows += failed_rows(series, ph, i, s, _err(exc), px)
+    return rows
