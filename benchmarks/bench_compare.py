@@ -16,7 +16,7 @@ Reported on the same run:
     registration (``texturecmp.align.register`` on the grayscale), measure of one photo
     (``texturecmp.measure`` with the lesion) and the pixel maps; plus the same stages
     *inside* one compare call (the names compare() calls are wrapped with timers; the
-    two photos are measured on two threads, so those calls overlap);
+    two photos are measured one after the other);
 (e) peak memory of the compare: ``tracemalloc`` (Python and numpy allocations) and the
     peak RSS (``ru_maxrss``) of a fresh subprocess that only loads the modules and runs
     one compare (OpenCV allocations bypass tracemalloc);
@@ -361,7 +361,7 @@ def main(argv=None) -> int:
     print("\n(d) stages timed separately (best of {}):".format(rep))
     for k, v in sep.items():
         print(f"  {k:44s} {v:8.3f} s   {100 * v / res['compare_best_s']:5.1f} % of compare")
-    print("    inside one compare() call (measure_photo runs on 2 threads, so its calls overlap):")
+    print("    inside one compare() call (the photos are measured one after the other):")
     for k, v in insitu["log"].items():
         print(f"  {'  ' + k:44s} {sum(v):8.3f} s   ({len(v)} call{'s' if len(v) != 1 else ''}: "
               f"{', '.join(f'{x:.2f}' for x in v[:4])}{' ...' if len(v) > 4 else ''})")
