@@ -14,43 +14,28 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["gauss", "gauss_small", "masked_gauss", "srgb_to_linear_fast", "TileGrid", "downsample", "upsample"]
+__all__ = ["gauss", "gauss_small", "masked_gauss", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample"]
 
-_LUT_N = 65536
-_SRGB_LUT: np.ndarray | None = None
-
-
-def _srgb_lut() -> np.ndarray:
-    global _SRGB_LUT
-    if _SRGB_LUT is None:
-        v = np.linspace(0.0, 1.0, _LUT_N, dtype=np.float64)
-        lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-        _SRGB_LUT = lin.astype(np.float32)
-    return _SRGB_LUT
-
-
-def srgb_to_linear_fast(v: np.ndarray) -> np.ndarray:
-    """sRGB-encoded [0, 1] -> linear light through a 16-bit table (error < 2e-5)."""
-    return _srgb_lut()[_lut_index(v)]
-
-
-def _lut_index(v: np.ndarray) -> np.ndarray:
-    x = v * np.float32(_LUT_N - 1)
-    x += np.float32(0.5)
-    np.clip(x, 0, _LUT_N - 1, out=x)
-    return x.astype(np.uint16)
+_LUT8: np.ndarray | None = None
 
 
 def linearize(rgb: np.ndarray, bit_depth: int = 32) -> np.ndarray:
-    """sRGB-encoded float32 (H, W, 3) -> linear light, float32.
+    """sRGB-encoded float32 (..., 3) -> linear light, float32 (IEC 61966-2-1).
 
-    8-bit sources (values k / 255) go through a 256-entry table on the exact 8-bit codes
-    (one pass); others through the 16-bit table.
+    8-bit sources (values k / 255) go through a 256-entry table of
+    :func:`texturecmp.color.srgb_to_linear` on the exact 8-bit codes (one pass); others
+    through numpy's elementwise power. Both give the same bits whatever the number of
+    threads (the batch's results must not depend on how many workers ran it).
     """
+    global _LUT8
     if bit_depth == 8:
-        codes = cv2.convertScaleAbs(rgb, alpha=255.0)
-        return cv2.LUT(codes, _srgb_lut()[np.arange(256) * 257])
-    return srgb_to_linear_fast(rgb)
+        if _LUT8 is None:
+            from texturecmp.color import srgb_to_linear
+
+            _LUT8 = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255))
+        return cv2.LUT(cv2.convertScaleAbs(rgb, alpha=255.0), _LUT8)
+    v = np.asarray(rgb, dtype=np.float32)
+    return np.where(v <= 0.04045, v / np.float32(12.92), ((v + np.float32(0.055)) / np.float32(1.055)) ** np.float32(2.4))
 
 
 def color_scale(shape: tuple[int, int]) -> int:
@@ -79,22 +64,6 @@ def lightness(lin: np.ndarray, gains: tuple[float, float, float] = (1.0, 1.0, 1.
     if low.any():
         L[low] = (29.0 / 3.0) ** 3 * Y[low]
     return L
-
-
-def apply_linear_gains(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
-    """Multiply each channel by a gain in linear light; input and output sRGB-encoded float32 [0, 1].
-
-    Implemented as one 16-bit lookup table per channel (the exact composite
-    ``linear_to_srgb(g * srgb_to_linear(v))``, clipped to [0, 1]).
-    """
-    v = np.linspace(0.0, 1.0, _LUT_N, dtype=np.float64)
-    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-    out = np.empty_like(rgb, dtype=np.float32)
-    for c, g in enumerate(gains):
-        x = np.clip(lin * g, 0.0, 1.0)
-        enc = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
-        out[..., c] = enc[_lut_index(rgb[..., c])]
-    return out
 
 
 def gauss(img: np.ndarray, sigma: float) -> np.ndarray:

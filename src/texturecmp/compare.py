@@ -21,11 +21,11 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from texturecmp._filters import apply_linear_gains, downsample, gauss, srgb_to_linear_fast
+from texturecmp._filters import downsample, gauss, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
 from texturecmp.catalogue import METRICS
-from texturecmp.color import delta_e00, rgb_to_lab
+from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab, srgb_to_linear
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
@@ -196,14 +196,14 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _linear_means(rgb: np.ndarray, mask: np.ndarray, max_samples: int = 1_000_000) -> np.ndarray:
+def _linear_means(rgb: np.ndarray, mask: np.ndarray, bit_depth: int, max_samples: int = 1_000_000) -> np.ndarray:
     """Mean linear-light R, G, B over mask, from a regular subsample of actual pixels."""
     h, w = mask.shape
     k = max(1, int(math.sqrt(h * w / max_samples)))
     sub = rgb[::k, ::k][mask[::k, ::k]]
     if sub.shape[0] < 50:
         sub = rgb[mask]
-    return srgb_to_linear_fast(sub).mean(axis=0, dtype=np.float64)
+    return linearize(sub.reshape(-1, 1, 3), bit_depth).reshape(-1, 3).mean(axis=0, dtype=np.float64)
 
 
 def _lstar(y: float) -> float:
@@ -232,7 +232,7 @@ class _Engine:
         r = self.base.regions
         self.match_mask = r.reference if r.reference is not None else (r.roi & ~r.lesion if r.lesion is not None else r.roi)
         self.match_name = "reference skin" if r.reference is not None else ("roi outside the lesion" if r.lesion is not None else "roi")
-        self.base_lin = _linear_means(baseline.rgb, self.match_mask)
+        self.base_lin = _linear_means(baseline.rgb, self.match_mask, baseline.bit_depth)
         self._gray_base = None
 
     def measure_baseline(self) -> None:
@@ -278,7 +278,7 @@ class _Engine:
                    for (k, v), mk in zip(r.info.items(), (roi, lesion, reference))}
         ph.regions = Regions(roi, lesion, reference, carried)
         match = reference if reference is not None else (roi & ~lesion if lesion is not None else roi)
-        lin = _linear_means(img.rgb, match)
+        lin = _linear_means(img.rgb, match, img.bit_depth)
         gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))
         ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)
         shift_L = _lstar(_luminance(lin)) - _lstar(_luminance(self.base_lin))
@@ -418,7 +418,8 @@ def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, r
     if rel is None:
         return maps
     ra, fa = _small_rgb(fol.img, s.map_max_side)
-    ra = apply_linear_gains(np.ascontiguousarray(ra), fol.photometric.gains)
+    lin = srgb_to_linear(ra) * np.asarray(fol.photometric.gains, np.float32)
+    ra = linear_to_srgb(np.minimum(lin, 1.0))  # the follow-up's gains, in linear light
     msmall = _scaled_matrix(rel, fb, fa)
     flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(ra, msmall, (wb, hb), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))

@@ -21,7 +21,6 @@ which 45° points up-right).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +28,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from texturecmp.color import _n_workers
 from texturecmp.errors import BadMaskError, BadSettingsError
 
 __all__ = [
@@ -81,13 +81,6 @@ GLCM_FEATURES: tuple[str, ...] = tuple(GLCM_FEATURE_IBSI_IDS)
 _MAX_BINS = 1 << 28  # n_tiles * n_angles * n_levels**2 limit (2 GiB of int64)
 _HIST_ROWS_EXACT = 1 << 23  # pixels per calcHist call (float32 counts exact < 2**24)
 _PARALLEL_MIN = 1 << 16  # pixels below which glcm runs in the calling thread
-
-
-def _n_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _check_int(value: object, name: str, *, minimum: int, maximum: int | None = None) -> int:
