@@ -110,10 +110,19 @@ def _crash_rows(task: Task, exc: BaseException) -> list:
 
 
 def _run_inline(tasks: Sequence[Task], on_result: OnResult) -> None:
-    for t in tasks:
-        with single_thread_blas():
-            rows = score_subject(t)
-        on_result(t, rows)
+    """Score in this process with one OpenCV and one BLAS thread, as every worker does: some
+    OpenCV reductions split their work by thread, and the last bits must not depend on it."""
+    import cv2
+
+    prev = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        for t in tasks:
+            with single_thread_blas():
+                rows = score_subject(t)
+            on_result(t, rows)
+    finally:
+        cv2.setNumThreads(prev)
 
 
 def _run_pool(tasks: Sequence[Task], jobs: int, on_result: OnResult) -> None:

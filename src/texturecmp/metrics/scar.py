@@ -123,7 +123,7 @@ class ScarFamily(Family):
         Ls = gauss(cv2.extractChannel(lab, 0), max(0.5 * bw / k, 1.0))
         gx = cv2.Sobel(Ls, cv2.CV_32F, 1, 0, ksize=3) * (0.125 / k)  # per full-resolution pixel
         gy = cv2.Sobel(Ls, cv2.CV_32F, 0, 1, ksize=3) * (0.125 / k)
-        grad = cv2.magnitude(gx, gy)
+        grad = np.sqrt(gx * gx + gy * gy)  # not cv2.magnitude: its SIMD path varies in the last bits
         out["band"] = g.sums(band, origin, k)
         out["grad"] = g.sums(cv2.multiply(grad, band), origin, k)
         return out

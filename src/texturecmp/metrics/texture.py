@@ -81,7 +81,8 @@ def _entropy_bits(p: np.ndarray) -> np.ndarray:
 def quantize_detail(D: np.ndarray, *, bin_width: float, lower: float, n_levels: int) -> np.ndarray:
     """:func:`texturecmp.glcm.quantize_fixed_bin` for finite float32 images with <= 256 levels,
     in five OpenCV passes instead of numpy's eight (the same levels: floor, then clip)."""
-    t = cv2.addWeighted(D, 1.0 / bin_width, D, 0.0, -lower / bin_width)
+    t = cv2.subtract(D, float(lower))  # (v - lower) * (1 / w), exactly as the reference does
+    t = cv2.multiply(t, 1.0 / bin_width)
     np.floor(t, out=t)
     t = cv2.max(t, 0.0)
     q = cv2.convertScaleAbs(t)  # exact for the integers t now holds; saturates at 255
@@ -159,9 +160,12 @@ class TextureFamily(Family):
         jyy = gauss_small(cv2.multiply(gy, gy), sig)
         jxy = gauss_small(cv2.multiply(gx, gy), sig)
         del gx, gy
+        # numpy's separate, exactly rounded operations: OpenCV's SIMD kernels may fuse
+        # multiply-adds depending on memory alignment, which made the last bits vary run to run
         tr = jxx + jyy
-        mag = cv2.magnitude(jxx - jyy, 2 * jxy)
-        coh = np.square(mag / np.maximum(tr, 1e-12))
+        d = jxx - jyy
+        e = 2 * jxy
+        coh = (d * d + e * e) / np.maximum(tr * tr, 1e-24)
         coh = cv2.resize(coh, (ctx.shape[1], ctx.shape[0]), interpolation=cv2.INTER_LINEAR)
         out["coherence"] = g.sums(ctx.in_roi(coh))
         for key in ("grid_labels", "lbp_base"):  # 72 MB at 12 MP that no other family needs

@@ -35,13 +35,17 @@ def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
     dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=1)
     dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=1)
     dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3, scale=0.25)  # [-1 0 1] x [-1 0 1] = 4 dxy
-    half_tr = cv2.addWeighted(dxx, 0.5, dyy, 0.5, 0.0)
-    root = cv2.magnitude(cv2.addWeighted(dxx, 0.5, dyy, -0.5, 0.0), dxy)
-    l1 = cv2.add(half_tr, root)
-    abs_l2 = cv2.absdiff(half_tr, root)
-    keep = cv2.compare(l1, cv2.multiply(abs_l2, elongation), cv2.CMP_GT)  # l1 > e|l2| (implies l1 > 0)
-    r = cv2.multiply(l1, s * s)
-    r[keep == 0] = 0
+    # numpy's exactly rounded elementwise operations (OpenCV's SIMD multiply-adds may fuse
+    # depending on memory alignment, and a ridge decision must not flip from run to run)
+    half_tr = dxx + dyy
+    half_tr *= 0.5
+    diff = dxx - dyy
+    diff *= 0.5
+    root = np.sqrt(diff * diff + dxy * dxy)
+    l1 = half_tr + root
+    abs_l2 = np.abs(half_tr - root)
+    r = l1 * np.float32(s * s)
+    r[~(l1 > np.float32(elongation) * abs_l2)] = 0  # l1 > e|l2| (implies l1 > 0)
     return r
 
 
