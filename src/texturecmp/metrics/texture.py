@@ -80,7 +80,7 @@ def _entropy_bits(p: np.ndarray) -> np.ndarray:
 
 def quantize_detail(D: np.ndarray, *, bin_width: float, lower: float, n_levels: int) -> np.ndarray:
     """:func:`texturecmp.glcm.quantize_fixed_bin` for finite float32 images with <= 256 levels,
-    in five OpenCV passes instead of numpy's eight (the same levels: floor, then clip)."""
+    in six passes instead of numpy's eight (the same levels: floor, then clip)."""
     t = cv2.subtract(D, float(lower))  # (v - lower) * (1 / w), exactly as the reference does
     t = cv2.multiply(t, 1.0 / bin_width)
     np.floor(t, out=t)
