@@ -43,7 +43,7 @@ def color_scale(shape: tuple[int, int]) -> int:
     return 2 if shape[0] * shape[1] > 2_000_000 else 1
 
 
-_Y_WEIGHTS = (0.2126729, 0.7151522, 0.0721750)  # sRGB (D65) luminance, as OpenCV's LRGB2Lab
+Y_WEIGHTS = (0.2126729, 0.7151522, 0.0721750)  # sRGB (D65) luminance, as OpenCV's LRGB2Lab
 
 
 def lightness(lin: np.ndarray, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
@@ -52,7 +52,7 @@ def lightness(lin: np.ndarray, gains: tuple[float, float, float] = (1.0, 1.0, 1.
     L* = 116 (Y)^(1/3) - 16 for Y > (6/29)^3, else (29/3)^3 Y; Y is clipped to [0, 1]
     (the channels themselves are not clipped before mixing).
     """
-    w = np.array([[wc * g for wc, g in zip(_Y_WEIGHTS, gains)]], np.float32)
+    w = np.array([[wc * g for wc, g in zip(Y_WEIGHTS, gains)]], np.float32)
     Y = cv2.transform(lin, w) if lin.ndim == 3 else lin.copy()
     if Y.ndim == 3:
         Y = Y[..., 0]

@@ -21,12 +21,12 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from texturecmp._filters import downsample, gauss, linearize
+from texturecmp._filters import Y_WEIGHTS, downsample, gauss, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
 from texturecmp.catalogue import METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab, srgb_to_linear
-from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError
+from texturecmp.errors import AlignmentError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
                                 resolve_regions)
@@ -206,14 +206,13 @@ def _linear_means(rgb: np.ndarray, mask: np.ndarray, bit_depth: int, max_samples
     return linearize(sub.reshape(-1, 1, 3), bit_depth).reshape(-1, 3).mean(axis=0, dtype=np.float64)
 
 
-def _lstar(y: float) -> float:
-    e = 216 / 24389
-    f = y ** (1 / 3) if y > e else (24389 / 27 * y + 16) / 116
-    return 116 * f - 16
-
-
 def _luminance(lin: np.ndarray) -> float:
-    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+    return float(np.dot(Y_WEIGHTS, lin))
+
+
+def _lstar(lin: np.ndarray) -> float:
+    """L* of a mean linear RGB (the same formula as the per-pixel L* texture reads)."""
+    return float(lightness(np.asarray(lin, np.float32).reshape(1, 1, 3))[0, 0])
 
 
 class _Engine:
@@ -281,7 +280,7 @@ class _Engine:
         lin = _linear_means(img.rgb, match, img.bit_depth)
         gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))
         ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)
-        shift_L = _lstar(_luminance(lin)) - _lstar(_luminance(self.base_lin))
+        shift_L = _lstar(lin) - _lstar(self.base_lin)
         ph.photometric = Photometric(gains, ratio, shift_L, self.match_name)
         if abs(shift_L) > s.exposure_shift_max:
             ph.warnings.append(f"exposure of photo '{label}' differs by {100 * (ratio - 1):+.0f} % from the baseline "

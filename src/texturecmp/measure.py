@@ -213,8 +213,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     internal = {
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": (rms, f),
-        "visibility": ctx.extras.get("visibility"), "shape": img.shape, "regions": regions,
-        "ref_mean_L": float(L[regions.reference].mean()) if regions.reference is not None else float(L[roi].mean()),
+        "visibility": ctx.extras.get("visibility"), "regions": regions,
     }
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
                        MappingProxyType(regions.info), tuple(warnings), __version__, internal)

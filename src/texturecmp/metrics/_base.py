@@ -11,7 +11,7 @@ Adding a metric means adding its catalogue entry and computing it in a family's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import cv2
 import numpy as np

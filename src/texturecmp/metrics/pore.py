@@ -57,7 +57,6 @@ class PoreFamily(Family):
         s1 = max(d_min / (2 * math.sqrt(2)), 0.7)
         reuse = ctx.L1 if abs(s1 - ctx.px(s.band_fine_mm[0])) < 1e-6 else None
         cen, diam, pmask = detect_pores(ctx.L, ctx.roi, d_min=d_min, d_max=d_max, threshold=s.pore_threshold, L_small=reuse)
-        ctx.extras["pore_centroids"] = cen
         idx = g.index_of(cen[:, 0], cen[:, 1]) if len(cen) else np.zeros(0, np.int64)
         sel = idx >= 0
         return {

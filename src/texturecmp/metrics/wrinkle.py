@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from texturecmp._filters import gauss
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
 __all__ = ["WrinkleFamily", "ridge_strength"]
@@ -91,7 +90,6 @@ class WrinkleFamily(Family):
         keep = np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) >= min_len
         keep[0] = False
         ridge = keep[lab]
-        ctx.extras["wrinkle_mask"] = ridge
         # skeleton on a 2x downsampled mask (ridges at sigma >= 1.5 px are >= 3 px wide), scaled back (x2 length)
         if min(sig) >= 1.5:
             small = cv2.resize(ridge.astype(np.uint8), (ridge.shape[1] // 2, ridge.shape[0] // 2), interpolation=cv2.INTER_NEAREST)

@@ -322,7 +322,7 @@ def _table_block(cmp) -> None:
 def _landing_block(series: tc.Series, photos: list[Photo], labels: list[str]) -> None:
     with st.expander("Where the marks landed in the follow-ups", expanded=False):
         base_maps = series.vs_baseline[0].maps
-        h, w = photos[0].info.height, photos[0].info.width
+        w = photos[0].info.width
         f_base = base_maps["before_rgb"].shape[1] / w
         cols = st.columns(min(len(photos), 3))
         for i, ph in enumerate(photos):
