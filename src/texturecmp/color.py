@@ -19,14 +19,13 @@ unscaled a*, b* (OpenCV's float32 convention).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from texturecmp._parallel import pool_map
 from texturecmp.errors import BadSettingsError, UnreadableImageError
 
 __all__ = [
@@ -47,13 +46,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 _CHUNK = 1 << 20  # elements per work unit of the threaded transfer functions
-
-
-def _n_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _as_float32(x: ArrayLike, name: str) -> NDArray[np.float32]:
@@ -88,8 +80,7 @@ def _map_chunked(
         fn(src, dst)
         return out
     starts = range(0, n, _CHUNK)
-    with ThreadPoolExecutor(max_workers=_n_workers()) as pool:
-        list(pool.map(lambda s: fn(src[s : s + _CHUNK], dst[s : s + _CHUNK]), starts))
+    pool_map(lambda s: fn(src[s : s + _CHUNK], dst[s : s + _CHUNK]), starts)
     return out
 
 
@@ -504,8 +495,7 @@ def delta_e00(
             stop = start + _DE_CHUNK
             flat[start:stop] = _de00_core(f1[start:stop], f2[start:stop], kL, kC, kH)
 
-        with ThreadPoolExecutor(max_workers=_n_workers()) as pool:
-            list(pool.map(work, range(0, n, _DE_CHUNK)))
+        pool_map(work, range(0, n, _DE_CHUNK))
         de = flat.reshape(shape)
     if de.ndim == 0:
         return np.float64(de)

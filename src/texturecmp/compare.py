@@ -21,11 +21,11 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from texturecmp._filters import Y_WEIGHTS, downsample, gauss, lightness, linearize
+from texturecmp._filters import Y_WEIGHTS, gauss, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
 from texturecmp.catalogue import METRICS
-from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab, srgb_to_linear
+from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
 from texturecmp.errors import AlignmentError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
@@ -192,8 +192,9 @@ class _Photo:
     warnings: list[str] = field(default_factory=list)
 
 
-def _gray(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+def _gray(img: Image) -> np.ndarray:
+    """Gray of the stored pixels (uint8 for 8-bit photos): registration works at any linear scale."""
+    return cv2.cvtColor(img.pixels(), cv2.COLOR_RGB2GRAY)
 
 
 def _linear_means(rgb: np.ndarray, mask: np.ndarray, bit_depth: int, max_samples: int = 1_000_000) -> np.ndarray:
@@ -231,7 +232,7 @@ class _Engine:
         r = self.base.regions
         self.match_mask = r.reference if r.reference is not None else (r.roi & ~r.lesion if r.lesion is not None else r.roi)
         self.match_name = "reference skin" if r.reference is not None else ("roi outside the lesion" if r.lesion is not None else "roi")
-        self.base_lin = _linear_means(baseline.rgb, self.match_mask, baseline.bit_depth)
+        self.base_lin = _linear_means(baseline.pixels(), self.match_mask, baseline.bit_depth)
         self._gray_base = None
 
     def measure_baseline(self) -> None:
@@ -247,8 +248,8 @@ class _Engine:
         b = self.base.img
         if self.align:
             if self._gray_base is None:
-                self._gray_base = _gray(b.rgb)
-            al = register(self._gray_base, _gray(img.rgb), fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
+                self._gray_base = _gray(b)
+            al = register(self._gray_base, _gray(img), fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
                           min_correlation=s.min_correlation, min_overlap=s.min_overlap)
             if not al.ok:
                 ph.warnings.append(f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
@@ -277,7 +278,7 @@ class _Engine:
                    for (k, v), mk in zip(r.info.items(), (roi, lesion, reference))}
         ph.regions = Regions(roi, lesion, reference, carried)
         match = reference if reference is not None else (roi & ~lesion if lesion is not None else roi)
-        lin = _linear_means(img.rgb, match, img.bit_depth)
+        lin = _linear_means(img.pixels(), match, img.bit_depth)
         gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))
         ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)
         shift_L = _lstar(lin) - _lstar(self.base_lin)
@@ -301,9 +302,9 @@ class _Engine:
     def run(self, photos: Sequence[_Photo]) -> None:
         """Measure the baseline and the prepared follow-ups, one after the other.
 
-        OpenCV already spreads each filter over the cores. Measuring two photos on two
-        threads saved about 15-25 % of a 12 MP compare on this 2-core machine but doubled
-        the working set (peak 2.6 GB against 1.6 GB); memory is the scarcer resource here.
+        Each photo's families, and their row strips, already spread over the cores
+        (texturecmp._parallel). Measuring two photos side by side gained nothing more on
+        this 2-core machine and raised the peak memory from 1.1 to 1.4 GB.
         """
         self.measure_baseline()
         for ph in photos:
@@ -384,8 +385,10 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
     return out
 
 
-def _small_rgb(img: Image, max_side: int) -> tuple[np.ndarray, float]:
-    return downsample(img.rgb, max_side)
+def _small_rgb(ph: _Photo) -> tuple[np.ndarray, float]:
+    """The photo at map size, sRGB, from the measurement's area-averaged linear light (its gains applied)."""
+    lin, f = ph.measurement._internal["small_lin"]
+    return linear_to_srgb(lin), f
 
 
 def _scaled_matrix(m: np.ndarray, f_base: float, f_follow: float) -> np.ndarray:
@@ -398,7 +401,7 @@ def _scaled_matrix(m: np.ndarray, f_base: float, f_follow: float) -> np.ndarray:
 
 def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, rel: np.ndarray | None) -> dict[str, np.ndarray]:
     """Pixel maps in the baseline's downsampled grid. ``rel`` = baseline->follow-up full-res matrix or None (unaligned)."""
-    rb, fb = _small_rgb(base.img, s.map_max_side)
+    rb, fb = _small_rgb(base)
     hb, wb = rb.shape[:2]
     maps: dict[str, np.ndarray] = {"before_rgb": rb}
     for key, mask in (("roi", base.regions.roi), ("lesion", base.regions.lesion), ("reference", base.regions.reference)):
@@ -416,9 +419,7 @@ def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, r
         maps["visibility_before"] = visibility(lab_b, ref_b)
     if rel is None:
         return maps
-    ra, fa = _small_rgb(fol.img, s.map_max_side)
-    lin = srgb_to_linear(ra) * np.asarray(fol.photometric.gains, np.float32)
-    ra = linear_to_srgb(np.minimum(lin, 1.0))  # the follow-up's gains, in linear light
+    ra, fa = _small_rgb(fol)  # the follow-up's gains are applied in linear light
     msmall = _scaled_matrix(rel, fb, fa)
     flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(ra, msmall, (wb, hb), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))

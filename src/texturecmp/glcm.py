@@ -22,13 +22,12 @@ which 45° points up-right).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from texturecmp.color import _n_workers
+from texturecmp._parallel import n_threads, pool_map
 from texturecmp.errors import BadMaskError, BadSettingsError
 
 __all__ = [
@@ -409,7 +408,7 @@ def glcm(
         rows_per_block = max(1, _HIST_ROWS_EXACT // max(width, 1))
         n_blocks = -(-n_rows // rows_per_block)
         if n_rows * width >= _PARALLEL_MIN:
-            n_blocks = max(n_blocks, _n_workers())
+            n_blocks = max(n_blocks, n_threads())
         edges = np.linspace(0, n_rows, n_blocks + 1).astype(int)
         for b0, b1 in zip(edges[:-1], edges[1:]):
             if b1 > b0:
@@ -439,8 +438,7 @@ def glcm(
         return k, cv2.calcHist(images, channels, pair, hist_size, ranges)
 
     if lev.size >= _PARALLEL_MIN and len(jobs) > 1:
-        with ThreadPoolExecutor(max_workers=_n_workers()) as pool:
-            results = list(pool.map(count, jobs))
+        results = pool_map(count, jobs)
     else:
         results = [count(j) for j in jobs]
     for k, h in results:

@@ -10,7 +10,8 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-from texturecmp._filters import TileGrid, color_scale, downsample, gauss, lightness, linearize, masked_gauss
+from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
+from texturecmp._parallel import enlarge_rows, map_rows, pool_map, sum_parts
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
@@ -165,12 +166,25 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
     # keep it area-downsampled by ck = 2. The follow-up's gains apply in linear light.
-    lin = linearize(img.rgb, img.bit_depth)
+    # Full-resolution work runs on row strips in threads (texturecmp._parallel).
+    h, w = img.shape
     g = tuple(float(x) for x in gains) if gains is not None else (1.0, 1.0, 1.0)
-    L = lightness(lin, g)
     ck = color_scale(img.shape)
-    lin_c = lin if ck == 1 else cv2.resize(lin, (img.width // ck, img.height // ck), interpolation=cv2.INTER_AREA)
-    del lin
+    px_src = img.pixels()  # uint8 codes for 8-bit photos, else float32
+    L = np.empty((h, w), np.float32)
+    lin_c = np.empty((max(1, h // ck), max(1, w // ck), 3), np.float32)
+
+    def light(y0: int, y1: int) -> None:
+        lin = linearize(px_src[y0:y1], img.bit_depth)
+        L[y0:y1] = lightness(lin, g)
+        if ck == 1:
+            lin_c[y0:y1] = lin
+        else:  # strips start at multiples of ck: exact box means of each ck x ck block
+            a, b = y0 // ck, min(h // ck, y1 // ck)
+            if b > a:
+                lin_c[a:b] = cv2.resize(lin[a * ck - y0:b * ck - y0, : w // ck * ck], (w // ck, b - a), interpolation=cv2.INTER_AREA)
+
+    map_rows(light, h)
     if any(abs(x - 1.0) > 1e-6 for x in g):
         lin_c = cv2.multiply(lin_c, g + (0.0,))
     np.minimum(lin_c, 1.0, out=lin_c)
@@ -178,24 +192,64 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     s = settings
     px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
     roi = regions.roi
-    D = L - masked_gauss(L, None if roi.all() else roi, px(s.detail_sigma_mm))
-    if not roi.all():
-        D[~roi] = 0
-    L1 = gauss(L, px(s.band_fine_mm[0]))
-    ctx = Context(rgb=img.rgb, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
+    roi_all = bool(roi.all())
+    # detail layer D = L* - G(L*) (normalised convolution inside the roi, 0 outside), the lightly
+    # smoothed L1 (fine band's lower sigma), and D^2 area-downsampled by ck (scar, maps)
+    sd = px(s.detail_sigma_mm)
+    kd = max(1, int(sd / 2.0))
+    if roi_all:
+        num, den = blur_small(down_exact(L, kd), sd, kd), None
+    else:
+        rf = roi.astype(np.float32)
+        num = blur_small(down_exact(L * rf, kd), sd, kd)
+        den = np.maximum(blur_small(down_exact(rf, kd), sd, kd), np.float32(1e-3))
+        del rf
+    g1 = GaussRows(L, px(s.band_fine_mm[0]))
+    D = np.empty((h, w), np.float32)
+    L1 = np.empty((h, w), np.float32)
+    D2c = np.empty((max(1, h // ck), max(1, w // ck)), np.float32)
+
+    def detail(y0: int, y1: int) -> dict[str, np.ndarray]:
+        G = enlarge_rows(num, kd, y0, y1, w)
+        if den is not None:
+            G = G / enlarge_rows(den, kd, y0, y1, w)
+        d = L[y0:y1] - G
+        part = {}
+        if not roi_all:
+            r = roi[y0:y1]
+            d *= r
+            part["n"] = grid.row_sums(r.astype(np.float32), y0)
+        D[y0:y1] = d
+        L1[y0:y1] = g1.rows(y0, y1)
+        a, b = y0 // ck, min(h // ck, y1 // ck)
+        if b > a:
+            d2 = d[a * ck - y0:b * ck - y0, : w // ck * ck]
+            d2 = d2 * d2
+            D2c[a:b] = d2 if ck == 1 else cv2.resize(d2, (w // ck, b - a), interpolation=cv2.INTER_AREA)
+        return part
+
+    parts = sum_parts(map_rows(detail, h))
+    ctx = Context(rgb=px_src, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
+    ctx.cache["roi_all"] = roi_all
+    ctx.cache[("down", "D2", ck)] = D2c
+    if not roi_all:
+        ctx.cache["roi_n"] = parts["n"]
     values: dict[str, MetricValue] = {}
     reps: dict[str, np.ndarray] = {}
     valid_by_grid: dict[str, np.ndarray] = {}
     family_totals: dict[str, dict[str, np.ndarray]] = {}
+    # the families are independent given the context: they run side by side on the strip
+    # pool (each one's own strips then run in its thread); results are taken in registry order
+    active = [f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)]
+    all_stats = dict(zip([f.name for f in active], pool_map(lambda f: f.stats(ctx), active)))
     for fam in FAMILY_REGISTRY.values():
-        g = scar_grid if fam.grid == "scar" else grid
-        if fam.needs == "lesion" and regions.lesion is None:
+        if fam.name not in all_stats:
             for name in fam.metrics:
                 values[name] = MetricValue(float("nan"), METRICS[name].unit_for(pixel_size_mm), float("nan"),
                                            "needs a lesion region (scar metrics compare the lesion with the reference skin)")
             continue
-        stats = fam.stats(ctx)
+        stats = all_stats.pop(fam.name)
         valid = fam.valid(stats)
         valid_by_grid[fam.grid] = valid
         family_totals[fam.name] = {k: np.asarray(v, np.float64).sum(axis=0) for k, v in stats.items()}
@@ -208,9 +262,12 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     ordered = {k: values[k] for k in METRICS if k in values}
     warnings = _quality_warnings(ordered, s, warn_label)
     # low-resolution maps in the photo's own grid (texture RMS, lesion visibility)
-    d2_small, f = downsample(D * D, s.map_max_side)
+    d2_small, f = downsample(D2c, s.map_max_side)
+    f /= ck  # relative to the full-resolution photo
     rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
+    small_lin, f_lin = downsample(lin_c, s.map_max_side)  # the photo for pixel maps (gains applied)
     internal = {
+        "small_lin": (small_lin, f_lin / ck),
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": (rms, f),
         "visibility": ctx.extras.get("visibility"), "regions": regions,

@@ -26,7 +26,7 @@ __all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family"]
 class Context:
     """Everything a family needs about one photo, computed once by the dispatcher."""
 
-    rgb: np.ndarray            # the photo as taken, sRGB float32 (H, W, 3)
+    rgb: np.ndarray            # the photo as taken: sRGB uint8 codes (8-bit photos) or float32 in [0, 1] (H, W, 3)
     lin: np.ndarray            # photometrically corrected linear RGB float32, at 1/ck resolution
     lab: np.ndarray            # CIELAB float32, at 1/ck resolution (colour is only averaged or smoothed)
     ck: int                    # colour scale: lab and lin are area-downsampled by ck (1 or 2)

@@ -22,27 +22,51 @@ import math
 import cv2
 import numpy as np
 
-from texturecmp._filters import gauss
+from texturecmp._filters import GaussRows
+from texturecmp._parallel import map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
 __all__ = ["PoreFamily", "detect_pores"]
 
 
-def detect_pores(L: np.ndarray, mask: np.ndarray, *, d_min: float, d_max: float, threshold: float,
-                 L_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Detect dark round blobs. Returns (centroids (n, 2) as x, y; diameters (n,) px; pore mask bool)."""
+def _pore_sigmas(d_min: float, d_max: float) -> tuple[float, float]:
     s1 = max(d_min / (2 * math.sqrt(2)), 0.7)
-    s2 = max(d_max / (2 * math.sqrt(2)), s1 * 1.6)
-    b = (L_small if L_small is not None else gauss(L, s1)) - gauss(L, s2)
-    cand = ((b < -threshold) & mask).astype(np.uint8)
-    n, lab, st, cen = cv2.connectedComponentsWithStats(cand, connectivity=8)
+    return s1, max(d_max / (2 * math.sqrt(2)), s1 * 1.6)
+
+
+def _pore_components(L: np.ndarray, mask: np.ndarray | None, *, d_min: float, d_max: float, threshold: float,
+                     L_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates (DoG below -threshold inside the mask, on row strips), their connected
+    components and the round ones. Returns (labels int32, ok uint8 per label, centroids, diameters)."""
+    s1, s2 = _pore_sigmas(d_min, d_max)
+    h, w = L.shape
+    lo = None if L_small is not None else GaussRows(L, s1)
+    hi = GaussRows(L, s2)
+    cand = np.empty((h, w), np.uint8)
+
+    def strip(y0: int, y1: int) -> None:
+        a = L_small[y0:y1] if lo is None else lo.rows(y0, y1)
+        c = (a - hi.rows(y0, y1)) < -threshold
+        if mask is not None:
+            c &= mask[y0:y1]
+        cand[y0:y1] = c
+
+    map_rows(strip, h)
+    n, lab, st, cen = cv2.connectedComponentsWithStats(cand, connectivity=8, ltype=cv2.CV_32S)
     area = st[:, cv2.CC_STAT_AREA].astype(np.float64)
     bw = st[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     bh = st[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     diam = 2.0 * np.sqrt(area / math.pi)
     ok = (diam >= d_min) & (diam <= d_max) & (np.maximum(bw, bh) <= 2.0 * np.minimum(bw, bh)) & (area >= 0.45 * bw * bh)
     ok[0] = False
-    return cen[ok], diam[ok], ok[lab]
+    return lab, ok.astype(np.uint8), cen[ok], diam[ok]
+
+
+def detect_pores(L: np.ndarray, mask: np.ndarray, *, d_min: float, d_max: float, threshold: float,
+                 L_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Detect dark round blobs. Returns (centroids (n, 2) as x, y; diameters (n,) px; pore mask bool)."""
+    lab, ok, cen, diam = _pore_components(L, mask, d_min=d_min, d_max=d_max, threshold=threshold, L_small=L_small)
+    return cen, diam, ok.astype(bool)[lab]
 
 
 @register_family
@@ -54,16 +78,22 @@ class PoreFamily(Family):
         s = ctx.settings
         g = ctx.grid
         d_min, d_max = (ctx.px(v) for v in s.pore_diameter_mm)
-        s1 = max(d_min / (2 * math.sqrt(2)), 0.7)
+        s1, _ = _pore_sigmas(d_min, d_max)
         reuse = ctx.L1 if abs(s1 - ctx.px(s.band_fine_mm[0])) < 1e-6 else None
-        cen, diam, pmask = detect_pores(ctx.L, ctx.roi, d_min=d_min, d_max=d_max, threshold=s.pore_threshold, L_small=reuse)
+        lab, ok, cen, diam = _pore_components(ctx.L, None if ctx.roi_all else ctx.roi, d_min=d_min, d_max=d_max,
+                                              threshold=s.pore_threshold, L_small=reuse)
         idx = g.index_of(cen[:, 0], cen[:, 1]) if len(cen) else np.zeros(0, np.int64)
         sel = idx >= 0
+
+        def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
+            return {"area": g.row_sums(ok[lab[y0:y1]].astype(np.float32), y0)}
+
+        area = sum_parts(map_rows(strip, ctx.shape[0]))["area"]
         return {
             "n": ctx.roi_count(),
             "count": np.bincount(idx[sel], minlength=g.n).astype(np.float64),
             "diam": np.bincount(idx[sel], weights=diam[sel], minlength=g.n),
-            "area": g.sums(pmask.astype(np.float32)),
+            "area": area,
         }
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:

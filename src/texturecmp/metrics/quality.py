@@ -18,6 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from texturecmp._parallel import map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
 __all__ = ["QualityFamily"]
@@ -35,10 +36,22 @@ class QualityFamily(Family):
         g = ctx.grid
         raw = ctx.rgb
         lab = ctx.lab
-        lap = ctx.in_roi(cv2.Laplacian(ctx.L, cv2.CV_32F, ksize=1))
-        # clipped: any channel at 0 or full scale = not all channels strictly inside
-        inside = cv2.inRange(raw, (_CLIP_LO,) * 3, (_CLIP_HI,) * 3)
-        clip = ctx.in_roi((inside == 0).view(np.uint8).astype(np.float32))
+        L, roi, roi_all = ctx.L, ctx.roi, ctx.roi_all
+        h = ctx.shape[0]
+        lo, hi = ((1,) * 3, (254,) * 3) if raw.dtype == np.uint8 else ((_CLIP_LO,) * 3, (_CLIP_HI,) * 3)
+
+        def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
+            a, b = max(0, y0 - 1), min(h, y1 + 1)  # the Laplacian's halo
+            lap = cv2.Laplacian(L[a:b], cv2.CV_32F, ksize=1)[y0 - a:y1 - a]
+            # clipped: any channel at 0 or full scale = not all channels strictly inside
+            clip = (cv2.inRange(raw[y0:y1], lo, hi) == 0).astype(np.float32)
+            if not roi_all:
+                r = roi[y0:y1]
+                lap = lap * r
+                clip *= r
+            return {"lap": g.row_sums(lap, y0), "lap2": g.row_sums(lap * lap, y0), "clip": g.row_sums(clip, y0)}
+
+        out = sum_parts(map_rows(strip, h))
         # glare: L* > 92 and chroma < 8 (box prefilter, then the exact disc on the candidates),
         # read on the colour grid (area-downsampled by ctx.ck for large photos)
         spec = cv2.inRange(lab, (92.0, -8.0, -8.0), (101.0, 8.0, 8.0)).astype(bool)
@@ -52,9 +65,9 @@ class QualityFamily(Family):
             spec = cv2.multiply(spec, ctx.down("roi", ctx.ck) if ctx.ck > 1 else ctx.roi_f)
         return {
             "n": ctx.roi_count(),
-            "lap": g.sums(lap),
-            "lap2": g.sums(cv2.multiply(lap, lap)),
-            "clip": g.sums(clip),
+            "lap": out["lap"],
+            "lap2": out["lap2"],
+            "clip": out["clip"],
             "spec": g.sums(spec, scale=ctx.ck),
         }
 

@@ -29,7 +29,7 @@ import math
 import cv2
 import numpy as np
 
-from texturecmp._filters import gauss
+from texturecmp._filters import down_exact, gauss
 from texturecmp.color import delta_e00
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -83,15 +83,14 @@ class ScarFamily(Family):
         wk = (slice(win[0].start // k, -(-win[0].stop // k)), slice(win[1].start // k, -(-win[1].stop // k)))
         origin = (wk[1].start * k, wk[0].start * k)
 
+        full_win = (slice(wk[0].start * k, wk[0].stop * k), slice(wk[1].start * k, wk[1].stop * k))
+
         def field(name: str) -> np.ndarray:
-            if k == 1:
-                full = {"lab": ctx.lab, "lin": ctx.lin, "D2": ctx.cache.get("D2"), "lesion": None, "reference": None}[name]
-                if name in ("lesion", "reference"):
-                    full = getattr(ctx, name).astype(np.float32)
-                if full is None:  # D2 without the texture family
-                    full = cv2.multiply(ctx.D, ctx.D)
-                return full[win]
-            return ctx.down(name, k)[wk]
+            if name in ("lesion", "reference"):  # exact k x k box fractions of the window only
+                mk = getattr(ctx, name)[full_win].astype(np.float32)
+                return down_exact(mk, k) if k > 1 else mk
+            src = {"lab": ctx.lab, "lin": ctx.lin, "D2": ctx.cache[("down", "D2", k)]}[name]
+            return src[wk]
 
         lf, rf = field("lesion"), field("reference")
         lab, lin = field("lab"), field("lin")
@@ -104,7 +103,7 @@ class ScarFamily(Family):
                 out[f"{pre}{name}"] = lab_s[:, c]
             for c, name in enumerate("RG"):
                 out[f"{pre}{name}"] = lin_s[:, c]
-        D2 = field("D2") if "D2" in ctx.cache or k == 1 else ctx.down("D2", k)[wk]
+        D2 = field("D2")
         out["lD2"] = g.sums(cv2.multiply(D2, lf), origin, k)
         out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)
         # visible area: lesion pixels beyond the JND from the reference mean colour

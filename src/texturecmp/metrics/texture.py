@@ -31,7 +31,8 @@ import warnings
 import cv2
 import numpy as np
 
-from texturecmp._filters import gauss, gauss_small
+from texturecmp._filters import GaussRows, blur_small, gauss
+from texturecmp._parallel import STRIP_ROWS, enlarge_rows, map_rows, sum_parts
 from texturecmp.glcm import glcm, glcm_features
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -111,65 +112,94 @@ class TextureFamily(Family):
         s = ctx.settings
         g = ctx.grid
         m = ctx.roi
-        D = ctx.D
+        roi_all = ctx.roi_all
+        D, L1 = ctx.D, ctx.L1
+        h, w = ctx.shape
         out: dict[str, np.ndarray] = {"n": ctx.roi_count()}
-        out["abs"] = g.sums(np.abs(D))  # D is 0 outside the roi
-        D2 = cv2.multiply(D, D)
-        ctx.cache["D2"] = D2
-        out["sq"] = g.sums(D2)
         # difference-of-Gaussian bands of L*: the fine band at full resolution (its lower sigma
         # is ctx.L1), the medium and coarse bands on area-downsampled L* (by 2 and 4), where
         # their content is still fully resolved; tile sums are scaled back (k^2)
-        for band, k in (("fine", 1), ("medium", 2), ("coarse", 4)):
+        for band, k in (("medium", 2), ("coarse", 4)):
             lo, hi = getattr(s, f"band_{band}_mm")
-            src = ctx.L if k == 1 else ctx.down("L", k)
-            a = ctx.L1 if k == 1 else _gauss_k(src, ctx.px(lo), k)
-            diff = a - _gauss_k(src, ctx.px(hi), k)
+            src = ctx.down("L", k)
+            diff = _gauss_k(src, ctx.px(lo), k) - _gauss_k(src, ctx.px(hi), k)
             sq = cv2.multiply(diff, diff)
-            if not ctx.roi_all:
-                sq = cv2.multiply(sq, ctx.roi_f if k == 1 else ctx.down("roi", k))
+            if not roi_all:
+                sq = cv2.multiply(sq, ctx.down("roi", k))
             out[f"band_{band}"] = g.sums(sq, scale=k)
+        g_hi = GaussRows(ctx.L, ctx.px(s.band_fine_mm[1]))
         # GLCM on D with a fixed bin width, centred on 0
         levels = s.glcm_levels
         lower = -0.5 * levels * s.glcm_bin_width
-        q = quantize_detail(D, bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
-        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
-        tl = ctx.cache.get("grid_labels")
-        if tl is None:
-            tl = g.labels(ctx.shape)
-            ctx.cache["grid_labels"] = tl
-        out["glcm"] = glcm(q, n_levels=levels, mask=m, distance=dist, symmetric=True, tile_labels=tl, n_tiles=g.n)
-        # uniform LBP histogram per tile: one bincount of (tile * 10 + code), pixels outside the
-        # roi or the grid go to a dump bin
-        codes = lbp_riu2(ctx.L1, radius=max(1, int(round(ctx.px(s.lbp_radius_mm)))))
-        base = ctx.cache.get("lbp_base")
-        if base is None:
-            lab = np.where(tl >= 0, tl, g.n)
-            if not ctx.roi_all:
-                lab[~m] = g.n
-            base = (lab * 10).astype(np.uint16 if (g.n + 1) * 10 < 65536 else np.int32)
-            ctx.cache["lbp_base"] = base
-        idx = base + codes
-        out["lbp"] = np.bincount(idx.ravel(), minlength=(g.n + 1) * 10)[: g.n * 10].reshape(g.n, 10).astype(np.float64)
-        # structure-tensor coherence ((l1 - l2) / (l1 + l2))^2, combined at the integration scale
-        del idx, codes
-        gx = cv2.Sobel(ctx.L1, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(ctx.L1, cv2.CV_32F, 0, 1, ksize=3)
+        q = np.empty((h, w), np.uint8)
+        r_lbp = max(1, int(round(ctx.px(s.lbp_radius_mm))))
+        # structure tensor: products of the gradients of L1, area-downsampled by kt in the strips
         sig = ctx.px(s.anisotropy_sigma_mm)
-        jxx = gauss_small(cv2.multiply(gx, gx), sig)
-        jyy = gauss_small(cv2.multiply(gy, gy), sig)
-        jxy = gauss_small(cv2.multiply(gx, gy), sig)
-        del gx, gy
+        kt = max(1, int(sig / 2.0))
+        J = np.empty((max(1, h // kt), max(1, w // kt), 3), np.float32)
+        # LBP bin of each pixel: (tile * 10 + code); pixels outside the roi or the grid count in a
+        # dump bin (any index >= n * 10 is clipped there)
+        dump = g.n * 10
+        ix = (np.arange(w) - g.x0) // g.t
+        col10 = np.where((ix >= 0) & (ix < g.nx), ix * 10, dump).astype(np.int32)
+
+        def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
+            part: dict[str, np.ndarray] = {}
+            d = D[y0:y1]  # 0 outside the roi
+            part["abs"] = g.row_sums(np.abs(d), y0)
+            part["sq"] = g.row_sums(d * d, y0)
+            diff = L1[y0:y1] - g_hi.rows(y0, y1)
+            diff *= diff
+            if not roi_all:
+                diff *= m[y0:y1]
+            part["band_fine"] = g.row_sums(diff, y0)
+            q[y0:y1] = quantize_detail(d, bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
+            # uniform LBP histogram per tile: one bincount of (tile * 10 + code)
+            a, b = max(0, y0 - r_lbp), min(h, y1 + r_lbp)
+            codes = lbp_riu2(L1[a:b], radius=r_lbp)[y0 - a:y1 - a]
+            iy = (np.arange(y0, y1) - g.y0) // g.t
+            row10 = np.where((iy >= 0) & (iy < g.ny), iy * (g.nx * 10), dump).astype(np.int32)
+            idx = np.add(row10[:, None], col10[None, :], dtype=np.int32)
+            idx += codes
+            np.minimum(idx, dump, out=idx)
+            if not roi_all:
+                idx[~m[y0:y1]] = dump
+            part["lbp"] = np.bincount(idx.ravel(), minlength=dump + 1)[:dump].reshape(g.n, 10).astype(np.float64)
+            # gradients of L1 (one halo row), products, exact kt x kt box means
+            a, b = max(0, y0 - 1), min(h, y1 + 1)
+            gx = cv2.Sobel(L1[a:b], cv2.CV_32F, 1, 0, ksize=3)[y0 - a:y1 - a]
+            gy = cv2.Sobel(L1[a:b], cv2.CV_32F, 0, 1, ksize=3)[y0 - a:y1 - a]
+            ja, jb = y0 // kt, min(J.shape[0], y1 // kt)
+            if jb > ja:
+                sl = slice(ja * kt - y0, jb * kt - y0)
+                gx, gy = gx[sl, : J.shape[1] * kt], gy[sl, : J.shape[1] * kt]
+                prod = cv2.merge([gx * gx, gy * gy, gx * gy])
+                J[ja:jb] = prod if kt == 1 else cv2.resize(prod, (J.shape[1], jb - ja), interpolation=cv2.INTER_AREA)
+            return part
+
+        rows = kt * max(1, -(-STRIP_ROWS // kt))  # strips start at multiples of kt
+        out.update(sum_parts(map_rows(strip, h, rows)))
+        # coherence ((l1 - l2) / (l1 + l2))^2 of the tensor integrated at sig, on the small grid
+        jxx, jyy, jxy = cv2.split(blur_small(J, sig, kt))
         # numpy's separate, exactly rounded operations: OpenCV's SIMD kernels may fuse
         # multiply-adds depending on memory alignment, which made the last bits vary run to run
         tr = jxx + jyy
-        d = jxx - jyy
+        dd = jxx - jyy
         e = 2 * jxy
-        coh = (d * d + e * e) / np.maximum(tr * tr, 1e-24)
-        coh = cv2.resize(coh, (ctx.shape[1], ctx.shape[0]), interpolation=cv2.INTER_LINEAR)
-        out["coherence"] = g.sums(ctx.in_roi(coh))
-        for key in ("grid_labels", "lbp_base"):  # 72 MB at 12 MP that no other family needs
-            ctx.cache.pop(key, None)
+        coh = (dd * dd + e * e) / np.maximum(tr * tr, 1e-24)
+        del jxx, jyy, jxy, tr, dd, e
+        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
+        tl = g.labels(ctx.shape)
+        out["glcm"] = glcm(q, n_levels=levels, mask=m, distance=dist, symmetric=True, tile_labels=tl, n_tiles=g.n)
+        del tl
+
+        def coherence(y0: int, y1: int) -> dict[str, np.ndarray]:
+            c = enlarge_rows(coh, kt, y0, y1, w)
+            if not roi_all:
+                c = c * m[y0:y1]
+            return {"coherence": g.row_sums(c, y0)}
+
+        out.update(sum_parts(map_rows(coherence, h)))
         return out
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:

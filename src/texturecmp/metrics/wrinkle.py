@@ -23,28 +23,88 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from texturecmp._filters import enlarge, gblur, kernel_size
+from texturecmp._parallel import enlarge_rows, map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
-__all__ = ["WrinkleFamily", "ridge_strength"]
+__all__ = ["WrinkleFamily", "ridge_strength", "ridge_mask"]
 
 
 def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
     """s^2 * lambda_1 of the Hessian of G_s * src where lambda_1 > elongation * |lambda_2| (else 0)."""
-    g = cv2.GaussianBlur(src, (0, 0), s, borderType=cv2.BORDER_REFLECT)
-    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=1)
-    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=1)
-    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3, scale=0.25)  # [-1 0 1] x [-1 0 1] = 4 dxy
+    g = gblur(src, s)
+    # the Sobel kernels carry the scale s^2 / 2, so a = s^2 (dxx + dyy) / 2 and b = s^2 (dxx - dyy) / 2
+    h2 = 0.5 * s * s
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=1, scale=h2)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=1, scale=h2)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3, scale=0.25 * s * s)  # [-1 0 1] x [-1 0 1] = 4 dxy
     # numpy's exactly rounded elementwise operations (OpenCV's SIMD multiply-adds may fuse
     # depending on memory alignment, and a ridge decision must not flip from run to run)
-    half_tr = dxx + dyy
-    half_tr *= 0.5
-    diff = dxx - dyy
-    diff *= 0.5
-    root = np.sqrt(diff * diff + dxy * dxy)
-    l1 = half_tr + root
-    abs_l2 = np.abs(half_tr - root)
-    r = l1 * np.float32(s * s)
-    r[~(l1 > np.float32(elongation) * abs_l2)] = 0  # l1 > e|l2| (implies l1 > 0)
+    a = dxx + dyy
+    b = np.subtract(dxx, dyy, out=dxx)
+    b *= b
+    dxy *= dxy
+    b += dxy
+    root = np.sqrt(b, out=b)  # s^2 (l1 - l2) / 2
+    l1 = a + root
+    l2 = np.subtract(a, root, out=a)
+    np.abs(l2, out=l2)
+    l2 *= np.float32(elongation)
+    r = l1
+    r[l1 <= l2] = 0  # keep l1 > e|l2| (implies l1 > 0)
+    return r
+
+
+def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
+    """Split the scales: those computed at full resolution (k = 1), and the coarse levels,
+    each scale computed on L* area-downsampled by k = int(sigma / 2) (sigma / k >= 2 px
+    there) and the scales sharing a k combined there (max); levels whose k is a multiple
+    of the smallest coarse k are enlarged (bilinear) onto that grid and combined there."""
+    h, w = L.shape
+    by_k: dict[int, list[float]] = {}
+    for sigma in sigmas_px:
+        by_k.setdefault(max(1, int(sigma // 2)), []).append(sigma)
+    coarse = []
+    for k, sigmas in sorted(by_k.items()):
+        if k == 1:
+            continue
+        src = cv2.resize(L[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA)
+        level = None
+        for sigma in sigmas:
+            # the k x k box of the downsampling contributes (k^2 - 1) / 12 of variance
+            s = max(sigma**2 - (k * k - 1) / 12.0, 0.25) ** 0.5 / k
+            r = _ridge_at(src, s, elongation)
+            level = r if level is None else cv2.max(level, r)
+        coarse.append((k, level))
+    # coarser levels are enlarged onto the finest coarse grid and combined there, so each strip
+    # enlarges a single coarse level
+    if len(coarse) > 1:
+        k0, merged = coarse[0]
+        rest = []
+        for k, level in coarse[1:]:
+            if k % k0 == 0:
+                merged = np.maximum(merged, enlarge(level, k // k0, merged.shape))
+            else:
+                rest.append((k, level))
+        coarse = [(k0, merged)] + rest
+    return by_k.get(1, []), coarse
+
+
+def _ridge_rows(L: np.ndarray, fine: list[float], coarse: list[tuple[int, np.ndarray]], elongation: float,
+                y0: int, y1: int) -> np.ndarray:
+    """Rows y0..y1 of the ridge strength: full-resolution scales on the strip plus a halo
+    (the Gaussian kernel's radius + 2 rows for the derivatives), coarse levels enlarged
+    (bilinear) for the strip only."""
+    h, w = L.shape
+    r = None
+    for sigma in fine:
+        halo = kernel_size(sigma) // 2 + 2
+        a, b = max(0, y0 - halo), min(h, y1 + halo)
+        rr = _ridge_at(L[a:b], sigma, elongation)[y0 - a:y1 - a]
+        r = rr if r is None else np.maximum(r, rr)
+    for k, level in coarse:
+        up = enlarge_rows(level, k, y0, y1, w)
+        r = up.copy() if r is None else np.maximum(r, up)
     return r
 
 
@@ -52,26 +112,33 @@ def ridge_strength(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: f
     """Scale-normalised dark-ridge strength max_sigma sigma^2 * lambda_1 (L* units), float32.
 
     Each scale is computed on L* area-downsampled by k = int(sigma / 2) (so sigma / k >= 2
-    px there); the scales that share a k are combined there, and each level is enlarged
-    (bilinear) once.
+    px there; the scales that share a k are combined there) and enlarged (bilinear, k-fold).
+    The full-resolution scales run on row strips in threads (texturecmp._parallel).
     """
-    h, w = L.shape
-    best = None
-    by_k: dict[int, list[float]] = {}
-    for sigma in sigmas_px:
-        by_k.setdefault(max(1, int(sigma // 2)), []).append(sigma)
-    for k, sigmas in sorted(by_k.items()):
-        src = L if k == 1 else cv2.resize(L, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-        level = None
-        for sigma in sigmas:
-            # the k x k box of the downsampling contributes (k^2 - 1) / 12 of variance
-            s = max(sigma**2 - (k * k - 1) / 12.0, 0.25) ** 0.5 / k
-            r = _ridge_at(src, s, elongation)
-            level = r if level is None else cv2.max(level, r)
-        if k > 1:
-            level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
-        best = level if best is None else cv2.max(best, level)
-    return best
+    fine, coarse = _ridge_levels(L, sigmas_px, elongation)
+    out = np.empty(L.shape, np.float32)
+
+    def strip(y0: int, y1: int) -> None:
+        out[y0:y1] = _ridge_rows(L, fine, coarse, elongation, y0, y1)
+
+    map_rows(strip, L.shape[0])
+    return out
+
+
+def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float, threshold: float,
+               roi: np.ndarray | None = None) -> np.ndarray:
+    """``(ridge_strength(L) > threshold) & roi`` as uint8 0/1, without storing the strength."""
+    fine, coarse = _ridge_levels(L, sigmas_px, elongation)
+    out = np.empty(L.shape, np.uint8)
+
+    def strip(y0: int, y1: int) -> None:
+        m = _ridge_rows(L, fine, coarse, elongation, y0, y1) > threshold
+        if roi is not None:
+            m &= roi[y0:y1]
+        out[y0:y1] = m
+
+    map_rows(strip, L.shape[0])
+    return out
 
 
 @register_family
@@ -83,27 +150,34 @@ class WrinkleFamily(Family):
         s = ctx.settings
         g = ctx.grid
         sig = tuple(ctx.px(v) for v in s.wrinkle_sigmas_mm)
-        R = ridge_strength(ctx.L, sig, elongation=s.wrinkle_elongation)
-        ridge = ((R > s.wrinkle_threshold) & ctx.roi).astype(np.uint8)
-        n, lab, st, _ = cv2.connectedComponentsWithStats(ridge, connectivity=8)
+        ridge = ridge_mask(ctx.L, sig, elongation=s.wrinkle_elongation, threshold=s.wrinkle_threshold,
+                           roi=None if ctx.roi_all else ctx.roi)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(ridge, connectivity=8, ltype=cv2.CV_32S)
         min_len = ctx.px(s.wrinkle_min_length_mm)
-        keep = np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) >= min_len
-        keep[0] = False
-        ridge = keep[lab]
-        # skeleton on a 2x downsampled mask (ridges at sigma >= 1.5 px are >= 3 px wide), scaled back (x2 length)
-        if min(sig) >= 1.5:
-            small = cv2.resize(ridge.astype(np.uint8), (ridge.shape[1] // 2, ridge.shape[0] // 2), interpolation=cv2.INTER_NEAREST)
-            sk = skeletonize(small.astype(bool)).astype(np.float32)
-            sk = cv2.resize(sk, (ridge.shape[1], ridge.shape[0]), interpolation=cv2.INTER_NEAREST) * 0.5
-        else:
-            sk = skeletonize(ridge).astype(np.float32)
-        rf = ridge.astype(np.float32)
-        return {
-            "n": ctx.roi_count(),
-            "ridge": g.sums(rf),
-            "skel": g.sums(sk),
-            "dark": g.sums(-ctx.D * rf),
-        }
+        keep = (np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) >= min_len).astype(np.uint8)
+        keep[0] = 0
+        h, w = ctx.shape
+        # skeleton on a 2x downsampled mask (even rows and columns) when ridges at sigma >= 1.5 px
+        # are >= 3 px wide; its pixels then count twice in length
+        half = min(sig) >= 1.5
+        kept = np.empty((h // 2, w // 2) if half else (h, w), np.uint8)
+        D = ctx.D
+
+        def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
+            rk = keep[lab[y0:y1]]  # the kept ridges, 0/1
+            if half:
+                a = (y0 + 1) // 2
+                kept[a:(y1 + 1) // 2] = rk[2 * a - y0::2, : 2 * (w // 2):2][: max(0, min(h // 2, (y1 + 1) // 2) - a)]
+            else:
+                kept[y0:y1] = rk
+            rf = rk.astype(np.float32)
+            return {"ridge": g.row_sums(rf, y0), "dark": g.row_sums(-D[y0:y1] * rf, y0)}
+
+        out = sum_parts(map_rows(strip, h))
+        del ridge
+        sk = skeletonize(kept.astype(bool)).astype(np.float32)
+        skel = g.sums(sk, scale=2) * 0.5 if half else g.sums(sk)  # scale 2: x4 area, x0.5 -> twice the count
+        return {"n": ctx.roi_count(), "ridge": out["ridge"], "skel": skel, "dark": out["dark"]}
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:
         n = tot["n"]

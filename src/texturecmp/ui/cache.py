@@ -76,7 +76,7 @@ def _small(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarra
 def decode_photo(sha256: str, _data: bytes, name: str) -> PhotoInfo:
     """Decode an upload with the core (raises TextureCmpError) and keep a small copy for display."""
     img = tc.load_image(_data, name=name)
-    small, f = _small(img.rgb)
+    small, f = _small(img.pixels())
     return PhotoInfo(sha256, name, img.width, img.height, img.format, image_to_uint8(small), f)
 
 
