@@ -13,6 +13,7 @@ outgrow this checker.
 Semantics follow the specification where Python differs: ``integer`` accepts 1.0,
 ``true`` is not equal to 1 in ``enum``/``const``, and a pattern's final ``$`` matches only
 at the very end of the string (ECMA-262), not before a trailing newline (Python ``re``).
+With ``finite=True`` numbers must also be finite (NaN and infinity are not JSON).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _KEYWORDS = {"$ref", "type", "const", "enum", "pattern", "minLength", "maxLength
 #: Exact Python types of each JSON type (fast path; subclasses go through _is_type).
 _PY = {"object": (dict,), "array": (list,), "string": (str,), "null": (type(None),), "boolean": (bool,),
        "number": (int, float), "integer": (int,)}
+
+
+NOT_FINITE = "NaN or infinity is not a JSON number (a value that cannot be computed is null with a note)"
 
 
 class _Invalid(Exception):
@@ -79,8 +83,9 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 class _Gen:
-    def __init__(self, root: Any):
+    def __init__(self, root: Any, finite: bool = False):
         self.root = root
+        self.finite = finite
         self.ns: dict[str, Any] = {"_Invalid": _Invalid, "_is_type": _is_type, "_equal": _equal, "_unique": _unique,
                                    "_isnum": _isnum, "Mapping": Mapping}
         self.funcs: list[str] = []
@@ -134,13 +139,6 @@ class _Gen:
             return " " * (4 * ind) + "return False"
         return " " * (4 * ind) + f"raise _Invalid([{', '.join(path)}], {msg!r})"
 
-    def guard(self, stmt: str, ind: int) -> list[str]:
-        """A statement that may raise _Invalid; in boolean functions, turned into ``return False``."""
-        sp = " " * (4 * ind)
-        if not self.boolean:
-            return [sp + stmt]
-        return [f"{sp}try:", f"{sp}    {stmt}", f"{sp}except _Invalid:", f"{sp}    return False"]
-
     def call(self, fn: str, var: str, path: list[str], ind: int) -> list[str]:
         """Call a sub-function; prefix the path of its errors."""
         sp = " " * (4 * ind)
@@ -178,6 +176,9 @@ class _Gen:
             tl = self.const(tuple(types))
             out += [f"{sp}if type({v}) not in {exact} and not any(_is_type({v}, t) for t in {tl}):",
                     self.fail(path, f"expected {' or '.join(types)}", ind + 1)]
+            if self.finite and {"number", "integer"} & set(types):
+                out += [f"{sp}if isinstance({v}, float) and {v} - {v} != 0.0:",  # nan - nan, inf - inf: nan
+                        self.fail(path, NOT_FINITE, ind + 1)]
         if "const" in schema:
             c = self.const(schema["const"])
             out += [f"{sp}if not ((type({v}) is type({c}) and {v} == {c}) or _equal({v}, {c})):",
@@ -264,14 +265,19 @@ class _Gen:
             out += [f"{sp}if type({v}) is dict or isinstance({v}, Mapping):"] + obj
         for sub in schema.get("allOf", []):
             out += self.node(sub, v, path, ind)
-        if "anyOf" in schema:
-            fns = "[" + ", ".join(self.function(s) for s in schema["anyOf"]) + "]"
-            out += self.guard(f"_anyof({fns}, {v}, [{', '.join(path)}])", ind)
-            self.ns["_anyof"] = _anyof
-        if "oneOf" in schema:
-            fns = "[" + ", ".join(self.function(s) for s in schema["oneOf"]) + "]"
-            out += self.guard(f"_oneof({fns}, {v}, [{', '.join(path)}])", ind)
-            self.ns["_oneof"] = _oneof
+        # anyOf / oneOf: boolean versions of the branches decide without raising; the raising
+        # versions run only to report a failure (exceptions cost more than the checks)
+        for kw, join, failed, report in (("anyOf", " or ", "not ({})", _anyof), ("oneOf", " + ", "{} != 1", _oneof)):
+            if kw not in schema:
+                continue
+            preds = [self.function(s, boolean=True) for s in schema[kw]]
+            test = failed.format(join.join(f"{p}({v})" for p in preds))
+            if self.boolean:
+                out += [f"{sp}if {test}:", f"{sp}    return False"]
+            else:
+                fns = "[" + ", ".join(self.function(s) for s in schema[kw]) + "]"
+                out += [f"{sp}if {test}:", f"{sp}    {report.__name__}({fns}, {v}, [{', '.join(path)}])"]
+                self.ns[report.__name__] = report
         if "not" in schema:
             fn = self.function(schema["not"])
             out += [f"{sp}try:", f"{sp}    {fn}({v})", f"{sp}except _Invalid:", f"{sp}    pass", f"{sp}else:",
@@ -320,12 +326,15 @@ def _oneof(fns: list, x: Any, path: list) -> None:
     raise _Invalid(list(path), f"matches {ok} alternatives, expected exactly one")
 
 
-def compile_schema(schema: Any) -> Callable[[Any], "tuple[list, str] | None"]:
+def compile_schema(schema: Any, *, finite: bool = False) -> Callable[[Any], "tuple[list, str] | None"]:
     """Compile a schema into ``check(instance) -> None | (path, message)``.
 
     ``path`` lists the keys and indices from the instance root to the first failing value.
+    With ``finite``, a value that a ``number`` or ``integer`` type accepts must also be
+    finite: JSON has no NaN or infinity, but a Python float can be one, and jsonschema
+    takes it for a number.
     """
-    gen = _Gen(schema)
+    gen = _Gen(schema, finite)
     top = gen.function(schema)
     source = "\n".join(gen.funcs)
     exec(compile(source, "<texturecmp.records schema checker>", "exec"), gen.ns)
