@@ -125,3 +125,14 @@ def sample_retake_comparison() -> tc.Comparison:
     if not (d / "baseline.jpg").is_file():
         pytest.skip("sample_images/retake_pair is missing")
     return tc.compare(d / "baseline.jpg", d / "retake.jpg", lesion=d / "lesion.png")
+
+
+def json_paths(x, prefix=()):
+    """Every (path, value) in a JSON value (records tests): the path is a tuple of keys and indices."""
+    yield prefix, x
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from json_paths(v, prefix + (k,))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from json_paths(v, prefix + (i,))

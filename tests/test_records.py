@@ -30,6 +30,8 @@ from texturecmp.errors import TextureCmpError
 from texturecmp.phantoms import skin_phantom
 from texturecmp.records import _fastschema
 
+from conftest import json_paths as _paths
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 HYP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -218,17 +220,6 @@ def test_every_problem_is_listed(rec):
     probs = R.problems(bad)
     assert len(probs) == 3
     assert R.problems([]) == ["$: expected a record (a JSON object), got list"]
-
-
-def _paths(x, prefix=()):
-    """Every (path, value) in a JSON value."""
-    yield prefix, x
-    if isinstance(x, dict):
-        for k, v in x.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(x, list):
-        for i, v in enumerate(x):
-            yield from _paths(v, prefix + (i,))
 
 
 _JUNK = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False),

@@ -11,7 +11,10 @@ from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
 from texturecmp.errors import TextureCmpError
-from texturecmp.records._fastschema import compile_schema
+from texturecmp.records._canonical import canonical_bytes as _canonical_bytes
+from texturecmp.records._canonical import canonical_text
+from texturecmp.records._fastaccept import make_acceptor
+from texturecmp.records._fastschema import NOT_FINITE, compile_schema
 
 __all__ = [
     "BadRecordError", "SCHEMA", "SCHEMA_VERSION", "measurement_record", "comparison_record", "series_records",
@@ -43,7 +46,11 @@ def _load_schema() -> Mapping[str, Any]:
 
 
 _SCHEMA: dict[str, Any] = _load_schema()
-_FAST = compile_schema(_SCHEMA)
+# Validation, fastest first: a quick "valid" for ordinary records; the compiled checker for
+# the first problem and its path; jsonschema to list every problem. All three also require
+# finite numbers (JSON has no NaN), so a validated record can be written without a scan.
+_ACCEPT = make_acceptor(_SCHEMA, finite=True)
+_FAST = compile_schema(_SCHEMA, finite=True)
 #: The record's JSON Schema (draft 2020-12), loaded from the file shipped in the package
 #: (``texturecmp/data/record.schema.json``). A copy: changing it does not change validation.
 SCHEMA: dict[str, Any] = _load_schema()
@@ -61,8 +68,15 @@ def _validator():
 
 # ----------------------------------------------------------------------------- canonical JSON
 
+def _not_ready(exc: Exception) -> BadRecordError:
+    return BadRecordError(f"$: the record is not JSON-ready ({exc}); NaN must be null with a note")
+
+
 def canonical_json(record: Mapping[str, Any]) -> str:
     """The record's canonical JSON: sorted keys, no spaces, UTF-8 text, no NaN.
+
+    Exactly ``json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False)`` (written faster, with the same bytes).
 
     Raises
     ------
@@ -70,14 +84,27 @@ def canonical_json(record: Mapping[str, Any]) -> str:
         When the record holds NaN/inf or a value JSON cannot represent.
     """
     try:
-        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return canonical_text(record)
     except (TypeError, ValueError) as exc:
-        raise BadRecordError(f"$: the record is not JSON-ready ({exc}); NaN must be null with a note") from None
+        raise _not_ready(exc) from None
+
+
+def canonical_bytes(record: Mapping[str, Any], *, checked: bool = False) -> bytes:
+    """:func:`canonical_json` as UTF-8 bytes (what :func:`record_id` hashes).
+
+    ``checked``: the record passed :func:`problems` (so every number is finite).
+    """
+    try:
+        return _canonical_bytes(record, finite=checked)
+    except UnicodeEncodeError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise _not_ready(exc) from None
 
 
 def record_id(record: Mapping[str, Any]) -> str:
     """Content id of a record: SHA-256 (hex) of its canonical JSON. Equal records have equal ids."""
-    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(record)).hexdigest()
 
 
 def dumps(record: Mapping[str, Any], *, indent: int | None = 2) -> str:
@@ -446,19 +473,32 @@ def _describe(err: Any, kind: str = "", record: Any = None) -> list[str]:
     return [f"{_path(base)}: {err.message}"]
 
 
+def _nonfinite_paths(x: Any, path: tuple = ()) -> list[tuple]:
+    """Paths of the NaN / infinite floats in a JSON-like value (for messages; slow)."""
+    if isinstance(x, float):
+        return [] if math.isfinite(x) else [path]
+    if isinstance(x, Mapping):
+        return [p for k, v in x.items() for p in _nonfinite_paths(v, path + (k,))]
+    if isinstance(x, (list, tuple)):
+        return [p for i, v in enumerate(x) for p in _nonfinite_paths(v, path + (i,))]
+    return []
+
+
 def problems(record: Any) -> list[str]:
     """Every problem of a record, one ``"$.path: what is wrong"`` line each (empty when valid).
 
-    Checks the schema (:data:`SCHEMA`), then what a schema cannot say: the capture dates
-    are calendar dates and ``settings_sha256`` is the hash of ``settings``.
+    Checks the schema (:data:`SCHEMA`), then what a schema cannot say: every number is
+    finite (JSON has no NaN or infinity), the capture dates are calendar dates and
+    ``settings_sha256`` is the hash of ``settings``.
     """
     if not isinstance(record, Mapping):
         return [f"$: expected a record (a JSON object), got {type(record).__name__}"]
     out: list[str] = []
-    first = _FAST(record)
+    first = None if _ACCEPT(record) else _FAST(record)
     if first is not None:  # slow path: jsonschema lists every problem
         for err in sorted(_validator().iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
             out.extend(_describe(err, str(record.get("kind", "")), record))
+        out.extend(f"{_path(p)}: {NOT_FINITE}" for p in _nonfinite_paths(record))  # jsonschema takes NaN for a number
         return list(dict.fromkeys(out)) or [f"{_path(first[0])}: {first[1]}"]
     for where, value in (("$.date", record.get("date")), ("$.baseline.date", (record.get("baseline") or {}).get("date"))):
         if value is not None:
@@ -466,8 +506,8 @@ def problems(record: Any) -> list[str]:
                 normalize_date(value, name=where)
             except BadRecordError as exc:
                 out.append(str(exc))
-    try:
-        blob = json.dumps(record["settings"], sort_keys=True, separators=(",", ":")).encode()
+    try:  # the settings' keys are ASCII and their numbers finite (checked above): the canonical form is the hashed one
+        blob = _canonical_bytes(record["settings"], finite=True)
     except (TypeError, ValueError):
         blob = b""
     if hashlib.sha256(blob).hexdigest() != record["settings_sha256"]:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from texturecmp.errors import TextureCmpError
-from texturecmp.records._record import BadRecordError, canonical_json, date_sort_key, problems
+from texturecmp.records._record import BadRecordError, canonical_bytes, date_sort_key, problems
 
 __all__ = ["Store", "StoreError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate"]
 
@@ -328,8 +328,8 @@ class Store:
             if found:
                 raise BadRecordError(f"record {i}: invalid texturecmp record ({len(found)} problem"
                                      f"{'s' if len(found) > 1 else ''}): " + "; ".join(found), found)
-            text = canonical_json(rec)
-            prepared.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), text, rec))
+            blob = canonical_bytes(rec, checked=True)  # serialised once: the id hashes the body's bytes
+            prepared.append((hashlib.sha256(blob).hexdigest(), blob.decode("utf-8"), rec))
         if not prepared:
             return []
         added_at = _now()
