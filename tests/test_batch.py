@@ -5,6 +5,8 @@ as JPEG, three sessions each (one subject has two), with a lesion mask drawn on 
 baseline, listed in a CSV manifest with relative paths. The reference table is scored
 once in this process (jobs=1) and every other run must reproduce it to the last bit:
 local processes, a 2-worker Dask LocalCluster, a resumed run, the folder layout.
+The reference run also stores its comparison records (``db``); the other runs that store
+records must store exactly the same ones (same ids), and never one twice.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from texturecmp.batch import (COLUMNS, SESSION_COLUMNS, BadManifestError, add_cl
                               score_batch, to_wide)
 from texturecmp.batch._run import single_thread_blas
 from texturecmp.catalogue import METRICS
+from texturecmp.cli import main as cli_main
 from texturecmp.compare import compare_series
 from texturecmp.phantoms import save_image, save_mask, skin_phantom
+from texturecmp.records import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = (256, 320)
@@ -42,6 +46,7 @@ STUDY = {
     "P10": [(0.0, (0, 0), 1.0), (0.3, (2, 1), 1.0), (0.3, (-1, -2), 1.02)],
 }
 N_PHOTOS = sum(len(v) for v in STUDY.values())
+N_FOLLOWUPS = N_PHOTOS - len(STUDY)
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
@@ -85,16 +90,23 @@ def study(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def reference(study, tmp_path_factory) -> pd.DataFrame:
-    """The study scored in this process (jobs=1), written as CSV, from another working directory."""
-    out = tmp_path_factory.mktemp("ref") / "scores.csv"
+    """The study scored in this process (jobs=1), written as CSV, from another working directory; its
+    comparison records in a store (``df.attrs["summary"]["db"]``)."""
+    folder = tmp_path_factory.mktemp("ref")
     cwd = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("elsewhere"))  # relative paths resolve against the manifest's folder
     try:
-        df = score_batch(str(study["manifest"]), jobs=1, progress=False, output=str(out))
+        df = score_batch(str(study["manifest"]), jobs=1, progress=False, output=str(folder / "scores.csv"),
+                         db=str(folder / "records.db"))
     finally:
         os.chdir(cwd)
     assert df.attrs["summary"]["failed"] == 0
     return df
+
+
+def _ids(db) -> list[str]:
+    with Store(db) as store:
+        return sorted(store.ids())
 
 
 # ----------------------------------------------------------------------------- the table
@@ -162,12 +174,18 @@ def test_to_wide_shape(reference):
 # ---------------------------------------------------------------------- backends, formats
 
 def test_local_processes_and_dask_give_identical_tables(reference, study, tmp_path):
-    """jobs=2 (written as parquet) and a 2-worker Dask LocalCluster (jsonl) reproduce jobs=1 (csv) exactly."""
-    two = score_batch(study["manifest"], jobs=2, progress=False, output=tmp_path / "two.parquet")
+    """jobs=2 (written as parquet) and a 2-worker Dask LocalCluster (jsonl) reproduce jobs=1 (csv) exactly,
+    and store the same records (records built in the workers)."""
+    two = score_batch(study["manifest"], jobs=2, progress=False, output=tmp_path / "two.parquet", db=tmp_path / "two.db")
     pd.testing.assert_frame_equal(two, reference)
     assert not (tmp_path / "two.parquet.parts").exists()
-    dask = score_batch(study["manifest"], scheduler="local", jobs=2, progress=False, output=tmp_path / "dask.jsonl")
+    with Store(tmp_path / "dask.db") as store:  # an open Store works too, and stays open
+        dask = score_batch(study["manifest"], scheduler="local", jobs=2, progress=False, output=tmp_path / "dask.jsonl",
+                           db=store)
+        assert len(store) == N_FOLLOWUPS
     pd.testing.assert_frame_equal(dask, reference)
+    assert _ids(tmp_path / "two.db") == _ids(tmp_path / "dask.db") == _ids(reference.attrs["summary"]["db"])
+    assert two.attrs["summary"]["stored"] == dask.attrs["summary"]["stored"] == N_FOLLOWUPS
     # every line of the jsonl is a whole JSON record without NaN
     lines = (tmp_path / "dask.jsonl").read_text().splitlines()
     assert len(lines) == N_PHOTOS * N_METRICS
@@ -195,8 +213,8 @@ def broken(study, tmp_path_factory) -> dict:
     (root / "P02" / "visit0.jpg").write_bytes(b"this is not a photo")
     save_mask(root / "P03" / "lesion.png", np.ones((40, 50), bool))
     out = root / "scores.csv"
-    rc, err = _run([str(root / "manifest.csv"), "-o", str(out), "--jobs", "1"])
-    return {"rc": rc, "err": err, "df": read_results(out)}
+    rc, err = _run([str(root / "manifest.csv"), "-o", str(out), "--jobs", "1", "--db", str(root / "records.db")])
+    return {"rc": rc, "err": err, "df": read_results(out), "db": root / "records.db"}
 
 
 def test_cli_broken_photo_exit_1_error_recorded_rest_scored(broken, reference):
@@ -232,6 +250,17 @@ def test_failed_baseline_marks_followups_not_computable(broken, reference):
     assert np.isfinite(fol.loc[photo & (fol["metric"] == "texture.sq"), "value"]).all()
 
 
+def test_failed_photos_are_not_stored(broken, reference):
+    """Only follow-ups scored against their baseline have records: not P01 visit2 (broken), nor the follow-ups of
+    the failed baselines of P02 and P03."""
+    with Store(broken["db"]) as store:
+        got = sorted((e.subject, e.session) for e in store.entries())
+        assert got == [("P01", "visit1"), ("P10", "visit1"), ("P10", "visit2")]
+        with Store(reference.attrs["summary"]["db"]) as ref:  # the same records as in the clean run
+            assert set(store.ids()) <= set(ref.ids())
+    assert "3 new records in" in broken["err"]
+
+
 def test_broken_baseline_mask_fails_the_baseline_only(broken):
     df = broken["df"]
     p03 = df[df["subject"] == "P03"]
@@ -248,8 +277,9 @@ def test_broken_baseline_mask_fails_the_baseline_only(broken):
 # ---------------------------------------------------------------------------------- resume
 
 def test_resume_after_kill_completes_without_duplicates_or_gaps(study, reference, tmp_path):
-    out = tmp_path / "scores.csv"
-    cmd = [sys.executable, "-m", "texturecmp.batch", str(study["manifest"]), "-o", str(out), "--jobs", "1"]
+    out, db = tmp_path / "scores.csv", tmp_path / "records.db"
+    cmd = [sys.executable, "-m", "texturecmp.batch", str(study["manifest"]), "-o", str(out), "--jobs", "1",
+           "--db", str(db)]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -268,16 +298,73 @@ def test_resume_after_kill_completes_without_duplicates_or_gaps(study, reference
     # a crash in the middle of a write leaves at most a partial last line
     with open(out, "a") as fh:
         fh.write("P99,visit0,2024-01-15,0,visit0,/nowhere.jpg,,texture.sa,1.0")
-    rc, err = _run([str(study["manifest"]), "-o", str(out), "--resume", "--jobs", "1"])
+    rc, err = _run([str(study["manifest"]), "-o", str(out), "--resume", "--jobs", "1", "--db", str(db)])
     assert rc == 0, err
     assert f"{n_done // N_METRICS} already in the output" in err
     final = read_results(out)
     assert not final.duplicated(["subject", "session", "metric"]).any()
     pd.testing.assert_frame_equal(final, reference)
-    # resuming a complete output scores nothing
-    rc, err = _run([str(study["manifest"]), "-o", str(out), "--resume"])
-    assert rc == 0 and f"0 scored, 0 failed, {N_PHOTOS} already in the output" in err
+    assert _ids(db) == _ids(reference.attrs["summary"]["db"])  # every comparison once, as an uninterrupted run
+    # resuming a complete output scores nothing and stores nothing
+    rc, err = _run([str(study["manifest"]), "-o", str(out), "--resume", "--db", str(db)])
+    assert rc == 0 and f"0 scored, 0 failed, {N_PHOTOS} already in the output" in err and "0 new records" in err
     pd.testing.assert_frame_equal(read_results(out), reference)
+    assert len(_ids(db)) == N_FOLLOWUPS
+
+
+def test_db_holds_the_reference_comparisons(study, reference, tmp_path):
+    """One comparison record per follow-up, with the manifest's identifiers and dates and the table's numbers."""
+    db = reference.attrs["summary"]["db"]
+    assert reference.attrs["summary"]["stored"] == N_FOLLOWUPS
+    with Store(db) as store:
+        assert store.subjects() == sorted(STUDY) and len(store) == N_FOLLOWUPS
+        entries = store.entries()
+        assert {e.kind for e in entries} == {"comparison"} and {e.baseline_session for e in entries} == {"visit0"}
+        assert sorted((e.subject, e.session) for e in entries) == sorted(
+            (subject, f"visit{k}") for subject, sessions in STUDY.items() for k in range(1, len(sessions)))
+        for item in store.history("P01"):
+            rec = item.record
+            k = int(rec["session"][-1])
+            assert rec["date"] == f"2024-{k + 1:02d}-15" and rec["baseline"]["date"] == "2024-01-15"
+            row = reference[(reference["subject"] == "P01") & (reference["session"] == rec["session"])
+                            & (reference["metric"] == "texture.sq")].iloc[0]
+            assert rec["changes"]["texture.sq"]["delta"] == row["delta"]
+            assert rec["changes"]["texture.sq"]["verdict"] == row["verdict"]
+            assert rec["photo"]["sha256"] == row["image_sha256"] and rec["settings_sha256"] == row["settings_sha256"]
+    # the records CLI lists them
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli_main(["records", "list", "--db", str(db)]) == 0
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 1 + N_FOLLOWUPS and all(("P01" in ln) or ("P02" in ln) or ("P03" in ln) or ("P10" in ln)
+                                                 for ln in lines[1:])
+
+
+def test_resume_into_a_new_db_scores_what_the_store_lacks(study, reference, tmp_path):
+    """OUT complete, store empty: --resume --db scores every subject again (same table) and stores them all."""
+    out, db = tmp_path / "scores.csv", tmp_path / "new.db"
+    out.write_text(reference.to_csv(index=False))
+    with Store(db) as store:  # one subject's records are already there
+        with Store(reference.attrs["summary"]["db"]) as ref:
+            store.add_many([h.record for h in ref.history("P03")])
+    rc, err = _run([str(study["manifest"]), "-o", str(out), "--resume", "--jobs", "1", "--db", str(db)])
+    assert rc == 0, err
+    assert f"{len(STUDY['P03'])} already in the output" in err and f"{N_FOLLOWUPS - 1} new records" in err
+    pd.testing.assert_frame_equal(read_results(out), reference)
+    assert _ids(db) == _ids(reference.attrs["summary"]["db"])
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("date", "2024-01-15T10:30:00", "has no time zone"),
+    ("subject", "P" * 130, "1-128 characters"),
+])
+def test_db_needs_record_identifiers_and_dates(study, tmp_path, column, value, expected):
+    rows = _rows(study)
+    rows[1][column] = value
+    m = _write_manifest(tmp_path / "m.csv", rows, ["subject", "session", "date", "image", "lesion"])
+    rc, err = _run([str(m), "-o", str(tmp_path / "out.csv"), "--db", str(tmp_path / "r.db")])
+    assert rc == 2 and "line 3" in err and f"column '{column}'" in err and expected in err, err
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "r.db").exists()
 
 
 def test_resume_with_other_settings_is_refused(reference, tmp_path):
@@ -429,10 +516,10 @@ def test_add_cli_wires_into_a_parser():
     sub = ap.add_subparsers(dest="command", required=True)
     p = add_cli(sub)
     args = ap.parse_args(["batch", "m.csv", "-o", "out.parquet", "--jobs", "3", "--scheduler", "local",
-                          "--format", "parquet", "--resume", "--settings", "s.toml"])
+                          "--format", "parquet", "--resume", "--settings", "s.toml", "--db", "r.db"])
     assert p.prog.endswith("batch") and callable(args.func)
-    assert (args.manifest, args.output, args.jobs, args.scheduler, args.format, args.resume, args.settings) == (
-        "m.csv", "out.parquet", 3, "local", "parquet", True, "s.toml")
+    assert (args.manifest, args.output, args.jobs, args.scheduler, args.format, args.resume, args.settings,
+            args.db) == ("m.csv", "out.parquet", 3, "local", "parquet", True, "s.toml", "r.db")
     with pytest.raises(SystemExit):
         with contextlib.redirect_stderr(io.StringIO()):
             ap.parse_args(["batch", "m.csv", "-o", "x.csv", "--jobs", "0"])

@@ -12,7 +12,8 @@ measured once, and each follow-up is registered to it, measured and compared. Wo
 in this process (``jobs=1``), on local worker processes (default: one per core) or on a
 Dask cluster (``scheduler="local"`` or an address); the numbers are the same everywhere.
 Results are written to ``output`` as each subject finishes, never half-written, and
-``resume=True`` skips the subjects already there. See ``docs/batch.md``.
+``resume=True`` skips the subjects already there. With ``db``, each scored follow-up's
+comparison record also goes into a :class:`texturecmp.records.Store`. See ``docs/batch.md``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from texturecmp.batch._manifest import (IMAGE_SUFFIXES, MANIFEST_COLUMNS, MASK_K
                                         BadManifestError, Manifest, Photo, SubjectSeries, read_manifest)
 from texturecmp.batch._output import FORMATS, infer_format, make_frame, open_sink, read_results, sort_frame
 from texturecmp.batch._run import run_tasks
-from texturecmp.batch._score import COLUMNS, SESSION_COLUMNS, Task
+from texturecmp.batch._score import COLUMNS, SESSION_COLUMNS, SubjectResult, Task
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import TextureCmpError
 from texturecmp.settings import Settings, coerce_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from texturecmp.records import Store
 
 __all__ = [
     "score_batch",
@@ -87,6 +90,42 @@ def _resumable(existing: "pd.DataFrame", man: Manifest, settings: Settings) -> t
     return keep, done
 
 
+# ----------------------------------------------------------------------------------- records
+
+def _check_for_records(man: Manifest) -> None:
+    """Every subject, session and date of the manifest can go into a record (else BadManifestError, before scoring)."""
+    from texturecmp.records import BadRecordError, normalize_date
+    from texturecmp.records._record import _identifier
+
+    for ser in man.subjects:
+        for ph in ser.photos:
+            where = f"{man.source}, line {ph.line}" if ph.line is not None else man.source
+            for column, check in (("subject", lambda: _identifier(ser.subject, "subject")),
+                                  ("session", lambda: _identifier(ph.session, "session")),
+                                  ("date", lambda: normalize_date(ph.date or None))):
+                try:
+                    check()
+                except BadRecordError as exc:
+                    raise BadManifestError(f"{where}, column '{column}': cannot go into a record (--db): {exc}",
+                                           line=ph.line, column=column) from None
+
+
+def _not_in_store(keep: "pd.DataFrame", done: set[str], store: Any) -> set[str]:
+    """Subjects complete in OUT whose scored follow-ups do not all have a comparison record in the store.
+
+    A follow-up has a record when it was scored against its baseline: its rows have no
+    error and neither have the baseline's (a follow-up of a failed baseline has none).
+    """
+    if not done:
+        return set()
+    stored = {(e.subject, e.session, e.baseline_session) for e in store.entries(kind="comparison")}
+    photos = keep.drop_duplicates(["subject", "session"])
+    base_ok = set(photos.loc[(photos["index"] == 0) & (photos["error"] == ""), "subject"])
+    want = photos[(photos["index"] > 0) & (photos["error"] == "") & photos["subject"].isin(list(base_ok))]
+    return {subj for subj, sess, base in zip(want["subject"], want["session"], want["baseline_session"])
+            if subj in done and (subj, sess, base) not in stored}
+
+
 # ----------------------------------------------------------------------------------- scoring
 
 def _photo_failures(df: "pd.DataFrame") -> int:
@@ -97,7 +136,7 @@ def _photo_failures(df: "pd.DataFrame") -> int:
 
 def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None = None, settings: Any = None,
                 progress: bool = True, output: str | os.PathLike | None = None, resume: bool = False,
-                fmt: str | None = None) -> "pd.DataFrame":
+                fmt: str | None = None, db: "str | os.PathLike | Store | None" = None) -> "pd.DataFrame":
     """Score every subject's series of a manifest.
 
     Parameters
@@ -130,6 +169,15 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
         and score only the rest. Needs ``output``.
     fmt : {"csv", "jsonl", "parquet"}, optional
         Output format (default: from the suffix of ``output``).
+    db : path or texturecmp.records.Store, optional
+        Also store the comparison record of every follow-up scored against its baseline
+        (:func:`texturecmp.records.comparison_record`, with the manifest's subject,
+        session, date and baseline session and date), one transaction per subject, as
+        subjects finish. Failed photos are not stored. The store ignores a record it
+        already holds, so ``resume`` adds no duplicates; with ``resume``, a subject
+        complete in ``output`` but missing from the store is scored again. The
+        manifest's subjects, sessions and dates must be valid record identifiers and
+        dates (checked before scoring). A path is opened and closed by the batch.
 
     Returns
     -------
@@ -145,13 +193,15 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
         ``shift_dx``, ``shift_dy`` (px), ``rotation_deg``, ``scale``, ``overlap``,
         ``exposure_shift_L``, ``warnings`` joined by " | ") and provenance
         (``image_sha256``, ``settings_sha256``). ``df.attrs["summary"]`` holds the counts
-        and the elapsed time. With ``output`` the table is read back from the file, so
+        (with ``db``: ``stored``, the records added) and the elapsed time. With ``output`` the table is read back from the file, so
         it includes the subjects kept by ``resume``.
 
     Raises
     ------
     BadManifestError
-        The manifest is unusable; the message names the line and column.
+        The manifest is unusable (with ``db``: also a subject, session or date that a
+        record cannot hold, such as a date-time without time zone); the message names
+        the line and column.
     TextureCmpError
         Bad ``jobs``, ``scheduler``, ``fmt`` or settings; ``resume`` without ``output``;
         ``resume`` on an output scored with other settings.
@@ -164,9 +214,6 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
     ``if __name__ == "__main__":`` when ``jobs`` > 1 or a Dask LocalCluster is used
     (worker processes are started with "spawn").
     """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise TextureCmpError(f"jobs: expected a whole number >= 1 or None, got {jobs!r}")
@@ -178,6 +225,25 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
     if resume and out is None:
         raise TextureCmpError("resume: needs an output file to resume from (output=...)")
     out_fmt = infer_format(out, fmt) if out is not None else None
+    store = None
+    if db is not None:
+        from texturecmp.records import Store
+
+        _check_for_records(man)
+        store = db if isinstance(db, Store) else Store(db)
+    try:
+        return _score(man, s, jobs=jobs, scheduler=scheduler, progress=progress, out=out, out_fmt=out_fmt,
+                      resume=resume, store=store, t0=t0)
+    finally:
+        if store is not None and store is not db:
+            store.close()
+
+
+def _score(man: Manifest, s: Settings, *, jobs: int | None, scheduler: str | None, progress: bool, out: str | None,
+           out_fmt: str | None, resume: bool, store: Any, t0: float) -> "pd.DataFrame":
+    """score_batch once its arguments are checked and the store (if any) is open."""
+    import pandas as pd
+    from tqdm.auto import tqdm
 
     keep, done, rewrite = None, set(), True
     if resume and out is not None:
@@ -185,18 +251,29 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
         if os.path.exists(out) or has_parts:
             existing = read_results(out, fmt=out_fmt)
             keep, done = _resumable(existing, man, s)
+            if store is not None:
+                done -= _not_in_store(keep, done, store)
+                keep = keep[keep["subject"].isin(list(done))].reset_index(drop=True)
             rewrite = len(keep) != len(existing)
-    tasks = [Task(ser, s, single_thread=scheduler is not None) for ser in man.subjects if ser.subject not in done]
+    tasks = [Task(ser, s, single_thread=scheduler is not None, records=store is not None)
+             for ser in man.subjects if ser.subject not in done]
     n_todo = sum(len(t.series.photos) for t in tasks)
     n_skipped = man.n_photos - n_todo
 
     frames: list[pd.DataFrame] = []
-    counts = {"scored": 0, "failed": 0}
+    counts = {"scored": 0, "failed": 0, "stored": 0}
     sink = open_sink(out, out_fmt, keep=keep, rewrite=rewrite) if out is not None else None
     bar = tqdm(total=n_todo, unit="photo", desc="texturecmp batch", file=sys.stderr, disable=not progress,
                dynamic_ncols=True, leave=True)
 
-    def on_result(task: Task, rows: list) -> None:
+    def on_result(task: Task, result: SubjectResult) -> None:
+        rows = result.rows
+        if store is not None and result.records:
+            # the records before the rows: after a crash between the two, --resume scores the
+            # subject again and the store ignores the records it already holds
+            before = len(store)
+            store.add_many(result.records)
+            counts["stored"] += len(store) - before
         if sink is not None:
             sink.write(task.series.subject, rows)
         else:
@@ -232,13 +309,16 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
     summary = {"subjects": len(man.subjects), "photos": man.n_photos, "scored": counts["scored"],
                "failed": n_failed, "failed_this_run": counts["failed"], "skipped": n_skipped,
                "elapsed_s": elapsed, "output": out}
+    if store is not None:
+        summary.update(stored=counts["stored"], db=store.path)
     df.attrs["summary"] = summary
     if progress:
         done_now = counts["scored"] + counts["failed"]
         rate = f", {60 * done_now / elapsed:.1f} photos/min" if done_now and elapsed > 0 else ""
         print(f"texturecmp batch: {man.n_photos} photos of {len(man.subjects)} subjects: {counts['scored']} scored, "
               f"{n_failed} failed, {n_skipped} already in the output; {elapsed:.1f} s{rate}"
-              + (f"; results in {out}" if out else ""), file=sys.stderr)
+              + (f"; results in {out}" if out else "")
+              + (f"; {counts['stored']} new records in {store.path}" if store is not None else ""), file=sys.stderr)
     return df
 
 
@@ -296,7 +376,8 @@ def run_cli(args: argparse.Namespace) -> int:
     """
     settings = Settings.from_file(args.settings) if args.settings else None
     df = score_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, settings=settings,
-                     progress=not args.no_progress, output=args.output, resume=args.resume, fmt=args.format)
+                     progress=not args.no_progress, output=args.output, resume=args.resume, fmt=args.format,
+                     db=args.db)
     return 1 if df.attrs["summary"]["failed"] else 0
 
 
@@ -330,6 +411,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=tuple(FORMATS), default=None, help="output format (default: from the suffix)")
     p.add_argument("--resume", action="store_true", help="keep the subjects already complete in OUT, score the rest")
     p.add_argument("--settings", metavar="FILE", help="settings file (JSON or TOML)")
+    p.add_argument("--db", metavar="FILE",
+                   help="also store each scored follow-up's comparison record in this records store (SQLite; "
+                        "see 'texturecmp records')")
     p.add_argument("--no-progress", action="store_true", help="no progress bar and summary on stderr")
     p.set_defaults(func=run_cli)
     return p

@@ -16,11 +16,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
 
-from texturecmp.batch._score import Task, failed_rows, score_subject
+from texturecmp.batch._score import SubjectResult, Task, failed_rows, score_subject
 
 __all__ = ["run_tasks", "default_jobs", "single_thread_blas", "set_blas_threads"]
 
-OnResult = Callable[[Task, list], None]
+OnResult = Callable[[Task, SubjectResult], None]
 
 
 def default_jobs() -> int:
@@ -101,12 +101,12 @@ def _init_worker() -> None:
     set_blas_threads(1)
 
 
-def _crash_rows(task: Task, exc: BaseException) -> list:
-    """Rows of every photo of a subject whose worker died (not a bad photo: the process was lost)."""
+def _crash_result(task: Task, exc: BaseException) -> SubjectResult:
+    """Rows of every photo of a subject whose worker died (not a bad photo: the process was lost); no records."""
     msg = f"{type(exc).__name__}: the worker scoring subject '{task.series.subject}' died ({exc})"
     msg = " ".join(msg.split())
-    return [r for i, ph in enumerate(task.series.photos) for r in failed_rows(task.series, ph, i, task.settings, msg,
-                                                                               task.series.baseline.pixel_size_mm)]
+    return SubjectResult([r for i, ph in enumerate(task.series.photos)
+                          for r in failed_rows(task.series, ph, i, task.settings, msg, task.series.baseline.pixel_size_mm)])
 
 
 def _run_inline(tasks: Sequence[Task], on_result: OnResult) -> None:
@@ -119,8 +119,8 @@ def _run_inline(tasks: Sequence[Task], on_result: OnResult) -> None:
     try:
         for t in tasks:
             with single_thread_blas():
-                rows = score_subject(t)
-            on_result(t, rows)
+                result = score_subject(t)
+            on_result(t, result)
     finally:
         cv2.setNumThreads(prev)
 
@@ -154,18 +154,18 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_result: OnResult) -> None:
                 for f in done:
                     t = pending.pop(f)
                     try:
-                        rows = f.result()
+                        result = f.result()
                     except BrokenProcessPool as exc:
                         broken = True
                         n = attempts[id(t)] = attempts.get(id(t), 0) + 1
                         if n >= 2:
-                            on_result(t, _crash_rows(t, exc))
+                            on_result(t, _crash_result(t, exc))
                         else:
                             queue.append(t)
                         continue
                     except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
-                        rows = _crash_rows(t, exc)
-                    on_result(t, rows)
+                        result = _crash_result(t, exc)
+                    on_result(t, result)
                 if broken and not pending:
                     break
         except BaseException:
@@ -215,11 +215,11 @@ def _run_dask(tasks: Sequence[Task], scheduler: str, jobs: int | None, on_result
         for f in ac:
             t = by_key.pop(f.key)
             try:
-                rows = f.result()
+                result = f.result()
             except Exception as exc:  # noqa: BLE001 - KilledWorker, lost connection...
-                rows = _crash_rows(t, exc)
+                result = _crash_result(t, exc)
             f.release()
-            on_result(t, rows)
+            on_result(t, result)
             if queue:
                 submit()
     finally:
@@ -229,7 +229,7 @@ def _run_dask(tasks: Sequence[Task], scheduler: str, jobs: int | None, on_result
 
 
 def run_tasks(tasks: Sequence[Task], *, jobs: int | None, scheduler: str | None, on_result: OnResult) -> None:
-    """Score ``tasks`` and call ``on_result(task, rows)`` for each, in completion order.
+    """Score ``tasks`` and call ``on_result(task, result)`` for each (a :class:`SubjectResult`), in completion order.
 
     ``jobs`` None: all cores for local processes, 2 workers for ``scheduler="local"``.
     """

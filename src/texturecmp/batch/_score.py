@@ -9,19 +9,23 @@ baseline fails, every follow-up is still measured on its own and its changes are
 
 The numbers are those of :func:`texturecmp.compare_series` (the same engine, the same
 order of operations); they do not depend on the process or the machine that ran them.
+
+With ``Task.records``, the worker also builds each scored follow-up's comparison record
+(:func:`texturecmp.records.comparison_record`: a plain dict, hashes and numbers, no
+pixels) for the parent to store.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Sequence
 
 from texturecmp.batch._manifest import Photo, SubjectSeries
 from texturecmp.catalogue import METRICS
 from texturecmp.settings import Settings
 
-__all__ = ["Task", "score_subject", "failed_rows", "COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS", "BOOL_COLUMNS",
+__all__ = ["Task", "SubjectResult", "score_subject", "failed_rows", "COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS", "BOOL_COLUMNS",
            "STRING_COLUMNS", "SESSION_COLUMNS"]
 
 #: Columns of the tidy batch table, in order.
@@ -51,12 +55,22 @@ class Task:
     """What a worker needs to score one subject: paths and settings, no pixels.
 
     ``single_thread``: set OpenCV and BLAS to one thread in the process that runs the task
-    (Dask workers; local worker processes get it from their initialiser).
+    (Dask workers; local worker processes get it from their initialiser). ``records``:
+    also build the comparison record of each scored follow-up.
     """
 
     series: SubjectSeries
     settings: Settings
     single_thread: bool = False
+    records: bool = False
+
+
+class SubjectResult(NamedTuple):
+    """What a worker sends back for one subject: the table rows and (``Task.records``) the
+    comparison records of its scored follow-ups (failed photos have rows, not records)."""
+
+    rows: list[dict[str, Any]]
+    records: Sequence[dict[str, Any]] = ()
 
 
 def _one_line(text: str) -> str:
@@ -164,7 +178,7 @@ def _orphan_rows(series: SubjectSeries, ph: Photo, i: int, settings: Settings, p
     return rows
 
 
-def score_subject(task: Task) -> list[dict[str, Any]]:
+def score_subject(task: Task) -> SubjectResult:
     """Score one subject's series; never raises for a bad photo or mask (see module docstring).
 
     Parameters
@@ -173,9 +187,11 @@ def score_subject(task: Task) -> list[dict[str, Any]]:
 
     Returns
     -------
-    list of dict
-        One row per photo x metric (catalogue order), photos in series order, with the
-        columns :data:`COLUMNS`.
+    SubjectResult
+        ``rows``: one row per photo x metric (catalogue order), photos in series order,
+        with the columns :data:`COLUMNS`. ``records``: with ``task.records``, the
+        comparison record of each follow-up that was scored against the baseline, with
+        the manifest's subject, session, date and baseline session and date.
     """
     if task.single_thread:
         import cv2
@@ -192,6 +208,7 @@ def score_subject(task: Task) -> list[dict[str, Any]]:
     base = series.baseline
     px = base.pixel_size_mm
     rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     eng = None
     base_error = ""
     try:
@@ -219,8 +236,14 @@ def score_subject(task: Task) -> list[dict[str, Any]]:
             del img
             eng.measure(fol)
             cmp = _comparison(eng, eng.base, fol, None, maps=False)  # a batch keeps numbers, not pictures
-            rows += _followup_rows(series, ph, i, cmp, s_hash, px, extra)
+            new_rows = _followup_rows(series, ph, i, cmp, s_hash, px, extra)
+            if task.records:
+                from texturecmp.records import comparison_record
+
+                records.append(comparison_record(cmp, subject=series.subject, session=ph.session, date=ph.date or None,
+                                                 baseline_session=base.session, baseline_date=base.date or None))
+            rows += new_rows
             del cmp, fol
         except Exception as exc:  # noqa: BLE001
             rows += failed_rows(series, ph, i, s, _err(exc), px)
-    return rows
+    return SubjectResult(rows, records)
