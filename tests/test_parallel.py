@@ -120,3 +120,23 @@ def test_image_needs_exactly_one_pixel_array():
         tc.Image(sha256="0" * 64, source="x", format=None, bit_depth=8)
     with pytest.raises(ValueError, match="bit_depth"):
         tc.Image(rgb8=np.zeros((8, 8, 3), np.uint8), sha256="0" * 64, source="x", format=None, bit_depth=16)
+
+
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_strip_glcm_equals_the_tile_glcm(with_mask):
+    from texturecmp.glcm import glcm, glcm_grid_rows, glcm_offsets
+
+    rng = np.random.default_rng(7)
+    h, w = 150, 130
+    q = rng.integers(0, 8, (h, w)).astype(np.uint8)
+    mask = rng.random((h, w)) > 0.2 if with_mask else None
+    g = TileGrid(-5, 7, 23, 6, 6)
+    offsets = glcm_offsets((0, 45, 90, 135), distance=2)
+    acc = np.zeros((g.n, 4, 8, 8), np.int64)
+    for a, b in row_spans(h, 17):
+        b2 = min(h, b + 2)
+        glcm_grid_rows(q[a:b2], a, b, height=h, n_levels=8, grid=(g.x0, g.y0, g.t, g.nx, g.ny), offsets=offsets,
+                       mask=None if mask is None else mask[a:b2], out=acc)
+    ref = glcm(q, n_levels=8, mask=mask, distance=2, symmetric=False, tile_labels=g.labels((h, w)), n_tiles=g.n)
+    np.testing.assert_array_equal(acc, ref)
+    assert acc.sum() > 0

@@ -14,6 +14,7 @@ local texture change, lesion visibility) are computed on images downsampled to
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
@@ -21,7 +22,8 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from texturecmp._filters import Y_WEIGHTS, gauss, lightness, linearize
+from texturecmp._parallel import pool_map
+from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
 from texturecmp.catalogue import METRICS
@@ -407,16 +409,23 @@ def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, r
     for key, mask in (("roi", base.regions.roi), ("lesion", base.regions.lesion), ("reference", base.regions.reference)):
         if mask is not None:
             maps[key] = cv2.resize(mask.astype(np.uint8), (wb, hb), interpolation=cv2.INTER_NEAREST).astype(bool)
-    vis_sigma = s.px(s.visibility_sigma_mm, pixel_size_mm) * fb
     lab_b = rgb_to_lab(rb)
+    # map pixel (u, v) -> baseline full-resolution pixel (pixel centres)
+    grid_to_full = np.array([[1 / fb, 0.0, 0.5 / fb - 0.5], [0.0, 1 / fb, 0.5 / fb - 0.5], [0.0, 0.0, 1.0]])
 
-    def visibility(lab: np.ndarray, ref_mean: np.ndarray) -> np.ndarray:
-        sm = gauss(lab, vis_sigma) if vis_sigma > 0.3 else lab
-        return delta_e00(sm, ref_mean[None, None, :]).astype(np.float32)
+    def visibility(m: Measurement, full_to_photo: np.ndarray) -> np.ndarray | None:
+        """The measurement's lesion-visibility map (ΔE00 to its reference skin, computed around the
+        lesion) laid onto the map grid; NaN where it was not computed."""
+        vis_info = m._internal.get("visibility")
+        if vis_info is None:
+            return None
+        vis, to_full = vis_info[0], np.vstack([vis_info[4], [0.0, 0.0, 1.0]])
+        mat = (np.linalg.inv(to_full) @ full_to_photo @ grid_to_full)[:2]
+        return cv2.warpAffine(vis, mat, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
 
     if base.regions.reference is not None:
-        ref_b = base.measurement._internal["visibility"][3]
-        maps["visibility_before"] = visibility(lab_b, ref_b)
+        maps["visibility_before"] = visibility(base.measurement, np.eye(3))
     if rel is None:
         return maps
     ra, fa = _small_rgb(fol)  # the follow-up's gains are applied in linear light
@@ -443,8 +452,8 @@ def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, r
     tc = (rms_a_w - rms_b).astype(np.float32)
     tc[~valid | ~maps["roi"]] = np.nan
     maps["texture_change"] = tc
-    if fol.regions.reference is not None and fol.measurement._internal.get("visibility") is not None:
-        va = visibility(lab_a, fol.measurement._internal["visibility"][3])
+    va = visibility(fol.measurement, np.vstack([rel, [0.0, 0.0, 1.0]])) if fol.regions.reference is not None else None
+    if va is not None:
         va[~valid] = np.nan
         maps["visibility_after"] = va
     return maps
@@ -519,7 +528,8 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
 
 
 def _load_all(images: Sequence[Any], labels: Sequence[str]) -> list[Image]:
-    return [load_image(im, name=f"photo '{lab}'") for im, lab in zip(images, labels)]
+    """Decode the photos side by side (the decoders release the GIL); the first failure in order is raised."""
+    return pool_map(lambda item: load_image(item[0], name=f"photo '{item[1]}'"), list(zip(images, labels)))
 
 
 def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, baseline_repeat,
@@ -529,10 +539,18 @@ def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference
     imgs = _load_all(images, labels)
     eng = _Engine(imgs[0], roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p, settings=s,
                   label=labels[0])
-    follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
-    rep = None
-    if baseline_repeat is not None:
-        rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
+    # the baseline is measured (on the strip pool) while the follow-ups are registered here:
+    # registration is mostly serial and fills the cores the measurement leaves idle
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
+        base_job = ex.submit(eng.measure_baseline)
+        try:
+            follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
+            rep = None
+            if baseline_repeat is not None:
+                rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
+        finally:
+            wait([base_job])
+        base_job.result()
     eng.run(follow + ([rep] if rep is not None else []))
     mdc = _test_retest(eng, rep) if rep is not None else None
     return eng, follow, mdc

@@ -21,7 +21,9 @@ which 45° points up-right).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +35,7 @@ from texturecmp.errors import BadMaskError, BadSettingsError
 __all__ = [
     "quantize_fixed_bin",
     "glcm",
+    "glcm_grid_rows",
     "glcm_offsets",
     "glcm_features",
     "GLCM_FEATURES",
@@ -449,6 +452,68 @@ def glcm(
     if tiles is None:
         return out[:, 0]
     return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+
+def glcm_grid_rows(
+    levels: NDArray[np.uint8],
+    y0: int,
+    y1: int,
+    *,
+    height: int,
+    n_levels: int,
+    grid: tuple[int, int, int, int, int],
+    offsets: Sequence[tuple[int, int]],
+    mask: NDArray[np.bool_] | None = None,
+    out: NDArray[np.int64] | None = None,
+    lock: Any = None,
+) -> NDArray[np.int64]:
+    r"""Tile GLCM counts of the pairs whose **first** pixel lies in image rows y0 .. y1 (private
+    building block of the texture family, which runs it on row strips).
+
+    Equal, summed over strips covering the image, to :func:`glcm` with ``symmetric=False``
+    and ``tile_labels`` of the rectangular grid ``(x0, y0, t, nx, ny)`` (tile
+    ``iy * nx + ix`` covers x0 + ix*t .. x0 + (ix+1)*t, likewise in y); pixels outside the
+    grid start no pair. Each tile's matrix is one 2-D ``cv2.calcHist`` of the tile's
+    first pixels and their neighbours (8-bit levels, a 4 KB histogram that stays in the
+    cache), about twice as fast as one 3-D histogram over tiles.
+
+    ``levels`` (uint8, < n_levels <= 256 wherever the mask holds) and ``mask`` hold image rows
+    y0 .. y0 + len(levels) (at least y1 + max dy, or to the image bottom); ``height`` is the
+    image's height. Offsets must have dy >= 0 (those of :func:`glcm_offsets`).
+    Returns (n_tiles, n_offsets, n_levels, n_levels) int64: ``out`` when given, to which
+    the counts are added (under ``lock``, when strips run in threads: integer sums do not
+    depend on their order).
+    """
+    gx0, gy0, t, nx, ny = grid
+    w = levels.shape[1]
+    if out is None:
+        out = np.zeros((nx * ny, len(offsets), n_levels, n_levels), np.int64)
+    found = []
+    size, ranges = [n_levels, n_levels], [0, n_levels, 0, n_levels]
+    for k, (dy, dx) in enumerate(offsets):
+        r1 = min(y1, height - dy)  # the neighbour must be inside the image
+        c0, c1 = max(0, -dx), w - max(0, dx)
+        for iy in range(max(0, (y0 - gy0) // t), ny):
+            a, b = max(y0, gy0 + iy * t), min(r1, gy0 + (iy + 1) * t)
+            if a >= r1:
+                break
+            if b <= a:
+                continue
+            la, lb = a - y0, b - y0
+            for ix in range(nx):
+                ca, cb = max(c0, gx0 + ix * t), min(c1, gx0 + (ix + 1) * t)
+                if cb <= ca:
+                    continue
+                first = levels[la:lb, ca:cb]
+                second = levels[la + dy:lb + dy, ca + dx:cb + dx]
+                pair = None
+                if mask is not None:
+                    pair = np.logical_and(mask[la:lb, ca:cb], mask[la + dy:lb + dy, ca + dx:cb + dx]).view(np.uint8)
+                found.append((iy * nx + ix, k, cv2.calcHist([first, second], [0, 1], pair, size, ranges)))
+    with lock if lock is not None else contextlib.nullcontext():
+        for tile, k, hist in found:
+            out[tile, k] += hist.astype(np.int64)
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -93,24 +93,25 @@ class ScarFamily(Family):
             return src[wk]
 
         lf, rf = field("lesion"), field("reference")
-        lab, lin = field("lab"), field("lin")
+        lab = field("lab")
+        # two fields of <= 4 channels (OpenCV's area resize limit): (1, L*, a*, b*) and (linear R, G,
+        # D^2), weighted by each mask and summed per tile
+        R, G, _ = cv2.split(field("lin"))
+        fields = (cv2.merge([np.ones_like(lf), *cv2.split(lab)]), cv2.merge([R, G, field("D2")]))
         out = {}
         for pre, m in (("l", lf), ("r", rf)):
-            out[f"{pre}n"] = g.sums(m, origin, k)
-            lab_s = g.sums(lab * m[..., None], origin, k)
-            lin_s = g.sums(lin * m[..., None], origin, k)
-            for c, name in enumerate("Lab"):
-                out[f"{pre}{name}"] = lab_s[:, c]
-            for c, name in enumerate("RG"):
-                out[f"{pre}{name}"] = lin_s[:, c]
-        D2 = field("D2")
-        out["lD2"] = g.sums(cv2.multiply(D2, lf), origin, k)
-        out["rD2"] = g.sums(cv2.multiply(D2, rf), origin, k)
-        # visible area: lesion pixels beyond the JND from the reference mean colour
-        # an explicit sum, not a BLAS product: its order (and last bits) must not depend on threads
-        ref_mean = ((lab * rf[..., None]).sum(axis=(0, 1), dtype=np.float64) / max(float(rf.sum()), 1e-9)).astype(np.float32)
+            sums = np.concatenate([g.sums(f * m[..., None], origin, k) for f in fields], axis=1)
+            for c, name in enumerate(("n", "L", "a", "b", "R", "G", "D2")):
+                out[f"{pre}{name}"] = sums[:, c]
+        # visible area: lesion pixels beyond the JND from the reference mean colour (the mean from
+        # the tile sums: their order, and so the last bits, do not depend on threads)
+        ref_mean = (np.array([out["rL"].sum(), out["ra"].sum(), out["rb"].sum()]) / max(float(out["rn"].sum()), 1e-9)).astype(np.float32)
         vis, f, _ = visibility_map(ctx.lab, ref_mean, sigma_px=ctx.px(s.visibility_sigma_mm) / k, window=wk)
-        ctx.extras["visibility"] = (vis, f, win, ref_mean)
+        # where the map's pixels lie in the photo: full-resolution x = a * u + b (pixel centres)
+        sx, sy = vis.shape[1] / (lf.shape[1] or 1), vis.shape[0] / (lf.shape[0] or 1)
+        to_full = np.array([[k / sx, 0.0, k * (0.5 / sx + wk[1].start) - 0.5],
+                            [0.0, k / sy, k * (0.5 / sy + wk[0].start) - 0.5]])
+        ctx.extras["visibility"] = (vis, f, win, ref_mean, to_full)
         hk, wkk = lf.shape
         over = cv2.resize((vis > s.jnd_delta_e00).astype(np.float32), (wkk, hk), interpolation=cv2.INTER_NEAREST)
         out["visible"] = g.sums(cv2.multiply(over, lf), origin, k)

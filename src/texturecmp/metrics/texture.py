@@ -26,6 +26,7 @@ References: Haralick et al. 1973; Ojala, Pietikainen & Maenpaa 2002; Zwanenburg 
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import cv2
@@ -33,7 +34,7 @@ import numpy as np
 
 from texturecmp._filters import GaussRows, blur_small, gauss
 from texturecmp._parallel import STRIP_ROWS, enlarge_rows, map_rows, sum_parts
-from texturecmp.glcm import glcm, glcm_features
+from texturecmp.glcm import glcm_features, glcm_grid_rows, glcm_offsets
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
 __all__ = ["TextureFamily", "lbp_riu2", "LBP_BINS"]
@@ -131,7 +132,11 @@ class TextureFamily(Family):
         # GLCM on D with a fixed bin width, centred on 0
         levels = s.glcm_levels
         lower = -0.5 * levels * s.glcm_bin_width
-        q = np.empty((h, w), np.uint8)
+        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
+        offsets = glcm_offsets((0, 45, 90, 135), distance=dist)
+        grid = (g.x0, g.y0, g.t, g.nx, g.ny)
+        glcm_counts = np.zeros((g.n, len(offsets), levels, levels), np.int64)
+        lock = threading.Lock()
         r_lbp = max(1, int(round(ctx.px(s.lbp_radius_mm))))
         # structure tensor: products of the gradients of L1, area-downsampled by kt in the strips
         sig = ctx.px(s.anisotropy_sigma_mm)
@@ -153,7 +158,11 @@ class TextureFamily(Family):
             if not roi_all:
                 diff *= m[y0:y1]
             part["band_fine"] = g.row_sums(diff, y0)
-            q[y0:y1] = quantize_detail(d, bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
+            # GLCM of the pairs starting in the strip (their neighbours reach dist rows below)
+            y2 = min(h, y1 + dist)
+            q = quantize_detail(D[y0:y2], bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
+            glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
+                           mask=None if roi_all else m[y0:y2], out=glcm_counts, lock=lock)
             # uniform LBP histogram per tile: one bincount of (tile * 10 + code)
             a, b = max(0, y0 - r_lbp), min(h, y1 + r_lbp)
             codes = lbp_riu2(L1[a:b], radius=r_lbp)[y0 - a:y1 - a]
@@ -188,10 +197,7 @@ class TextureFamily(Family):
         e = 2 * jxy
         coh = (dd * dd + e * e) / np.maximum(tr * tr, 1e-24)
         del jxx, jyy, jxy, tr, dd, e
-        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
-        tl = g.labels(ctx.shape)
-        out["glcm"] = glcm(q, n_levels=levels, mask=m, distance=dist, symmetric=True, tile_labels=tl, n_tiles=g.n)
-        del tl
+        out["glcm"] = glcm_counts + glcm_counts.swapaxes(-1, -2)  # symmetric: each pair in both orders
 
         def coherence(y0: int, y1: int) -> dict[str, np.ndarray]:
             c = enlarge_rows(coh, kt, y0, y1, w)
