@@ -116,6 +116,25 @@ class _Gen:
         self.funcs.append(f"def {fn}(x):\n" + "\n".join(body + tail) + "\n")
         return fn
 
+    def predicate(self, schema: Any, v: str) -> str:
+        """An expression that is True exactly when ``v`` is valid against ``schema`` (for anyOf / oneOf branches).
+
+        A branch that is only a ``type`` or only a ``required`` gets an inline test for the
+        common case in front of the call (a sufficient condition: when it fails, the call decides).
+        """
+        call = f"{self.function(schema, boolean=True)}({v})"
+        keys = set(schema) - _ANNOTATIONS if isinstance(schema, Mapping) else {None}
+        if keys == {"type"}:
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            exact = tuple({t for name in types for t in _PY[name]})
+            quick = f"type({v}) in {self.const(exact)}"
+            if self.finite and float in exact:
+                quick += f" and (type({v}) is not float or {v} - {v} == 0.0)"
+            return f"({quick} or {call})"
+        if keys == {"required"}:
+            return f"((type({v}) is dict and {self.const(frozenset(schema['required']))}.issubset({v})) or {call})"
+        return call
+
     def target(self, ref: str) -> Any:
         if not ref.startswith("#/"):
             raise NotImplementedError(f"only local $ref are supported, got {ref!r}")
@@ -243,13 +262,16 @@ class _Gen:
             known = self.const(frozenset(props))
             loop = [f"{sp}    for {k}, {w} in {v}.items():"]
             if names is not None:
+                seen = self.const(set())  # names that passed: the same keys recur in every record
+                loop += [f"{sp}        if {k} not in {seen}:"]
                 if self.boolean:
                     fn = self.function(names, boolean=True)
-                    loop += [f"{sp}        if not {fn}({k}):", f"{sp}            return False"]
+                    loop += [f"{sp}            if not {fn}({k}):", f"{sp}                return False"]
                 else:
                     fn = self.function(names)
-                    loop += [f"{sp}        try:", f"{sp}            {fn}({k})", f"{sp}        except _Invalid as e:",
-                             f"{sp}            raise _Invalid([{', '.join(path + [k])}], 'bad name (' + e.args[1] + ')') from None"]
+                    loop += [f"{sp}            try:", f"{sp}                {fn}({k})", f"{sp}            except _Invalid as e:",
+                             f"{sp}                raise _Invalid([{', '.join(path + [k])}], 'bad name (' + e.args[1] + ')') from None"]
+                loop += [f"{sp}            if len({seen}) < 4096:", f"{sp}                {seen}.add({k})"]
             if addl is False and names is None:
                 loop = [f"{sp}    if not {known}.issuperset({v}):", f"{sp}        for {k} in {v}:",
                         f"{sp}            if {k} not in {known}:", self.fail(path + [k], "unexpected field", ind + 4)]
@@ -270,8 +292,8 @@ class _Gen:
         for kw, join, failed, report in (("anyOf", " or ", "not ({})", _anyof), ("oneOf", " + ", "{} != 1", _oneof)):
             if kw not in schema:
                 continue
-            preds = [self.function(s, boolean=True) for s in schema[kw]]
-            test = failed.format(join.join(f"{p}({v})" for p in preds))
+            preds = [self.predicate(s, v) for s in schema[kw]]
+            test = failed.format(join.join(preds))
             if self.boolean:
                 out += [f"{sp}if {test}:", f"{sp}    return False"]
             else:
