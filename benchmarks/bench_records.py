@@ -12,7 +12,9 @@ record is schema-valid and distinct. Generating them is not timed. Timed:
 
 (a) ``Store.add_many`` of all records in batches of ``--batch`` (one transaction each);
 (b) ``Store.add`` of ``--single`` more records, one transaction each (per-record cost);
-(c) validation alone (``records.validate``) and canonical JSON alone, per record;
+(c) validation alone (``records.validate``) and canonical JSON alone, per record: the
+    public ``records.canonical_json`` (which first scans the record for NaN) and the
+    store's path for a validated record (no scan, UTF-8 bytes);
 (d) ``Store.history(subject)`` for one subject (median of 20): the query, and the query
     plus parsing every record of the history (``.record`` is parsed on first access);
     ``Store.entries`` (index fields only).
@@ -87,6 +89,13 @@ def main() -> None:
     for r in recs[:k]:
         records.canonical_json(r)
     t_json = (time.perf_counter() - t) / k
+    from texturecmp.records._record import canonical_bytes
+
+    t = time.perf_counter()
+    for r in recs[:k]:
+        canonical_bytes(r, checked=True)
+    t_bytes = (time.perf_counter() - t) / k
+    load0 = os.getloadavg()[0]
 
     with records.Store(db) as store:
         t = time.perf_counter()
@@ -123,11 +132,13 @@ def main() -> None:
           f"({1000 * t_single / max(1, args.single):.2f} ms/record)")
     print(f"(c) validate one record{'':30}{1000 * t_val:>9.2f} ms")
     print(f"    canonical JSON of one record{'':21}{1000 * t_json:>9.2f} ms")
+    print(f"    canonical bytes of a validated record (store){'':4}{1000 * t_bytes:>9.2f} ms")
     print(f"(d) history('{subject}'): {len(hist)} records (median of 20){'':6}{1000 * t_hist:>9.2f} ms  < 50 ms")
     print(f"    history('{subject}') and parse every record{'':6}{1000 * t_parsed:>9.2f} ms")
     print(f"    entries('{subject}') (index fields only){'':12}{1000 * t_entries:>9.2f} ms")
     assert len(parsed) == len(hist) == len(entries)
     print(f"store: {n_total} records, {size / 2**20:.0f} MiB ({db})")
+    print(f"1-minute load average: {load0:.2f} before the inserts, {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":

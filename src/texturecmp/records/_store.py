@@ -329,7 +329,7 @@ class Store:
                 raise BadRecordError(f"record {i}: invalid texturecmp record ({len(found)} problem"
                                      f"{'s' if len(found) > 1 else ''}): " + "; ".join(found), found)
             blob = canonical_bytes(rec, checked=True)  # serialised once: the id hashes the body's bytes
-            prepared.append((hashlib.sha256(blob).hexdigest(), blob.decode("utf-8"), rec))
+            prepared.append((hashlib.sha256(blob).hexdigest(), blob, rec))
         if not prepared:
             return []
         added_at = _now()
@@ -342,7 +342,7 @@ class Store:
             try:
                 subjects: dict[str, int] = {}
                 sessions: dict[tuple[int, str], int] = {}
-                for rid, text, rec in prepared:
+                for rid, blob, rec in prepared:
                     if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
                         continue
                     skey = self._subject_key(conn, subjects, rec["subject"])
@@ -353,9 +353,9 @@ class Store:
                     cur = conn.execute(
                         "INSERT INTO records (id, kind, subject_key, session_key, baseline_session_key, date, sort_key, "
                         "photo_sha256, texturecmp_version, record_schema_version, added_at, body) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))",  # UTF-8 bytes stored as text
                         (rid, rec["kind"], skey, sess, base, rec["date"], date_sort_key(rec["date"]), rec["photo"]["sha256"],
-                         rec["texturecmp_version"], rec["schema_version"], added_at, text))
+                         rec["texturecmp_version"], rec["schema_version"], added_at, blob))
                     _insert_index(conn, cur.lastrowid, sess, base, rec)
                 conn.execute("COMMIT")
             except BaseException:
