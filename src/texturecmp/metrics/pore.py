@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows
-from texturecmp._parallel import map_rows, sum_parts
+from texturecmp._parallel import map_rows
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
 __all__ = ["PoreFamily", "detect_pores"]
@@ -37,7 +37,8 @@ def _pore_sigmas(d_min: float, d_max: float) -> tuple[float, float]:
 def _pore_components(L: np.ndarray, mask: np.ndarray | None, *, d_min: float, d_max: float, threshold: float,
                      L_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Candidates (DoG below -threshold inside the mask, on row strips), their connected
-    components and the round ones. Returns (labels int32, ok uint8 per label, centroids, diameters)."""
+    components and the round ones. Returns (labels int32, ok uint8 per label, centroids, diameters,
+    areas in px) of the pores."""
     s1, s2 = _pore_sigmas(d_min, d_max)
     h, w = L.shape
     lo = None if L_small is not None else GaussRows(L, s1)
@@ -59,13 +60,13 @@ def _pore_components(L: np.ndarray, mask: np.ndarray | None, *, d_min: float, d_
     diam = 2.0 * np.sqrt(area / math.pi)
     ok = (diam >= d_min) & (diam <= d_max) & (np.maximum(bw, bh) <= 2.0 * np.minimum(bw, bh)) & (area >= 0.45 * bw * bh)
     ok[0] = False
-    return lab, ok.astype(np.uint8), cen[ok], diam[ok]
+    return lab, ok.astype(np.uint8), cen[ok], diam[ok], area[ok]
 
 
 def detect_pores(L: np.ndarray, mask: np.ndarray, *, d_min: float, d_max: float, threshold: float,
                  L_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Detect dark round blobs. Returns (centroids (n, 2) as x, y; diameters (n,) px; pore mask bool)."""
-    lab, ok, cen, diam = _pore_components(L, mask, d_min=d_min, d_max=d_max, threshold=threshold, L_small=L_small)
+    lab, ok, cen, diam, _ = _pore_components(L, mask, d_min=d_min, d_max=d_max, threshold=threshold, L_small=L_small)
     return cen, diam, ok.astype(bool)[lab]
 
 
@@ -80,20 +81,16 @@ class PoreFamily(Family):
         d_min, d_max = (ctx.px(v) for v in s.pore_diameter_mm)
         s1, _ = _pore_sigmas(d_min, d_max)
         reuse = ctx.L1 if abs(s1 - ctx.px(s.band_fine_mm[0])) < 1e-6 else None
-        lab, ok, cen, diam = _pore_components(ctx.L, None if ctx.roi_all else ctx.roi, d_min=d_min, d_max=d_max,
-                                              threshold=s.pore_threshold, L_small=reuse)
+        _, _, cen, diam, area = _pore_components(ctx.L, None if ctx.roi_all else ctx.roi, d_min=d_min, d_max=d_max,
+                                                 threshold=s.pore_threshold, L_small=reuse)
+        # a pore, its diameter and its area belong to the tile holding its centroid
         idx = g.index_of(cen[:, 0], cen[:, 1]) if len(cen) else np.zeros(0, np.int64)
         sel = idx >= 0
-
-        def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
-            return {"area": g.row_sums(ok[lab[y0:y1]].astype(np.float32), y0)}
-
-        area = sum_parts(map_rows(strip, ctx.shape[0]))["area"]
         return {
             "n": ctx.roi_count(),
             "count": np.bincount(idx[sel], minlength=g.n).astype(np.float64),
             "diam": np.bincount(idx[sel], weights=diam[sel], minlength=g.n),
-            "area": area,
+            "area": np.bincount(idx[sel], weights=area[sel], minlength=g.n),
         }
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:

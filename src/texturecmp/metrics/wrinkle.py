@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from texturecmp._filters import enlarge, gblur, kernel_size
+from texturecmp._filters import gblur, kernel_size
 from texturecmp._parallel import enlarge_rows, map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -58,8 +58,7 @@ def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
 def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
     """Split the scales: those computed at full resolution (k = 1), and the coarse levels,
     each scale computed on L* area-downsampled by k = int(sigma / 2) (sigma / k >= 2 px
-    there) and the scales sharing a k combined there (max); levels whose k is a multiple
-    of the smallest coarse k are enlarged (bilinear) onto that grid and combined there."""
+    there) and the scales sharing a k combined there (max)."""
     h, w = L.shape
     by_k: dict[int, list[float]] = {}
     for sigma in sigmas_px:
@@ -76,17 +75,6 @@ def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float
             r = _ridge_at(src, s, elongation)
             level = r if level is None else cv2.max(level, r)
         coarse.append((k, level))
-    # coarser levels are enlarged onto the finest coarse grid and combined there, so each strip
-    # enlarges a single coarse level
-    if len(coarse) > 1:
-        k0, merged = coarse[0]
-        rest = []
-        for k, level in coarse[1:]:
-            if k % k0 == 0:
-                merged = np.maximum(merged, enlarge(level, k // k0, merged.shape))
-            else:
-                rest.append((k, level))
-        coarse = [(k0, merged)] + rest
     return by_k.get(1, []), coarse
 
 
