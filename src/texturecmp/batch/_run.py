@@ -82,6 +82,27 @@ def set_blas_threads(n: int) -> list[int]:
     return prev
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+
+
+def keep_heap_memory(limit_bytes: int = 256 << 20) -> bool:
+    """Let glibc reuse freed heap memory for arrays up to ``limit_bytes`` (Linux; else a no-op).
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes
+    glibc's mmap threshold at 128 KB: every strip-sized temporary (about 1 MB at 12 MP)
+    is then a fresh ``mmap`` whose pages fault in on first touch, and a photo cost twice
+    the CPU of a plain process (5.5 against 2.7 s). Raising both thresholds restores the
+    heap reuse; the worker keeps up to ``limit_bytes`` of freed memory for the next photo.
+    Returns whether the setting was applied.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(min(limit_bytes, 1 << 30)))
+                    and libc.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(limit_bytes)))
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False
+
+
 @contextlib.contextmanager
 def single_thread_blas():
     """Context manager: BLAS on one thread inside, the previous thread count restored after."""

@@ -196,10 +196,11 @@ def score_subject(task: Task) -> SubjectResult:
     if task.single_thread:
         import cv2
 
-        from texturecmp.batch._run import set_blas_threads
+        from texturecmp.batch._run import keep_heap_memory, set_blas_threads
 
         cv2.setNumThreads(1)
         set_blas_threads(1)
+        keep_heap_memory()  # Dask workers start with a malloc setting that doubles the cost
     from texturecmp.compare import _comparison, _Engine
     from texturecmp.io import load_image
 
