@@ -10,8 +10,9 @@ name, so the batch can grow without rendering more.
 Reported:
 
 (a) throughput in photos per minute (wall clock, pool or cluster start-up included) with
-    1 local worker (``jobs=1``: in this process, OpenCV free to use every core), the same
-    with OpenCV on one thread (as each worker process of the parallel runs), 2 local
+    1 local worker (``jobs=1``: in this process; the batch pins OpenCV to one thread there
+    too, so the next row, OpenCV set to one thread beforehand, measures the same work
+    again and shows the machine's run-to-run noise), 2 local
     worker processes (``jobs=2``) and a 2-worker Dask LocalCluster (``scheduler="local"``),
     on the same manifest; the CPU seconds spent per photo (this process and its worker
     processes) and the mean number of busy cores (CPU time / wall time: on a machine
