@@ -68,8 +68,12 @@ class ColorFamily(Family):
             roi_s = np.ones_like(roi_s)
         mean = lab_s[roi_s].mean(axis=0, dtype=np.float64).astype(np.float32)
         de = delta_e00(lab_s, mean[None, None, :]).astype(np.float32)
-        de2 = upsample(de * de, ctx.shape, nearest=True)
-        out["de2"] = g.sums(ctx.in_roi(de2))
+        # squared differences spread (nearest) over the colour grid, weighted by the roi fraction there
+        k = ctx.ck
+        de2 = upsample(de * de, ctx.lab.shape[:2], nearest=True)
+        if not ctx.roi_all:
+            de2 *= ctx.down("roi", k) if k > 1 else ctx.roi_f
+        out["de2"] = g.sums(de2, scale=k)
         return out
 
     def finish(self, tot: dict[str, np.ndarray], pixel_size_mm: float | None) -> dict[str, np.ndarray]:

@@ -32,6 +32,13 @@ __all__ = ["WrinkleFamily", "ridge_strength", "ridge_mask"]
 
 def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
     """s^2 * lambda_1 of the Hessian of G_s * src where lambda_1 > elongation * |lambda_2| (else 0)."""
+    l1, l2 = _eigen(src, s, elongation)
+    l1[l1 <= l2] = 0  # keep l1 > e|l2| (implies l1 > 0)
+    return l1
+
+
+def _eigen(src: np.ndarray, s: float, elongation: float) -> tuple[np.ndarray, np.ndarray]:
+    """(s^2 lambda_1, elongation * s^2 |lambda_2|) of the Hessian of G_s * src, lambda_1 >= lambda_2."""
     g = gblur(src, s)
     # the Sobel kernels carry the scale s^2 / 2, so a = s^2 (dxx + dyy) / 2 and b = s^2 (dxx - dyy) / 2
     h2 = 0.5 * s * s
@@ -50,9 +57,7 @@ def _ridge_at(src: np.ndarray, s: float, elongation: float) -> np.ndarray:
     l2 = np.subtract(a, root, out=a)
     np.abs(l2, out=l2)
     l2 *= np.float32(elongation)
-    r = l1
-    r[l1 <= l2] = 0  # keep l1 > e|l2| (implies l1 > 0)
-    return r
+    return l1, l2
 
 
 def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
@@ -119,8 +124,22 @@ def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float
     fine, coarse = _ridge_levels(L, sigmas_px, elongation)
     out = np.empty(L.shape, np.uint8)
 
+    h, w = L.shape
+    thr = np.float32(threshold)
+
     def strip(y0: int, y1: int) -> None:
-        m = _ridge_rows(L, fine, coarse, elongation, y0, y1) > threshold
+        # max_sigma(r_sigma) > t  <=>  some r_sigma > t: the decision per scale, no strength kept
+        m = None
+        for sigma in fine:
+            halo = kernel_size(sigma) // 2 + 2
+            a, b = max(0, y0 - halo), min(h, y1 + halo)
+            l1, l2 = _eigen(L[a:b], sigma, elongation)
+            l1, l2 = l1[y0 - a:y1 - a], l2[y0 - a:y1 - a]
+            mm = (l1 > l2) & (l1 > thr)
+            m = mm if m is None else (m | mm)
+        for k, level in coarse:
+            mm = enlarge_rows(level, k, y0, y1, w) > thr
+            m = mm if m is None else (m | mm)
         if roi is not None:
             m &= roi[y0:y1]
         out[y0:y1] = m
