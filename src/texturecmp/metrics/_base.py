@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import cv2
 import numpy as np
 
-from texturecmp._filters import TileGrid
+from texturecmp._filters import TileGrid, down_exact
 from texturecmp.settings import Settings
 
 __all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family"]
@@ -88,8 +87,7 @@ class Context:
                    "D2": lambda: self.cache["D2"], "roi": lambda: self.roi_f,
                    "lesion": lambda: self.lesion.astype(np.float32),
                    "reference": lambda: self.reference.astype(np.float32)}[name]()
-            h, w = self.shape
-            self.cache[key] = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+            self.cache[key] = down_exact(src, k)
         return self.cache[key]
 
 

@@ -19,11 +19,13 @@ Larger scales are computed on area-downsampled images (sigma stays >= 2 px there
 
 from __future__ import annotations
 
+from typing import Callable
+
 import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from texturecmp._filters import gblur, kernel_size
+from texturecmp._filters import down_exact, gblur, kernel_size
 from texturecmp._parallel import enlarge_rows, map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -60,7 +62,8 @@ def _eigen(src: np.ndarray, s: float, elongation: float) -> tuple[np.ndarray, np
     return l1, l2
 
 
-def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
+def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float,
+                  down: Callable[[int], np.ndarray] | None = None) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
     """Split the scales: those computed at full resolution (k = 1), and the coarse levels,
     each scale computed on L* area-downsampled by k = int(sigma / 2) (sigma / k >= 2 px
     there) and the scales sharing a k combined there (max)."""
@@ -72,7 +75,7 @@ def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float
     for k, sigmas in sorted(by_k.items()):
         if k == 1:
             continue
-        src = cv2.resize(L[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA)
+        src = down(k) if down is not None else down_exact(L, k)
         level = None
         for sigma in sigmas:
             # the k x k box of the downsampling contributes (k^2 - 1) / 12 of variance
@@ -119,9 +122,9 @@ def ridge_strength(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: f
 
 
 def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float, threshold: float,
-               roi: np.ndarray | None = None) -> np.ndarray:
+               roi: np.ndarray | None = None, down: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
     """``(ridge_strength(L) > threshold) & roi`` as uint8 0/1, without storing the strength."""
-    fine, coarse = _ridge_levels(L, sigmas_px, elongation)
+    fine, coarse = _ridge_levels(L, sigmas_px, elongation, down)
     out = np.empty(L.shape, np.uint8)
 
     h, w = L.shape
@@ -158,6 +161,7 @@ class WrinkleFamily(Family):
         g = ctx.grid
         sig = tuple(ctx.px(v) for v in s.wrinkle_sigmas_mm)
         ridge = ridge_mask(ctx.L, sig, elongation=s.wrinkle_elongation, threshold=s.wrinkle_threshold,
+                           down=lambda k: ctx.down("L", k),  # shared with the texture bands
                            roi=None if ctx.roi_all else ctx.roi)
         n, lab, st, _ = cv2.connectedComponentsWithStats(ridge, connectivity=8, ltype=cv2.CV_32S)
         min_len = ctx.px(s.wrinkle_min_length_mm)
