@@ -72,7 +72,7 @@ def test_sample_series_shows_verdicts_and_the_table(sample_app):
     frames = [d.value for d in at.dataframe]
     shown = set().union(*(set(f["metric"]) for f in frames))
     assert "scar.delta_e00" in shown and "texture.sq" in shown
-    verdicts = set().union(*(set(f["verdict"]) for f in frames))
+    verdicts = set().union(*(set(tag for tags in f["verdict"] for tag in tags) for f in frames))  # a tag per row
     assert "improved" in verdicts
     labels = [d.label for d in at.get("download_button")]
     assert {"Comparison (JSON)", "Metrics table (CSV)", "Report (HTML, one page)"} <= set(labels)

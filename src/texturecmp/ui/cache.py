@@ -5,6 +5,11 @@ pixel size and the settings hash. Session labels are *not* part of any key: the 
 run with the ids "1", "2", ... and the user's labels are applied when results are shown,
 so relabelling (or reordering labels) never recomputes. Uploaded bytes stay in memory.
 
+Pictures for the page are cached as encoded JPEG bytes (:func:`picture`), keyed by what
+they show, so a rerun (a relabel, an overlay switch) hands the browser the same bytes
+again instead of redrawing and re-encoding them. Full-resolution masks and the resolved
+marks are held in resource caches (read-only arrays, not copied on every rerun).
+
 ``COMPUTE_CALLS`` counts real runs of :func:`compute_series` (tests read it).
 """
 
@@ -12,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -20,19 +25,27 @@ import streamlit as st
 
 import texturecmp as tc
 from texturecmp.io import image_to_uint8
+from texturecmp.ui import render
 
-__all__ = ["DISPLAY_MAX_SIDE", "PhotoInfo", "RegionPreview", "digest", "mask_digest", "decode_photo", "decode_mask",
-           "mask_from_drawing", "preview_regions", "compute_series", "COMPUTE_CALLS"]
+__all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
+           "upload_digest", "mask_digest", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
+           "preview_regions", "picture", "data_url", "compute_series", "COMPUTE_CALLS"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
 DISPLAY_MAX_SIDE = 768
+#: Width of the photo thumbnails next to the session labels.
+THUMB_WIDTH = 220
+#: Decoded 8-bit photos up to this many pixels are kept for the compute (3 bytes a pixel), so
+#: it does not decode them again; larger or 16-bit photos are handed to it as bytes.
+KEEP_MAX_PIXELS = 16_000_000
 #: Number of times the core's compare_series actually ran (cache misses).
 COMPUTE_CALLS = 0
 
 
 @dataclass(frozen=True)
 class PhotoInfo:
-    """A decoded upload, for display: a small uint8 copy and the full size."""
+    """A decoded upload: a small uint8 copy and a thumbnail for display, the full size, and the
+    decoded photo itself when it is kept for the compute (see :data:`KEEP_MAX_PIXELS`)."""
 
     sha256: str
     name: str
@@ -41,6 +54,8 @@ class PhotoInfo:
     format: str | None
     small: np.ndarray  # uint8 RGB, long side <= DISPLAY_MAX_SIDE
     factor: float  # small / full
+    thumb: bytes  # JPEG, THUMB_WIDTH wide
+    image: tc.Image | None = None  # read-only pixels; None when not kept
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,23 @@ class RegionPreview:
     lesion: np.ndarray | None
     reference: np.ndarray | None  # the automatic ring when none was given
     small: dict
+    lesion_px: int = 0
+    reference_px: int = 0
 
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def upload_digest(upload) -> str:
+    """SHA-256 of an uploaded file's bytes, hashed once per upload (``file_id``), not on every rerun."""
+    fid = getattr(upload, "file_id", None)
+    if not fid:
+        return digest(upload.getvalue())
+    memo = st.session_state.setdefault("_upload_sha256", {})
+    if fid not in memo:
+        memo[fid] = digest(upload.getvalue())
+    return memo[fid]
 
 
 def mask_digest(mask: np.ndarray | None) -> str | None:
@@ -72,33 +100,66 @@ def _small(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarra
     return rgb, f
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# A resource cache: the same PhotoInfo on every rerun (no pickled copy of the small picture
+# or of the decoded photo). The decoded photo goes to the compute (photo_input).
+@st.cache_resource(max_entries=8, show_spinner=False)
 def decode_photo(sha256: str, _data: bytes, name: str) -> PhotoInfo:
-    """Decode an upload with the core (raises TextureCmpError) and keep a small copy for display."""
+    """Decode an upload with the core (raises TextureCmpError) and keep a small copy and a thumbnail for display."""
     img = tc.load_image(_data, name=name)
     small, f = _small(img.pixels())
-    return PhotoInfo(sha256, name, img.width, img.height, img.format, image_to_uint8(small), f)
+    small = image_to_uint8(small)
+    small.flags.writeable = False
+    keep = img.rgb8 is not None and img.n_pixels <= KEEP_MAX_PIXELS
+    return PhotoInfo(sha256, name, img.width, img.height, img.format, small, f,
+                     render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def decode_mask(sha256: str, _data: bytes, shape: tuple[int, int], name: str) -> np.ndarray:
-    """An uploaded mask image at the baseline's size (raises BadMaskError)."""
-    return tc.load_mask(_data, shape=shape, name=name)
+def photo_input(info: PhotoInfo, data: bytes, position: int) -> tc.Image | bytes:
+    """What the compute gets for the photo at ``position`` (1, 2, ...): the kept decoded photo, else its bytes.
+
+    The kept photo is handed over under the name the core gives photos it decodes itself
+    (``photo '2'``), so results, warnings and exports are the same either way (and carry no
+    file name). Same pixels, no copy.
+    """
+    img = info.image
+    if img is None or img.rgb8 is None:
+        return data
+    return tc.Image(sha256=img.sha256, source=f"photo '{position}'", format=img.format, bit_depth=img.bit_depth,
+                    exif_orientation=img.exif_orientation, rgb8=img.rgb8)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def mask_from_drawing(sha256: str, _alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
-    """A drawn shape (the canvas' alpha at display size) scaled to the photo's full size; None if nothing drawn."""
+def _frozen(mask: np.ndarray) -> tuple[np.ndarray, str]:
+    mask.flags.writeable = False
+    return mask, mask_digest(mask)
+
+
+# Masks are full-resolution (12 MB for a 12 MP photo): resource caches hand out the same
+# read-only array on every rerun, with its digest, instead of a pickled copy to hash again.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def decode_mask(sha256: str, _data: bytes, shape: tuple[int, int], name: str) -> tuple[np.ndarray, str]:
+    """An uploaded mask image at the baseline's size (raises BadMaskError), read-only, and its :func:`mask_digest`."""
+    return _frozen(tc.load_mask(_data, shape=shape, name=name))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def mask_from_drawing(sha256: str, _alpha: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str] | None:
+    """A drawn shape (the canvas' alpha at display size) at the photo's full size, read-only, with its digest.
+
+    None when nothing is drawn.
+    """
     if _alpha is None or not _alpha.any():
         return None
     h, w = shape
     up = cv2.resize(_alpha.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
-    return up >= 128
+    return _frozen(up >= 128)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def preview_regions(key: tuple, _roi, _lesion, _reference, shape: tuple[int, int], _settings: tc.Settings) -> RegionPreview:
-    """Resolve the marks as the core will (default roi, automatic reference ring); raises BadMaskError."""
+    """Resolve the marks as the core will (default roi, automatic reference ring); raises BadMaskError.
+
+    ``key`` holds the marks' digests and the shape. The masks returned are read-only.
+    """
     from texturecmp.measure import resolve_regions
 
     r = resolve_regions(shape, _roi, _lesion, _reference, _settings)
@@ -107,13 +168,35 @@ def preview_regions(key: tuple, _roi, _lesion, _reference, shape: tuple[int, int
     size = (max(1, round(w * f)), max(1, round(h * f)))
     small = {k: (cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if m is not None else None)
              for k, m in (("roi", r.roi), ("lesion", r.lesion), ("reference", r.reference))}
-    return RegionPreview(r.roi, r.lesion, r.reference, small)
+    for m in (r.roi, r.lesion, r.reference):
+        if m is not None:
+            m.flags.writeable = False
+    return RegionPreview(r.roi, r.lesion, r.reference, small,
+                         int(np.count_nonzero(r.lesion)) if r.lesion is not None else 0,
+                         int(np.count_nonzero(r.reference)) if r.reference is not None else 0)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def picture(key: str, _make: Callable[[], np.ndarray], width: int | None = None) -> bytes:
+    """JPEG bytes of the picture ``_make()`` draws, at most ``width`` wide; ``key`` names what it shows.
+
+    The page passes these bytes to ``st.image`` (which then neither re-encodes nor resizes
+    them), so a rerun costs a cache lookup instead of drawing and encoding the picture.
+    """
+    return render.jpeg_bytes(_make(), max_width=width)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def data_url(key: str, _make: Callable[[], np.ndarray]) -> str:
+    """A JPEG ``data:`` URL of the picture ``_make()`` draws (for the wipe slider and the drawing canvas)."""
+    return render.jpeg_data_url(_make())
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def compute_series(key: tuple, _photos: Sequence[bytes], _roi, _lesion, _reference, _repeat: bytes | None,
+def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesion, _reference, _repeat: bytes | None,
                    pixel_size_mm: float | None, _settings: tc.Settings) -> tc.Series:
-    """Run the core on full-resolution photos. ``key`` = (photo hashes, mask hashes, repeat hash, settings hash).
+    """Run the core on full-resolution photos (:func:`photo_input`). ``key`` = (photo hashes, mask hashes, repeat hash,
+    settings hash).
 
     A resource cache (the Series holds read-only mappings and large maps; it is not copied
     per rerun). Labels are the ids "1", "2", ...; the page applies the user's labels.

@@ -34,12 +34,15 @@ MASK_TYPES = ["png", "tif", "tiff", "bmp", "jpg", "jpeg", "webp"]
 SAMPLE_FILES = (("session0_baseline.jpg", "baseline"), ("session1.jpg", "session 1"), ("session2.jpg", "session 2"))
 SAMPLE_MASK = "lesion.png"
 CANVAS_MAX_WIDTH = 620
+MARKS_WIDTH = 560
 
 _REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
 _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
                "Polygon (click the points; click the first one to close)": "polygon"}
-_VERDICT_STYLE = {"improved": "color: #1a7f37; font-weight: 600", "worsened": "color: #c62828; font-weight: 600",
-                  "changed": "color: #8a5a00; font-weight: 600"}
+_TABLE_NUMBERS = ["before", "after", "change", "% change", "± SE"]
+#: Tag colours of the verdicts in the metrics tables.
+_VERDICT_COLOUR = {"improved": "#1a7f37", "worsened": "#c62828", "changed": "#8a5a00", "no detectable change": "#808495",
+                   "not computable": "#808495"}
 _VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]"}
 
 
@@ -79,9 +82,9 @@ def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
     return [(n, (sample_dir / n).read_bytes(), lab) for n, lab in SAMPLE_FILES]
 
 
-def _decode(name: str, data: bytes, errors: list[str]) -> cache.PhotoInfo | None:
+def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None) -> cache.PhotoInfo | None:
     try:
-        return cache.decode_photo(cache.digest(data), data, name)
+        return cache.decode_photo(sha256 or cache.digest(data), data, name)
     except TextureCmpError as exc:
         msg = str(exc)
         msg = msg[len(name) + 2:] if msg.startswith(f"{name}: ") else msg
@@ -103,7 +106,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     using_sample = False
     for f in uploads or []:
         data = f.getvalue()
-        info = _decode(f.name, data, errors)
+        info = _decode(f.name, data, errors, cache.upload_digest(f))
         if info is None:
             continue
         if info.sha256 in seen:
@@ -129,7 +132,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                                type=PHOTO_TYPES, key="repeat")
         if rep is not None:
             rep_errors: list[str] = []
-            if _decode(rep.name, rep.getvalue(), rep_errors) is not None:
+            if _decode(rep.name, rep.getvalue(), rep_errors, cache.upload_digest(rep)) is not None:
                 repeat = rep.getvalue()
             for msg in rep_errors:
                 st.error(msg)
@@ -148,7 +151,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     cols = st.columns(min(n, 4))
     for i, ph in enumerate(photos):
         with cols[i % len(cols)]:
-            st.image(ph.info.small, width=220, caption=f"{ph.name} · {ph.info.width}×{ph.info.height}")
+            st.image(ph.info.thumb, width=cache.THUMB_WIDTH, caption=f"{ph.name} · {ph.info.width}×{ph.info.height}")
             st.session_state.setdefault(f"label_{ph.info.sha256}", ph.default_label)
             st.session_state.setdefault(f"order_{ph.info.sha256}", i + 1)
             st.text_input("Session label", key=f"label_{ph.info.sha256}")
@@ -169,7 +172,6 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
 
 def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
     """Draw a shape on the baseline; returns the canvas' alpha (display size) or None."""
-    from PIL import Image as PILImage
     from streamlit_drawable_canvas import st_canvas
 
     mode_label = st.selectbox("Shape", list(_DRAW_MODES), key=f"shape_{region}")
@@ -178,8 +180,9 @@ def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
     cw = min(CANVAS_MAX_WIDTH, w)
     ch = max(1, round(h * cw / w))
     colour = render.MARK_COLOURS[region]
+    background = cache.data_url(f"canvas/{base.info.sha256}", lambda: small)  # encoded once, not on every rerun
     res = st_canvas(fill_color=f"rgba({colour[0]},{colour[1]},{colour[2]},0.30)", stroke_width=2,
-                    stroke_color=f"rgb{colour}", background_image=PILImage.fromarray(small), width=cw, height=ch,
+                    stroke_color=f"rgb{colour}", background_image=background, width=cw, height=ch,
                     drawing_mode=_DRAW_MODES[mode_label], return_image_data=True, background_image_fit="stretch",
                     key=f"canvas_{region}_{base.info.sha256[:12]}")
     data = res.image_data if res is not None else None
@@ -199,6 +202,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
         "reference": ["Automatic ring around the lesion", "Draw", "Upload mask"],
     }
     masks: dict[str, Any] = {"roi": None, "lesion": None, "reference": None}
+    hashes: dict[str, str | None] = {"roi": None, "lesion": None, "reference": None}
     ready = True
     cols = st.columns(3)
     drawing: list[str] = []
@@ -211,7 +215,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
             try:
                 if method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
-                    masks[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
+                    masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
                 elif method == "Upload mask":
                     up = st.file_uploader(f"{_REGION_TITLES[region]}: mask image (white inside, black outside), "
                                           f"{base.info.width}×{base.info.height} px", type=MASK_TYPES, key=f"mask_{region}")
@@ -219,7 +223,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                         ready = False
                     else:
                         data = up.getvalue()
-                        masks[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask '{up.name}'")
+                        masks[region], hashes[region] = cache.decode_mask(cache.upload_digest(up), data, shape,
+                                                                          f"{region} mask '{up.name}'")
                 elif method == "Draw":
                     drawing.append(region)
             except TextureCmpError as exc:
@@ -233,8 +238,9 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 st.caption("Nothing drawn yet.")
                 ready = False
             else:
-                masks[region] = cache.mask_from_drawing(cache.mask_digest(alpha), alpha, shape)
-    hashes = {k: cache.mask_digest(v) for k, v in masks.items()}
+                drawn = cache.mask_from_drawing(cache.mask_digest(alpha), alpha, shape)
+                if drawn is not None:
+                    masks[region], hashes[region] = drawn
 
     preview = None
     if ready:
@@ -247,7 +253,9 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     if preview is not None:
         c1, c2 = st.columns([3, 2])
         with c1:
-            st.image(render.outline(base.info.small, preview.small), caption="Baseline with the marks", width=560)
+            pic = cache.picture(f"marks/{base.info.sha256}/{hashes['roi']}/{hashes['lesion']}/{hashes['reference']}",
+                                lambda: render.outline(base.info.small, preview.small), MARKS_WIDTH)
+            st.image(pic, caption="Baseline with the marks", width=MARKS_WIDTH)
         with c2:
             st.markdown(render.legend_html("outlines"), unsafe_allow_html=True)
             if preview.lesion is not None:
@@ -255,7 +263,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 st.caption(("The **reference skin** (blue) was proposed automatically: a ring around the lesion. "
                             "Choose *Draw* or *Upload mask* under *Reference skin* to replace it." if auto else
                             "Reference skin: your region (outside the lesion, inside the region measured)."))
-                st.caption(f"Lesion: {int(preview.lesion.sum()):,} px · reference: {int(preview.reference.sum()):,} px")
+                st.caption(f"Lesion: {preview.lesion_px:,} px · reference: {preview.reference_px:,} px")
             else:
                 st.caption("No lesion marked: texture metrics only (no scar metrics).")
             st.caption("The marks follow the skin into the follow-ups through the registration; "
@@ -267,8 +275,14 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
 
 # ----------------------------------------------------------------------------------------- results
 
-def _relabelled_frame(series: tc.Series, labels: list[str]):
-    fr = series.to_frame()
+@st.cache_data(max_entries=16, show_spinner=False)
+def _series_frame(key: str, _series: tc.Series):
+    return _series.to_frame()
+
+
+def _relabelled_frame(series: tc.Series, labels: list[str], key: str):
+    """The series' tidy table (cached by the result's key; a copy per call) with the user's session labels."""
+    fr = _series_frame(key, series)
     ids = {str(i + 1): lab for i, lab in enumerate(labels)}
     fr["session"] = fr["session"].map(lambda s: ids.get(s, s))
     return fr
@@ -295,31 +309,44 @@ def _warnings_block(series: tc.Series, labels: list[str]) -> None:
         st.warning(w)
 
 
-def _table_block(cmp) -> None:
+@st.cache_data(max_entries=32, show_spinner=False)
+def _table_frames(key: str, _cmp) -> list[tuple[str, Any, str]]:
+    """Per family: (title, the table as shown, the definitions as a markdown list), cached by the comparison's key."""
+    out = []
+    for fam in FAMILIES:
+        fr = render.changes_frame(_cmp, fam)
+        if fr.empty:
+            continue
+        shown = fr[["metric", "unit", *_TABLE_NUMBERS, "verdict"]].copy()
+        for c in _TABLE_NUMBERS:
+            shown[c] = [render.rounded(v) for v in shown[c]]
+        shown["verdict"] = [[v] for v in shown["verdict"]]
+        defs = "\n".join(f"- `{m}` ({u}, better: {METRICS[m].better}): {METRICS[m].definition} *{METRICS[m].reference}*"
+                         for m, u in zip(fr["metric"], fr["unit"]))
+        out.append((render.FAMILY_TITLES.get(fam, fam), shown, defs))
+    return out
+
+
+def _table_block(cmp, key: str) -> None:
     st.markdown("##### All metrics")
     st.caption("Before, after, change and its standard error (± SE); a change is detectable when it exceeds both "
                "1.96 × SE and the metric's capture floor (or the test-retest MDC95). Each family's definitions, "
                "better directions and references are in the expander under its table.")
-    num = ["before", "after", "change", "% change", "± SE"]
-    for fam in FAMILIES:
-        fr = render.changes_frame(cmp, fam)
-        if fr.empty:
-            continue
-        st.markdown(f"**{render.FAMILY_TITLES.get(fam, fam)}**")
-        shown = fr[["metric", "unit", *num, "verdict"]]
-        styled = shown.style.format({c: (lambda v: render.fmt(v)) for c in num}).map(
-            lambda v: _VERDICT_STYLE.get(v, ""), subset=["verdict"])
-        st.dataframe(styled, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
-                     column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
-                                    "verdict": st.column_config.TextColumn("verdict", width="medium")})
-        with st.expander(f"What the {render.FAMILY_TITLES.get(fam, fam).lower()} metrics mean"):
-            for r in fr.itertuples(index=False):
-                info = METRICS[r.metric]
-                st.markdown(f"- `{r.metric}` ({r.unit}, better: {info.better}): {info.definition} "
-                            f"*{info.reference}*")
+    # Plain frames with column settings, not a pandas Styler (~15 ms a table on every rerun).
+    # Numbers are rounded as render.fmt shows them and stay numbers (columns sort by value);
+    # the verdict is a coloured tag. Each family's definitions are one markdown element.
+    config = {"metric": st.column_config.TextColumn("metric", width="medium"),
+              "verdict": st.column_config.MultiselectColumn("verdict", width="medium", options=list(_VERDICT_COLOUR),
+                                                           color=list(_VERDICT_COLOUR.values())),
+              **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
+    for title, shown, defs in _table_frames(key, cmp):
+        st.markdown(f"**{title}**")
+        st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config)
+        with st.expander(f"What the {title.lower()} metrics mean"):
+            st.markdown(defs)
 
 
-def _landing_block(series: tc.Series, photos: list[Photo], labels: list[str]) -> None:
+def _landing_block(series: tc.Series, photos: list[Photo], labels: list[str], key: str) -> None:
     with st.expander("Where the marks landed in the follow-ups", expanded=False):
         base_maps = series.vs_baseline[0].maps
         w = photos[0].info.width
@@ -328,15 +355,21 @@ def _landing_block(series: tc.Series, photos: list[Photo], labels: list[str]) ->
         for i, ph in enumerate(photos):
             with cols[i % len(cols)]:
                 if i == 0:
-                    img = render.outline(ph.info.small, {k: base_maps.get(k) for k in ("roi", "lesion", "reference")})
-                    st.image(img, caption=f"{labels[0]} (baseline, as marked)", width="stretch")
+                    pic = cache.picture(f"{key}/landing/0", lambda ph=ph: render.outline(
+                        ph.info.small, {k: base_maps.get(k) for k in ("roi", "lesion", "reference")}))
+                    st.image(pic, caption=f"{labels[0]} (baseline, as marked)", width="stretch")
                     continue
                 al = series.vs_baseline[i - 1].alignment
-                conts = {k: render.map_contours(base_maps[k], f_base, al.matrix_array, ph.info.factor)
-                         for k in ("roi", "lesion", "reference") if base_maps.get(k) is not None and not base_maps[k].all()}
+
+                def draw(ph=ph, al=al) -> np.ndarray:
+                    conts = {k: render.map_contours(base_maps[k], f_base, al.matrix_array, ph.info.factor)
+                             for k in ("roi", "lesion", "reference")
+                             if base_maps.get(k) is not None and not base_maps[k].all()}
+                    return render.draw_contours(ph.info.small, conts)
+
                 cap = f"{labels[i]}: marks carried through the registration" if al.ok else \
                     f"{labels[i]}: not aligned, marks placed at the same relative position"
-                st.image(render.draw_contours(ph.info.small, conts), caption=cap, width="stretch")
+                st.image(cache.picture(f"{key}/landing/{i}", draw), caption=cap, width="stretch")
 
 
 def _compare_block(cmp, key: str, before_label: str, after_label: str) -> None:
@@ -345,8 +378,8 @@ def _compare_block(cmp, key: str, before_label: str, after_label: str) -> None:
     with c1:
         st.markdown("##### Before / after")
         if "after_rgb_aligned" in maps:
-            before_url = _data_url(key + "b", maps["before_rgb"], jpeg=True)
-            after_url = _data_url(key + "a", maps["after_rgb_aligned"], jpeg=True)
+            before_url = cache.data_url(key + "/before", lambda: maps["before_rgb"])
+            after_url = cache.data_url(key + "/after", lambda: maps["after_rgb_aligned"])
             wipe_slider(before_url, after_url, before_label=before_label, after_label=after_label, sig=key,
                         width=maps["before_rgb"].shape[1], key="wipe")
             st.caption("Drag across the picture (or use the slider): left of the line the baseline, right of it the "
@@ -354,74 +387,45 @@ def _compare_block(cmp, key: str, before_label: str, after_label: str) -> None:
         else:
             st.info("This photo could not be aligned to the baseline, so there is no aligned before/after view.")
     with c2:
-        st.markdown("##### Overlays")
-        keys = [k for k in render.OVERLAYS if k == "outlines" or k in maps]
-        choice = st.radio("Overlay", keys, format_func=lambda k: render.OVERLAYS[k], key="overlay",
-                          label_visibility="collapsed", horizontal=False)
-        img = _overlay(key, maps, choice)
-        st.image(img, width="stretch")
-        st.markdown(render.legend_html(choice), unsafe_allow_html=True)
-        st.download_button("Download this overlay (PNG)", data=_png(key, maps, choice), file_name=f"{choice}.png",
-                           mime="image/png", key="dl_overlay", on_click="ignore")
+        _overlay_panel(key, maps)
 
 
-# The pictures derived from a cached result are cached by the result's key: switching an
-# overlay or relabelling re-renders without recolouring or re-encoding.
-@st.cache_data(max_entries=64, show_spinner=False)
-def _overlay_cached(key: str, _maps, choice: str) -> np.ndarray:
-    return render.overlay_image(_maps, choice)
+# A fragment: choosing another overlay reruns this panel only, not the page. Its pictures
+# are cached by the result's key and the overlay, so switching back costs a lookup; the
+# PNG for the download is encoded only when the button is clicked.
+@st.fragment
+def _overlay_panel(key: str, maps) -> None:
+    st.markdown("##### Overlays")
+    keys = [k for k in render.OVERLAYS if k == "outlines" or k in maps]
+    choice = st.radio("Overlay", keys, format_func=lambda k: render.OVERLAYS[k], key="overlay",
+                      label_visibility="collapsed", horizontal=False)
+    st.image(cache.picture(f"{key}/overlay/{choice}", lambda: render.overlay_image(maps, choice)), width="stretch")
+    st.markdown(render.legend_html(choice), unsafe_allow_html=True)
+
+    def png() -> bytes:
+        from texturecmp.io import encode_png
+
+        return encode_png(render.overlay_image(maps, choice))
+
+    st.download_button("Download this overlay (PNG)", data=png, file_name=f"{choice}.png",
+                       mime="image/png", key="dl_overlay", on_click="ignore")
 
 
-def _overlay(key: str, maps, choice: str) -> np.ndarray:
-    return _overlay_cached(key, maps, choice)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _png_cached(key: str, _maps, choice: str) -> bytes:
-    from texturecmp.io import encode_png
-
-    return encode_png(render.overlay_image(_maps, choice))
-
-
-def _png(key: str, maps, choice: str) -> bytes:
-    return _png_cached(key, maps, choice)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _data_url(key: str, _rgb: np.ndarray, jpeg: bool = False) -> str:
-    return render.jpeg_data_url(_rgb) if jpeg else render.png_data_url(_rgb)
-
-
-def _timeline_block(series: tc.Series, labels: list[str]) -> list[str]:
+def _timeline_block(series: tc.Series, labels: list[str], key: str) -> list[str]:
     st.markdown("##### Across sessions")
-    return _timeline_chart(_relabelled_frame(series, labels), labels, key="timeline_metrics")
+    return _timeline_chart(_relabelled_frame(series, labels, key), labels, key="timeline_metrics")
 
 
 def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
     """Chosen metrics across sessions: ``fr`` has session, metric, value, uncertainty and unit columns."""
-    import altair as alt
-
-    available = [m for m in METRICS if m in set(fr["metric"]) and fr[fr["metric"] == m]["value"].notna().any()]
+    available = render.timeline_metrics(fr)
     default = [m for m in ("scar.delta_e00", "texture.sq", "pore.density") if m in available][:3] or available[:2]
     chosen = st.multiselect("Metrics to follow", available, default=default, key=key)
     if not chosen:
         st.caption("Choose one or more metrics.")
         return chosen
-    d = fr[fr["metric"].isin(chosen)].copy()
-    d["low"] = d["value"] - 1.96 * d["uncertainty"].fillna(0)
-    d["high"] = d["value"] + 1.96 * d["uncertainty"].fillna(0)
-    d["title"] = d.apply(lambda r: f"{r['metric']} ({r['unit']})" if r["unit"] else r["metric"], axis=1)
-    d = d[["session", "metric", "value", "uncertainty", "unit", "low", "high", "title"]]
-    x = alt.X("session:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0))
-    base = alt.Chart(d).encode(x=x)
-    layer = alt.layer(
-        base.mark_line(point=True).encode(y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-                                          tooltip=["session", "metric", "value", "uncertainty", "unit"]),
-        base.mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title=None), y2="high:Q"),
-    )
-    chart = layer.properties(width=250, height=180).facet(
-        facet=alt.Facet("title:N", title=None, sort=chosen), columns=3).resolve_scale(y="independent")
-    st.altair_chart(chart, width="content")
+    data, spec = render.timeline_chart(fr, order, chosen)
+    st.vega_lite_chart(data, spec, width="content")
     st.caption("Points: each session's value; bars: ±1.96 × its standard error (tile jackknife).")
     return chosen
 
@@ -435,7 +439,7 @@ def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str,
         return json.dumps(d, indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
     def csv() -> bytes:
-        return _relabelled_frame(series, labels).to_csv(index=False).encode("utf-8")
+        return _relabelled_frame(series, labels, key).to_csv(index=False).encode("utf-8")
 
     def zipped() -> bytes:
         from texturecmp.io import encode_png
@@ -483,14 +487,16 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     t0 = time.perf_counter()
     calls = cache.COMPUTE_CALLS
     try:
-        with st.status(f"Measuring {len(photos)} photos at full resolution…", expanded=False) as status:
-            series = cache.compute_series(key, [p.data for p in photos], masks["roi"], masks["lesion"], masks["reference"],
+        # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
+        with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
+            inputs = [cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)]
+            series = cache.compute_series(key, inputs, masks["roi"], masks["lesion"], masks["reference"],
                                           repeat, pixel_size, settings)
-            dt = time.perf_counter() - t0
-            if cache.COMPUTE_CALLS != calls:
-                st.session_state[f"took_{key_s}"] = dt
-            took = st.session_state.get(f"took_{key_s}")
-            status.update(label=f"Measured {len(photos)} photos" + (f" in {took:.1f} s" if took else ""), state="complete")
+        if cache.COMPUTE_CALLS != calls:
+            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
+        took = st.session_state.get(f"took_{key_s}")
+        st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
+                   + (f" in {took:.1f} s." if took else "."))
     except TextureCmpError as exc:
         st.error(f"{render.relabel_text(str(exc), labels)}. {_hint(exc)}")
         return
@@ -522,10 +528,10 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
 
     ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
     _compare_block(cmp, ckey, before_label, after_label)
-    _landing_block(series, photos, labels)
-    _table_block(cmp)
-    chosen = _timeline_block(series, labels)
-    _downloads_block(series, labels, index, ckey, pixel_size, chosen)
+    _landing_block(series, photos, labels, key_s)
+    _table_block(cmp, ckey)
+    chosen = _timeline_block(series, labels, key_s)
+    _downloads_block(series, labels, index, key_s, pixel_size, chosen)
     records_view.save_section(series, [p.info.sha256 for p in photos], labels)
 
 

@@ -24,9 +24,10 @@ from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.io import encode_png, image_to_uint8
 
 __all__ = [
-    "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "display_label", "relabel_text",
-    "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
-    "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "timeline_svg", "report_html",
+    "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "display_label",
+    "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
+    "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
+    "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
 #: Heat-map colour scales (as the CLI's ``--maps``): key -> (low, high, OpenCV colormap, unit, title).
@@ -101,6 +102,22 @@ def fmt(v: Any, digits: int = 3) -> str:
     if a >= 10 ** digits:
         return f"{x:.0f}"
     return f"{x:.{digits}g}"
+
+
+def rounded(v: Any, digits: int = 3) -> float | None:
+    """The number :func:`fmt` shows, as a float (None for missing values): for tables that keep numbers sortable."""
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    a = abs(x)
+    if 10 ** digits <= a < 1e5:
+        return float(round(x))
+    return float(f"{x:.{digits}g}")
 
 
 def display_label(index: int, labels: Sequence[str]) -> str:
@@ -236,12 +253,27 @@ def png_data_url(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
 
 
+def jpeg_bytes(rgb: np.ndarray, *, quality: int = 90, max_width: int | None = None) -> bytes:
+    """JPEG bytes of a picture for the page (no metadata: OpenCV writes none).
+
+    ``max_width`` shrinks wider pictures (area interpolation) to the width they are shown
+    at, so the page can hand the bytes to the browser as they are.
+    """
+    img = np.ascontiguousarray(_u8(rgb))
+    h, w = img.shape[:2]
+    if max_width is not None and w > max_width:
+        img = cv2.resize(img, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+    if img.ndim == 3:
+        img = np.ascontiguousarray(img[..., ::-1])
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover
+        raise ValueError("the picture could not be encoded as JPEG")
+    return buf.tobytes()
+
+
 def jpeg_data_url(rgb: np.ndarray, quality: int = 88) -> str:
     """For photos shown in the browser: smaller than PNG, no metadata (OpenCV writes none)."""
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(_u8(rgb)[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover
-        return png_data_url(rgb)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(rgb, quality=quality)).decode("ascii")
 
 
 # ------------------------------------------------------------------------------ sentences and tables
@@ -315,6 +347,57 @@ def warnings_by_photo(series, labels: Sequence[str]) -> dict[int | None, list[st
         if text not in out[idx]:
             out[idx].append(text[0].upper() + text[1:])
     return out
+
+
+# ------------------------------------------------------------------------------ timeline (Vega-Lite, for the page)
+
+def timeline_metrics(frame) -> list[str]:
+    """The metrics of a tidy frame (columns of ``Series.to_frame()``) with at least one value, in catalogue order."""
+    have = set(frame.loc[frame["value"].notna(), "metric"])
+    return [m for m in METRICS if m in have]
+
+
+def timeline_chart(frame, order: Sequence[str], metrics: Sequence[str], *, columns: int = 3, width: int = 250,
+                   height: int = 180) -> tuple[Any, dict]:
+    """The page's timeline: (data, Vega-Lite spec) of the chosen metrics across sessions, one panel per metric.
+
+    ``frame`` has session, metric, value, uncertainty and unit columns; ``order`` gives
+    the sessions' order on the x axis. Each panel shows the values joined by a line and
+    ±1.96 × SE bars, with its own y scale. The spec is written out here (no Altair): it
+    is the same chart, built without schema validation on every rerun of the page.
+    """
+    d = frame.loc[frame["metric"].isin(list(metrics)), ["session", "metric", "value", "uncertainty", "unit"]].copy()
+    half = 1.96 * d["uncertainty"].astype(float).fillna(0.0)
+    d["low"] = d["value"] - half
+    d["high"] = d["value"] + half
+    unit = d["unit"].fillna("").astype(str)
+    metric = d["metric"].astype(str)
+    d["title"] = [f"{m} ({u})" if u else m for m, u in zip(metric, unit)]
+    titles = dict(zip(metric, d["title"]))
+    x = {"field": "session", "type": "nominal", "sort": [str(s) for s in order], "title": None,
+         "axis": {"labelAngle": 0}}
+    tooltip = [{"field": "session", "type": "nominal"}, {"field": "metric", "type": "nominal"},
+               {"field": "value", "type": "quantitative"}, {"field": "uncertainty", "type": "quantitative"},
+               {"field": "unit", "type": "nominal"}]
+    spec = {
+        "facet": {"field": "title", "type": "nominal", "title": None,
+                  "sort": [titles[m] for m in metrics if m in titles]},
+        "columns": columns,
+        "spec": {
+            "width": width,
+            "height": height,
+            "layer": [
+                {"mark": {"type": "line", "point": True},
+                 "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": None,
+                                            "scale": {"zero": False}}, "tooltip": tooltip}},
+                {"mark": {"type": "errorbar", "ticks": True},
+                 "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": None},
+                              "y2": {"field": "high"}}},
+            ],
+        },
+        "resolve": {"scale": {"y": "independent"}},
+    }
+    return d, spec
 
 
 # ------------------------------------------------------------------------------ timeline (SVG, for the report)
