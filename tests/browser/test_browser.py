@@ -154,11 +154,16 @@ def _only_local(page) -> None:
 
 
 def _idle(page, timeout: float = 60) -> None:
-    """Wait until the app has finished its run (the running indicator is gone)."""
-    page.wait_for_timeout(300)
+    """Wait until the app has finished its run: its own run state (``data-test-script-state`` on
+    ``stApp``, which Streamlit's end-to-end tests read) is back to ``notRunning``.
+
+    Always called after waiting for something the run drew, so the run has started. (This
+    replaced a fixed 0.3 s pause followed by a look at the "Running..." widget, which added
+    0.3 s to every timing below.)
+    """
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+        " return !!app && app.getAttribute('data-test-script-state') === 'notRunning'; }",
         timeout=timeout * 1000)
 
 
