@@ -140,7 +140,7 @@ class TextureFamily(Family):
         r_lbp = max(1, int(round(ctx.px(s.lbp_radius_mm))))
         # structure tensor: products of the gradients of L1, area-downsampled by kt in the strips
         sig = ctx.px(s.anisotropy_sigma_mm)
-        kt = max(1, int(sig / 2.0))
+        kt = max(1, min(int(sig / 2.0), h, w))  # a photo smaller than the box keeps one full box
         J = np.empty((max(1, h // kt), max(1, w // kt), 3), np.float32)
         # LBP bin of each pixel: (tile * 10 + code); pixels outside the roi or the grid count in a
         # dump bin (any index >= n * 10 is clipped there)
