@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "blur_small", "GaussRows", "down_exact", "enlarge", "masked_gauss", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample"]
+__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "blur_small", "GaussRows", "down_exact", "enlarge", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample"]
 
 _LUT8: np.ndarray | None = None
 
@@ -161,16 +161,6 @@ class GaussRows:
         h = self.field.shape[0]
         a, b = max(0, y0 - self.halo), min(h, y1 + self.halo)
         return gblur(self.field[a:b], self.sigma)[y0 - a:y1 - a]
-
-
-def masked_gauss(img: np.ndarray, mask: np.ndarray | None, sigma: float, *, eps: float = 1e-3) -> np.ndarray:
-    """Normalised convolution G(img * m) / G(m): a Gaussian that does not leak across region borders."""
-    if mask is None or mask.all():
-        return gauss(img, sigma)
-    m = mask.astype(np.float32)
-    num = gauss(img * m, sigma)
-    den = gauss(m, sigma)
-    return num / np.maximum(den, eps)
 
 
 def downsample(img: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
