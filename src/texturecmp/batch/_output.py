@@ -12,6 +12,7 @@ Writing rule: the output is never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import io
@@ -205,26 +206,26 @@ def _temp_beside(path: str, suffix: str = "") -> tuple[int, str]:
             continue
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    fd, tmp = _temp_beside(path)
+@contextlib.contextmanager
+def _replacing(path: str, suffix: str = ""):
+    """Yield ``(fd, tmp)``, a new temporary file beside ``path`` that replaces ``path`` when the
+    block succeeds and is removed when it fails (any exception, Ctrl-C included)."""
+    fd, tmp = _temp_beside(path, suffix)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], OSError)
+def _atomic_write(path: str, data: bytes) -> None:
+    with _replacing(path) as (fd, _):
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def _csv_text(df: "pd.DataFrame", header: bool) -> str:
@@ -304,17 +305,11 @@ class Sink:
 
     @staticmethod
     def _write_parquet_atomic(df: "pd.DataFrame", path: str) -> None:
-        fd, tmp = _temp_beside(path, ".parquet")
-        os.close(fd)
-        try:
+        with _replacing(path, ".parquet") as (fd, tmp):
+            os.close(fd)
             make_frame(frame=df).to_parquet(tmp, index=False)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with _suppress():
-                os.unlink(tmp)
-            raise
 
     def write(self, subject: str, rows: Sequence[dict[str, Any]]) -> None:
         """Append one subject's rows as one whole record (one write + fsync, or one part file)."""
