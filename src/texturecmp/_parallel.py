@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-__all__ = ["STRIP_ROWS", "n_threads", "pool_map", "row_spans", "map_rows", "enlarge_rows", "sum_parts"]
+__all__ = ["STRIP_ROWS", "n_threads", "pool_map", "row_spans", "map_rows", "enlarge_rows", "down_rows", "sum_parts"]
 
 STRIP_ROWS = 64
 
@@ -127,3 +127,18 @@ def enlarge_rows(small: np.ndarray, k: int, y0: int, y1: int, w: int) -> np.ndar
     elif out.shape[1] > w:
         out = out[:, :w]
     return out
+
+
+def down_rows(block: np.ndarray, y0: int, k: int, out: np.ndarray) -> None:
+    """Write the exact k x k box means of a strip into ``out``, a field area-downsampled by k.
+
+    ``block`` holds image rows y0 .. y0 + len(block) (y0 a multiple of k, as the strips of
+    :func:`map_rows` with a multiple of k rows are); ``out`` row i is the mean of image rows
+    k*i .. k*i+k-1 and of columns likewise. Rows and columns beyond the last full box
+    are dropped, as in :func:`texturecmp._filters.down_exact`.
+    """
+    a, b = y0 // k, min(out.shape[0], (y0 + len(block)) // k)
+    if b <= a:
+        return
+    sub = block[a * k - y0:b * k - y0, : out.shape[1] * k]
+    out[a:b] = sub if k == 1 else cv2.resize(sub, (out.shape[1], b - a), interpolation=cv2.INTER_AREA)

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
-from texturecmp._parallel import enlarge_rows, map_rows, pool_map, sum_parts
+from texturecmp._parallel import down_rows, enlarge_rows, map_rows, pool_map, sum_parts
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
@@ -177,12 +177,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     def light(y0: int, y1: int) -> None:
         lin = linearize(px_src[y0:y1], img.bit_depth)
         L[y0:y1] = lightness(lin, g)
-        if ck == 1:
-            lin_c[y0:y1] = lin
-        else:  # strips start at multiples of ck: exact box means of each ck x ck block
-            a, b = y0 // ck, min(h // ck, y1 // ck)
-            if b > a:
-                lin_c[a:b] = cv2.resize(lin[a * ck - y0:b * ck - y0, : w // ck * ck], (w // ck, b - a), interpolation=cv2.INTER_AREA)
+        down_rows(lin, y0, ck, lin_c)  # strips start at multiples of ck
 
     map_rows(light, h)
     if any(abs(x - 1.0) > 1e-6 for x in g):
@@ -221,11 +216,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
             part["n"] = grid.row_sums(r.astype(np.float32), y0)
         D[y0:y1] = d
         L1[y0:y1] = g1.rows(y0, y1)
-        a, b = y0 // ck, min(h // ck, y1 // ck)
-        if b > a:
-            d2 = d[a * ck - y0:b * ck - y0, : w // ck * ck]
-            d2 = d2 * d2
-            D2c[a:b] = d2 if ck == 1 else cv2.resize(d2, (w // ck, b - a), interpolation=cv2.INTER_AREA)
+        down_rows(d * d, y0, ck, D2c)
         return part
 
     parts = sum_parts(map_rows(detail, h))

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows, blur_small, gauss
-from texturecmp._parallel import STRIP_ROWS, enlarge_rows, map_rows, sum_parts
+from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, sum_parts
 from texturecmp.glcm import glcm_features, glcm_grid_rows, glcm_offsets
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -178,12 +178,7 @@ class TextureFamily(Family):
             a, b = max(0, y0 - 1), min(h, y1 + 1)
             gx = cv2.Sobel(L1[a:b], cv2.CV_32F, 1, 0, ksize=3)[y0 - a:y1 - a]
             gy = cv2.Sobel(L1[a:b], cv2.CV_32F, 0, 1, ksize=3)[y0 - a:y1 - a]
-            ja, jb = y0 // kt, min(J.shape[0], y1 // kt)
-            if jb > ja:
-                sl = slice(ja * kt - y0, jb * kt - y0)
-                gx, gy = gx[sl, : J.shape[1] * kt], gy[sl, : J.shape[1] * kt]
-                prod = cv2.merge([gx * gx, gy * gy, gx * gy])
-                J[ja:jb] = prod if kt == 1 else cv2.resize(prod, (J.shape[1], jb - ja), interpolation=cv2.INTER_AREA)
+            down_rows(cv2.merge([gx * gx, gy * gy, gx * gy]), y0, kt, J)
             return part
 
         rows = kt * max(1, -(-STRIP_ROWS // kt))  # strips start at multiples of kt
