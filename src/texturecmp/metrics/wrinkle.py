@@ -19,7 +19,7 @@ Larger scales are computed on area-downsampled images (sigma stays >= 2 px there
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -86,21 +86,30 @@ def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float
     return by_k.get(1, []), coarse
 
 
-def _ridge_rows(L: np.ndarray, fine: list[float], coarse: list[tuple[int, np.ndarray]], elongation: float,
-                y0: int, y1: int) -> np.ndarray:
-    """Rows y0..y1 of the ridge strength: full-resolution scales on the strip plus a halo
-    (the Gaussian kernel's radius + 2 rows for the derivatives), coarse levels enlarged
+def _scale_rows(L: np.ndarray, fine: list[float], coarse: list[tuple[int, np.ndarray]], elongation: float,
+                y0: int, y1: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Rows y0..y1 of each scale: ``(s^2 lambda_1, elongation * s^2 |lambda_2|)`` of a
+    full-resolution scale, computed on the strip plus a halo (the Gaussian kernel's radius
+    + 2 rows for the derivatives); ``(strength, None)`` of a coarse level, enlarged
     (bilinear) for the strip only."""
     h, w = L.shape
-    r = None
     for sigma in fine:
         halo = kernel_size(sigma) // 2 + 2
         a, b = max(0, y0 - halo), min(h, y1 + halo)
-        rr = _ridge_at(L[a:b], sigma, elongation)[y0 - a:y1 - a]
-        r = rr if r is None else np.maximum(r, rr)
+        l1, l2 = _eigen(L[a:b], sigma, elongation)
+        yield l1[y0 - a:y1 - a], l2[y0 - a:y1 - a]
     for k, level in coarse:
-        up = enlarge_rows(level, k, y0, y1, w)
-        r = up.copy() if r is None else np.maximum(r, up)
+        yield enlarge_rows(level, k, y0, y1, w), None
+
+
+def _ridge_rows(L: np.ndarray, fine: list[float], coarse: list[tuple[int, np.ndarray]], elongation: float,
+                y0: int, y1: int) -> np.ndarray:
+    """Rows y0..y1 of the ridge strength, the maximum over the scales of :func:`_scale_rows`."""
+    r = None
+    for l1, l2 in _scale_rows(L, fine, coarse, elongation, y0, y1):
+        if l2 is not None:
+            l1[l1 <= l2] = 0  # keep l1 > e|l2| (implies l1 > 0)
+        r = l1 if r is None else np.maximum(r, l1)
     return r
 
 
@@ -126,22 +135,15 @@ def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float
     """``(ridge_strength(L) > threshold) & roi`` as uint8 0/1, without storing the strength."""
     fine, coarse = _ridge_levels(L, sigmas_px, elongation, down)
     out = np.empty(L.shape, np.uint8)
-
-    h, w = L.shape
     thr = np.float32(threshold)
 
     def strip(y0: int, y1: int) -> None:
         # max_sigma(r_sigma) > t  <=>  some r_sigma > t: the decision per scale, no strength kept
         m = None
-        for sigma in fine:
-            halo = kernel_size(sigma) // 2 + 2
-            a, b = max(0, y0 - halo), min(h, y1 + halo)
-            l1, l2 = _eigen(L[a:b], sigma, elongation)
-            l1, l2 = l1[y0 - a:y1 - a], l2[y0 - a:y1 - a]
-            mm = (l1 > l2) & (l1 > thr)
-            m = mm if m is None else (m | mm)
-        for k, level in coarse:
-            mm = enlarge_rows(level, k, y0, y1, w) > thr
+        for l1, l2 in _scale_rows(L, fine, coarse, elongation, y0, y1):
+            mm = l1 > thr
+            if l2 is not None:
+                mm &= l1 > l2
             m = mm if m is None else (m | mm)
         if roi is not None:
             m &= roi[y0:y1]
