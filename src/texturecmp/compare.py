@@ -401,8 +401,11 @@ def _scaled_matrix(m: np.ndarray, f_base: float, f_follow: float) -> np.ndarray:
     return (S_a @ m3 @ S_b_inv)[:2]
 
 
-def _maps(base: _Photo, fol: _Photo, s: Settings, pixel_size_mm: float | None, rel: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Pixel maps in the baseline's downsampled grid. ``rel`` = baseline->follow-up full-res matrix or None (unaligned)."""
+def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Pixel maps in the baseline's downsampled grid. ``rel`` = baseline->follow-up full-res matrix or None (unaligned).
+
+    The map-size photos, texture-RMS and visibility maps come from the measurements
+    (made at ``map_max_side`` and the settings' scales there)."""
     rb, fb = _small_rgb(base)
     hb, wb = rb.shape[:2]
     maps: dict[str, np.ndarray] = {"before_rgb": rb}
@@ -506,7 +509,7 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | N
         base_for_maps, rel = b, (al.matrix_array if rel_ok else None)
     else:
         base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
-    pixel_maps = _maps(base_for_maps, a, s, eng.p, rel) if maps else {}
+    pixel_maps = _maps(base_for_maps, a, rel) if maps else {}
     return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
                       MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if mdc is None else MappingProxyType(dict(mdc)))
 
