@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "blur_small", "GaussRows", "down_exact", "enlarge", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample"]
+__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "blur_small", "GaussRows", "down_exact", "enlarge", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample", "components"]
 
 _LUT8: np.ndarray | None = None
 
@@ -176,6 +176,17 @@ def downsample(img: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 def upsample(img: np.ndarray, shape: tuple[int, int], *, nearest: bool = False) -> np.ndarray:
     h, w = shape
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
+
+
+def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a uint8 0/1 mask: (count, int32 labels, stats, centroids),
+    as ``cv2.connectedComponentsWithStats``.
+
+    It asks for Grana's block-based algorithm (BBDT), which is about twice as fast as
+    OpenCV's default on one thread for masks of fine ridges and blobs. The labels, stats
+    and centroids are identical whatever the algorithm or the thread count (tested).
+    """
+    return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
 
 
 def _axis_blocks(o: int, t: int, n: int, size: int, scale: int = 1) -> list[tuple[int, int, int, int]]:

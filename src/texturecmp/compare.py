@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from texturecmp._parallel import pool_map
+from texturecmp._parallel import opencv_serial, pool_map
 from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
@@ -543,18 +543,21 @@ def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference
     eng = _Engine(imgs[0], roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p, settings=s,
                   label=labels[0])
     # the baseline is measured (on the strip pool) while the follow-ups are registered here:
-    # registration is mostly serial and fills the cores the measurement leaves idle
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
-        base_job = ex.submit(eng.measure_baseline)
-        try:
-            follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
-            rep = None
-            if baseline_repeat is not None:
-                rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
-        finally:
-            wait([base_job])
-        base_job.result()
-    eng.run(follow + ([rep] if rep is not None else []))
+    # registration is mostly serial and fills the cores the measurement leaves idle. OpenCV
+    # runs on one thread until the last measurement ends (switched here, in this thread,
+    # rather than by the baseline's thread while registration is using OpenCV)
+    with opencv_serial():
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
+            base_job = ex.submit(eng.measure_baseline)
+            try:
+                follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
+                rep = None
+                if baseline_repeat is not None:
+                    rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
+            finally:
+                wait([base_job])
+            base_job.result()
+        eng.run(follow + ([rep] if rep is not None else []))
     mdc = _test_retest(eng, rep) if rep is not None else None
     return eng, follow, mdc
 

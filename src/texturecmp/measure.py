@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
-from texturecmp._parallel import down_rows, enlarge_rows, map_rows, pool_map, sum_parts
+from texturecmp._parallel import down_rows, enlarge_rows, map_rows, opencv_serial, pool_map, sum_parts
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
@@ -163,6 +163,14 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo") -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare)."""
+    with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
+        return _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
+                              scar_grid=scar_grid, gains=gains, warn_label=warn_label)
+
+
+def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
+                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
+                   warn_label: str) -> Measurement:
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
     # keep it area-downsampled by ck = 2. The follow-up's gains apply in linear light.

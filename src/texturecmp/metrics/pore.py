@@ -22,7 +22,7 @@ import math
 import cv2
 import numpy as np
 
-from texturecmp._filters import GaussRows
+from texturecmp._filters import GaussRows, components
 from texturecmp._parallel import map_rows
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -53,7 +53,7 @@ def _pore_components(L: np.ndarray, mask: np.ndarray | None, *, d_min: float, d_
         cand[y0:y1] = c
 
     map_rows(strip, h)
-    n, lab, st, cen = cv2.connectedComponentsWithStats(cand, connectivity=8, ltype=cv2.CV_32S)
+    n, lab, st, cen = components(cand)
     area = st[:, cv2.CC_STAT_AREA].astype(np.float64)
     bw = st[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     bh = st[:, cv2.CC_STAT_HEIGHT].astype(np.float64)

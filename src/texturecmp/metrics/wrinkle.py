@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from texturecmp._filters import down_exact, gblur, kernel_size
+from texturecmp._filters import components, down_exact, gblur, kernel_size
 from texturecmp._parallel import enlarge_rows, map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -165,7 +165,7 @@ class WrinkleFamily(Family):
         ridge = ridge_mask(ctx.L, sig, elongation=s.wrinkle_elongation, threshold=s.wrinkle_threshold,
                            down=lambda k: ctx.down("L", k),  # shared with the texture bands
                            roi=None if ctx.roi_all else ctx.roi)
-        n, lab, st, _ = cv2.connectedComponentsWithStats(ridge, connectivity=8, ltype=cv2.CV_32S)
+        n, lab, st, _ = components(ridge)
         min_len = ctx.px(s.wrinkle_min_length_mm)
         keep = (np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) >= min_len).astype(np.uint8)
         keep[0] = 0
