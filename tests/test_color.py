@@ -109,6 +109,26 @@ def test_delta_e00_large_input_chunked_matches_small() -> None:
     )
 
 
+def test_delta_e00_in_float32_is_within_1e4_relative_of_float64() -> None:
+    rng = np.random.default_rng(11)
+    a = np.column_stack([rng.uniform(0, 100, 150_001), rng.uniform(-100, 100, (150_001, 2))])
+    b = a + rng.normal(0, 4, a.shape)
+    d64 = delta_e00(a, b)
+    d32 = delta_e00(a, b, dtype=np.float32)  # chunked: 150 001 pairs
+    assert d32.dtype == np.float32
+    big = d64 > 0.5  # away from 0, where the relative error of a square root of a difference grows
+    np.testing.assert_allclose(d32[big], d64[big], rtol=1e-4)  # 4.5e-5 at worst here
+    np.testing.assert_allclose(d32, d64, rtol=0, atol=2e-4)
+    # one colour against an image, as the maps and colour unevenness use it
+    img = a[:120_000].reshape(300, 400, 3)
+    ref = np.array([62.0, 14.0, 17.0])
+    np.testing.assert_array_equal(delta_e00(img, ref, dtype=np.float32),
+                                  delta_e00(img, np.broadcast_to(ref, img.shape), dtype=np.float32))
+    assert isinstance(delta_e00([50, 2, 3], [52, 1, 3], dtype=np.float32), np.float32)
+    with pytest.raises(BadSettingsError, match="dtype"):
+        delta_e00([50, 0, 0], [50, 0, 0], dtype=np.float16)
+
+
 def test_delta_e00_matches_skimage() -> None:
     skcolor = pytest.importorskip("skimage.color")
     rng = np.random.default_rng(7)

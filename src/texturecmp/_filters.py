@@ -282,17 +282,10 @@ class TileGrid:
         hb, w = block.shape[:2]
         extra = block.shape[2:]
         out = np.zeros((self.ny, self.nx) + extra)
-        t = self.t
-        ex = np.clip(self.x0 + np.arange(self.nx + 1) * t, 0, w)
+        ex = self.col_edges(w)
         if ex[-1] <= ex[0]:
             return out.reshape((self.n,) + extra)
-        iy_a = max(0, (y0 - self.y0) // t)
-        iy_b = min(self.ny, -(-(y0 + hb - self.y0) // t))
-        for iy in range(iy_a, iy_b):
-            a = max(y0, self.y0 + iy * t)
-            b = min(y0 + hb, self.y0 + (iy + 1) * t)
-            if b <= a:
-                continue
+        for iy, a, b in self.row_bands(y0, y0 + hb):
             # column sums of at most a strip's rows in float32 (SIMD), then float64 along the row
             cs = cv2.reduce(np.ascontiguousarray(block[a - y0:b - y0, ex[0]:ex[-1]]), 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F)
             cs = cs.reshape((ex[-1] - ex[0],) + extra).astype(np.float64)
@@ -300,6 +293,20 @@ class TileGrid:
             e = ex - ex[0]
             out[iy] = cum[e[1:]] - cum[e[:-1]]
         return out.reshape((self.n,) + extra)
+
+    def col_edges(self, w: int) -> np.ndarray:
+        """Column edges of the tiles (nx + 1 values) clipped to an image w pixels wide."""
+        return np.clip(self.x0 + np.arange(self.nx + 1) * self.t, 0, w)
+
+    def row_bands(self, y0: int, y1: int) -> list[tuple[int, int, int]]:
+        """The tile rows that image rows y0..y1 cross: (tile row iy, first row, stop row), clipped to y0..y1."""
+        t = self.t
+        bands = []
+        for iy in range(max(0, (y0 - self.y0) // t), min(self.ny, -(-(y1 - self.y0) // t))):
+            a, b = max(y0, self.y0 + iy * t), min(y1, self.y0 + (iy + 1) * t)
+            if b > a:
+                bands.append((iy, a, b))
+        return bands
 
     def areas(self, shape: tuple[int, int]) -> np.ndarray:
         """Pixels of each tile inside an image of ``shape`` (the tile sums of an all-ones field)."""

@@ -395,7 +395,8 @@ def delta_e00(
     kL: float = 1.0,
     kC: float = 1.0,
     kH: float = 1.0,
-) -> NDArray[np.float64] | np.float64:
+    dtype: type = np.float64,
+) -> NDArray[np.floating] | np.floating:
     r"""CIEDE2000 colour difference :math:`\Delta E_{00}` (Sharma, Wu & Dalal 2005).
 
     With :math:`C^*_{ab} = \sqrt{a^{*2} + b^{*2}}` and :math:`\bar C^*_{ab}` the
@@ -432,13 +433,18 @@ def delta_e00(
     kL, kC, kH : float, optional
         Parametric weighting factors (1 for the reference conditions; kL = 2 is
         common for textiles). Must be positive.
+    dtype : {numpy.float64, numpy.float32}, optional
+        Precision of the computation and of the result. float64 (the default)
+        reproduces the reference data; float32 is about 1.7x faster and within
+        1e-4 relative of it (a few 1e-6 on skin colours), enough for per-pixel
+        maps and for averages of many pixels (texturecmp uses it for those).
 
     Returns
     -------
-    de : ndarray of float64, shape ``broadcast(lab1, lab2).shape[:-1]``
-        Colour differences, always float64 (computed in float64 whatever the
-        input dtype). For two single colours (0-d result) a ``np.float64``
-        scalar is returned instead of a 0-d array.
+    de : ndarray of ``dtype``, shape ``broadcast(lab1, lab2).shape[:-1]``
+        Colour differences, computed in ``dtype`` whatever the input dtype. For
+        two single colours (0-d result) a numpy scalar is returned instead of a
+        0-d array.
         A NaN in any channel of either colour gives NaN for that pair (no
         exception, no warning).
 
@@ -467,8 +473,10 @@ def delta_e00(
     for name, k in (("kL", kL), ("kC", kC), ("kH", kH)):
         if not (np.isscalar(k) and np.isfinite(k) and k > 0):
             raise BadSettingsError(f"{name} must be a positive finite number, got {k!r}")
-    a1 = np.asarray(lab1, dtype=np.float64)
-    a2 = np.asarray(lab2, dtype=np.float64)
+    if dtype not in (np.float64, np.float32):
+        raise BadSettingsError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    a1 = np.asarray(lab1, dtype=dtype)
+    a2 = np.asarray(lab2, dtype=dtype)
     for name, arr in (("lab1", a1), ("lab2", a2)):
         if arr.ndim < 1 or arr.shape[-1] != 3:
             raise BadSettingsError(
@@ -486,19 +494,19 @@ def delta_e00(
     if n <= _DE_CHUNK:
         de = _de00_core(a1, a2, kL, kC, kH)
     else:
-        # cache-sized chunks spread over the cores (NumPy releases the GIL)
-        f1 = np.broadcast_to(a1, shape + (3,)).reshape(-1, 3)
-        f2 = np.broadcast_to(a2, shape + (3,)).reshape(-1, 3)
-        flat = np.empty(n, dtype=np.float64)
+        # cache-sized chunks spread over the cores (NumPy releases the GIL); a single colour
+        # stays one row (no broadcast copy)
+        f1, f2 = (a.reshape(1, 3) if a.size == 3 else np.broadcast_to(a, shape + (3,)).reshape(-1, 3) for a in (a1, a2))
+        flat = np.empty(n, dtype=dtype)
 
         def work(start: int) -> None:
             stop = start + _DE_CHUNK
-            flat[start:stop] = _de00_core(f1[start:stop], f2[start:stop], kL, kC, kH)
+            flat[start:stop] = _de00_core(f1 if len(f1) == 1 else f1[start:stop], f2 if len(f2) == 1 else f2[start:stop], kL, kC, kH)
 
         pool_map(work, range(0, n, _DE_CHUNK))
         de = flat.reshape(shape)
     if de.ndim == 0:
-        return np.float64(de)
+        return dtype(de)
     return de
 
 

@@ -443,7 +443,7 @@ def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.nda
     maps["after_rgb_aligned"] = warped
     maps["valid"] = valid
     lab_a = rgb_to_lab(warped)
-    de = delta_e00(lab_b, lab_a).astype(np.float32)
+    de = delta_e00(lab_b, lab_a, dtype=np.float32)
     de[~valid] = np.nan
     maps["delta_e00"] = de
     rms_b, frb = base.measurement._internal["texture_rms"]

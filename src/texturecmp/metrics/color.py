@@ -67,7 +67,7 @@ class ColorFamily(Family):
         if not roi_s.any():
             roi_s = np.ones_like(roi_s)
         mean = lab_s[roi_s].mean(axis=0, dtype=np.float64).astype(np.float32)
-        de = delta_e00(lab_s, mean[None, None, :]).astype(np.float32)
+        de = delta_e00(lab_s, mean, dtype=np.float32)  # averaged over the region: float32 suffices
         # squared differences spread (nearest) over the colour grid, weighted by the roi fraction there
         k = ctx.ck
         de2 = upsample(de * de, ctx.lab.shape[:2], nearest=True)

@@ -59,7 +59,7 @@ def visibility_map(lab: np.ndarray, ref_mean: np.ndarray, *, sigma_px: float, ma
     sig = sigma_px * f
     if sig > 0.3:
         sub = gauss(np.ascontiguousarray(sub), sig)
-    return delta_e00(sub, np.asarray(ref_mean, np.float32)[None, None, :]).astype(np.float32), f, window
+    return delta_e00(sub, ref_mean, dtype=np.float32), f, window  # a map, then an area above the JND: float32 suffices
 
 
 @register_family

@@ -142,11 +142,9 @@ class TextureFamily(Family):
         sig = ctx.px(s.anisotropy_sigma_mm)
         kt = max(1, min(int(sig / 2.0), h, w))  # a photo smaller than the box keeps one full box
         J = np.empty((max(1, h // kt), max(1, w // kt), 3), np.float32)
-        # LBP bin of each pixel: (tile * 10 + code); pixels outside the roi or the grid count in a
-        # dump bin (any index >= n * 10 is clipped there)
-        dump = g.n * 10
-        ix = (np.arange(w) - g.x0) // g.t
-        col10 = np.where((ix >= 0) & (ix < g.nx), ix * 10, dump).astype(np.int32)
+        ex = g.col_edges(w)
+        cells = [(ix, ex[ix], ex[ix + 1]) for ix in range(g.nx) if ex[ix + 1] > ex[ix]]
+        roi8 = None if roi_all else m.view(np.uint8)
 
         def strip(y0: int, y1: int) -> dict[str, np.ndarray]:
             part: dict[str, np.ndarray] = {}
@@ -163,17 +161,16 @@ class TextureFamily(Family):
             q = quantize_detail(D[y0:y2], bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
             glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
                            mask=None if roi_all else m[y0:y2], out=glcm_counts, lock=lock)
-            # uniform LBP histogram per tile: one bincount of (tile * 10 + code)
+            # uniform LBP histogram of each tile's part of the strip (calcHist, the roi as its mask)
             a, b = max(0, y0 - r_lbp), min(h, y1 + r_lbp)
             codes = lbp_riu2(L1[a:b], radius=r_lbp)[y0 - a:y1 - a]
-            iy = (np.arange(y0, y1) - g.y0) // g.t
-            row10 = np.where((iy >= 0) & (iy < g.ny), iy * (g.nx * 10), dump).astype(np.int32)
-            idx = np.add(row10[:, None], col10[None, :], dtype=np.int32)
-            idx += codes
-            np.minimum(idx, dump, out=idx)
-            if not roi_all:
-                idx[~m[y0:y1]] = dump
-            part["lbp"] = np.bincount(idx.ravel(), minlength=dump + 1)[:dump].reshape(g.n, 10).astype(np.float64)
+            lbp = np.zeros((g.ny, g.nx, LBP_BINS))
+            for iy, ya, yb in g.row_bands(y0, y1):
+                cr = codes[ya - y0:yb - y0]
+                for ix, xa, xb in cells:
+                    mk = None if roi8 is None else roi8[ya:yb, xa:xb]
+                    lbp[iy, ix] = cv2.calcHist([cr[:, xa:xb]], [0], mk, [LBP_BINS], [0, LBP_BINS]).ravel()
+            part["lbp"] = lbp.reshape(g.n, LBP_BINS)
             # gradients of L1 (one halo row), products, exact kt x kt box means
             a, b = max(0, y0 - 1), min(h, y1 + 1)
             gx = cv2.Sobel(L1[a:b], cv2.CV_32F, 1, 0, ksize=3)[y0 - a:y1 - a]
