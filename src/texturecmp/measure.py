@@ -181,17 +181,22 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     px_src = img.pixels()  # uint8 codes for 8-bit photos, else float32
     L = np.empty((h, w), np.float32)
     lin_c = np.empty((max(1, h // ck), max(1, w // ck), 3), np.float32)
+    lab = np.empty_like(lin_c)
+    scale = any(abs(x - 1.0) > 1e-6 for x in g)
 
     def light(y0: int, y1: int) -> None:
         lin = linearize(px_src[y0:y1], img.bit_depth)
         L[y0:y1] = lightness(lin, g)
         down_rows(lin, y0, ck, lin_c)  # strips start at multiples of ck
+        a, b = y0 // ck, min(lin_c.shape[0], y1 // ck)  # the colour rows it wrote
+        if b > a:
+            c = lin_c[a:b]
+            if scale:
+                cv2.multiply(c, g + (0.0,), dst=c)
+            np.minimum(c, 1.0, out=c)
+            lab[a:b] = cv2.cvtColor(c, cv2.COLOR_LRGB2Lab)
 
     map_rows(light, h)
-    if any(abs(x - 1.0) > 1e-6 for x in g):
-        lin_c = cv2.multiply(lin_c, g + (0.0,))
-    np.minimum(lin_c, 1.0, out=lin_c)
-    lab = cv2.cvtColor(lin_c, cv2.COLOR_LRGB2Lab)
     s = settings
     px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
     roi = regions.roi
@@ -239,8 +244,10 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     valid_by_grid: dict[str, np.ndarray] = {}
     family_totals: dict[str, dict[str, np.ndarray]] = {}
     # the families are independent given the context: they run side by side on the strip
-    # pool (each one's own strips then run in its thread); results are taken in registry order
-    active = [f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)]
+    # pool (each one's own strips then run in its thread), the costliest first so that the
+    # threads finish together; results are taken in registry order
+    active = sorted((f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)),
+                    key=lambda f: -f.cost)
     all_stats = dict(zip([f.name for f in active], pool_map(lambda f: f.stats(ctx), active)))
     for fam in FAMILY_REGISTRY.values():
         if fam.name not in all_stats:

@@ -57,6 +57,7 @@ def smoothed_lab_small(ctx: Context, sigma_mm: float, max_side: int = 640) -> tu
 @register_family
 class ColorFamily(Family):
     name = "color"
+    cost = 0.07
     metrics = ("color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index", "color.melanin_index", "color.unevenness")
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:

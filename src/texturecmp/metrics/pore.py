@@ -73,6 +73,7 @@ def detect_pores(L: np.ndarray, mask: np.ndarray, *, d_min: float, d_max: float,
 @register_family
 class PoreFamily(Family):
     name = "pore"
+    cost = 0.08
     metrics = ("pore.density", "pore.mean_diameter", "pore.area_fraction")
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:

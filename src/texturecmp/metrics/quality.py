@@ -30,6 +30,7 @@ _CLIP_HI = 1 - 0.5 / 255
 @register_family
 class QualityFamily(Family):
     name = "quality"
+    cost = 0.05
     metrics = ("quality.sharpness", "quality.clipped_fraction", "quality.specular_fraction")
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:

@@ -105,6 +105,7 @@ def _gauss_k(src: np.ndarray, sigma_full: float, k: int) -> np.ndarray:
 @register_family
 class TextureFamily(Family):
     name = "texture"
+    cost = 0.35
     metrics = ("texture.sa", "texture.sq", "texture.band_fine", "texture.band_medium", "texture.band_coarse",
                "texture.glcm_contrast", "texture.glcm_homogeneity", "texture.glcm_energy",
                "texture.glcm_correlation", "texture.glcm_entropy", "texture.lbp_entropy", "texture.anisotropy")

@@ -156,6 +156,7 @@ def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float
 @register_family
 class WrinkleFamily(Family):
     name = "wrinkle"
+    cost = 0.31
     metrics = ("wrinkle.density", "wrinkle.length_density", "wrinkle.depth")
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
