@@ -283,6 +283,25 @@ def test_warp_mask_outside_baseline_is_false() -> None:
     assert moved[:, 50:].all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(cx=st.integers(-30, 330), cy=st.integers(-30, 250), r=st.integers(1, 90), angle=st.floats(-8, 8),
+       scale=st.floats(0.8, 1.25), tx=st.floats(-60, 60), ty=st.floats(-60, 60), grow=st.integers(-25, 25))
+def test_warp_mask_of_a_small_region_equals_the_whole_image_warp(cx, cy, r, angle, scale, tx, ty, grow) -> None:
+    # warp_mask only warps the window where the mask's bounding box lands; the rest must be False
+    h, w = 240, 320
+    yy, xx = np.mgrid[:h, :w]
+    mask = (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
+    m = _similarity(angle, scale, (tx, ty))
+    out_hw = (h + grow, w - grow)
+    a = Alignment(**{**identity_alignment((h, w), out_hw).__dict__, "matrix": tuple(tuple(map(float, row)) for row in m)})
+    whole = cv2.warpAffine(mask.view(np.uint8), m, out_hw[::-1], flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
+    got = warp_mask(mask, a, out_hw)
+    assert got.shape == out_hw and got.dtype == bool
+    # nearest neighbour may round an exact half-pixel the other way in a shifted window
+    assert np.count_nonzero(got != whole) <= max(1, 0.002 * np.count_nonzero(whole))
+
+
 def test_warp_labels_nearest_with_fill() -> None:
     labels = np.zeros((H, W), np.int32)
     labels[100:200, 100:300] = 3

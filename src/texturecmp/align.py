@@ -915,8 +915,23 @@ def warp_mask(mask: ArrayLike, alignment: Alignment, shape: Sequence[int]) -> ND
     u8 = (arr != 0).view(np.uint8)
     if _is_identity(m) and arr.shape == out_hw:
         return u8.astype(bool)
-    out = cv2.warpAffine(u8, m, (out_hw[1], out_hw[0]), flags=cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    H, W = out_hw
+    rows, cols = np.flatnonzero(u8.any(axis=1)), np.flatnonzero(u8.any(axis=0))
+    if rows.size == 0:
+        return np.zeros(out_hw, bool)
+    # only the window where the mask's bounding box lands (a lesion is small): the pixels
+    # outside it come from outside the mask
+    corners = np.array([[cols[0] - 1, rows[0] - 1], [cols[-1] + 2, rows[0] - 1],
+                        [cols[0] - 1, rows[-1] + 2], [cols[-1] + 2, rows[-1] + 2]], np.float64)
+    mapped = corners @ m[:, :2].T + m[:, 2]
+    x0, y0 = (max(0, int(math.floor(v)) - 2) for v in mapped.min(axis=0))
+    x1, y1 = min(W, int(math.ceil(mapped[:, 0].max())) + 3), min(H, int(math.ceil(mapped[:, 1].max())) + 3)
+    out = np.zeros(out_hw, np.uint8)
+    if x1 > x0 and y1 > y0:
+        shifted = m.copy()
+        shifted[:, 2] -= (x0, y0)
+        out[y0:y1, x0:x1] = cv2.warpAffine(u8, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST,
+                                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out.view(bool)
 
 

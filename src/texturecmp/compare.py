@@ -530,18 +530,21 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
     return out
 
 
-def _load_all(images: Sequence[Any], labels: Sequence[str]) -> list[Image]:
-    """Decode the photos side by side (the decoders release the GIL); the first failure in order is raised."""
-    return pool_map(lambda item: load_image(item[0], name=f"photo '{item[1]}'"), list(zip(images, labels)))
-
-
 def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, baseline_repeat,
          pixel_size_mm, settings) -> tuple[_Engine, list[_Photo], dict | None]:
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
-    imgs = _load_all(images, labels)
-    eng = _Engine(imgs[0], roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p, settings=s,
-                  label=labels[0])
+
+    def open_photo(i: int) -> tuple[Image, _Engine | None]:
+        img = load_image(images[i], name=f"photo '{labels[i]}'")
+        if i > 0:
+            return img, None
+        # the baseline's regions are resolved while the follow-ups are still decoding
+        return img, _Engine(img, roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p,
+                            settings=s, label=labels[0])
+
+    opened = pool_map(open_photo, range(len(images)))  # the first failure in order is raised
+    imgs, eng = [o[0] for o in opened], opened[0][1]
     # the baseline is measured (on the strip pool) while the follow-ups are registered here:
     # registration is mostly serial and fills the cores the measurement leaves idle. OpenCV
     # runs on one thread until the last measurement ends (switched here, in this thread,
