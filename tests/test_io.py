@@ -136,6 +136,21 @@ def test_truncated_jpeg() -> None:
         load_image(data[: len(data) // 2], name="before.jpg")
 
 
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_colour_jpeg_pixels_are_pillows(subsampling: str, progressive: bool) -> None:
+    # complete colour JPEGs are decoded by OpenCV's libjpeg-turbo: the pixels must be Pillow's
+    img = cv2.GaussianBlur(rand_u8(237, 331, 3), (0, 0), 1.5)  # odd sizes: partial MCUs at the edges
+    data = pil_bytes(PIL.Image.fromarray(img), "JPEG", quality=88, subsampling=subsampling, progressive=progressive)
+    got = load_image(data)
+    assert got.bit_depth == 8 and got.shape == (237, 331)
+    np.testing.assert_array_equal(got.rgb8, np.asarray(PIL.Image.open(io.BytesIO(data)).convert("RGB")))
+    # trailing bytes after the end-of-image marker (zero padding) take the same path, a cut file does not
+    np.testing.assert_array_equal(load_image(data + b"\0" * 7).rgb8, got.rgb8)
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
+        load_image(data[:-40], name="cut.jpg")
+
+
 def test_truncated_png() -> None:
     data = pil_bytes(PIL.Image.fromarray(rand_u8(128, 128)), "PNG")
     with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
