@@ -243,15 +243,16 @@ class _Engine:
                                                   grid=self.grid, scar_grid=self.scar_grid,
                                                   warn_label=f"photo '{self.base.label}'")
 
-    def prepare(self, img: Image, label: str) -> _Photo:
-        """Register a follow-up, carry the regions into it and estimate the photometric gains."""
+    def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> _Photo:
+        """Register a follow-up (``gray``: its :func:`_gray`, when already made), carry the regions
+        into it and estimate the photometric gains."""
         ph = _Photo(img, label)
         s = self.s
         b = self.base.img
         if self.align:
             if self._gray_base is None:
                 self._gray_base = _gray(b)
-            al = register(self._gray_base, _gray(img), fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
+            al = register(self._gray_base, _gray(img) if gray is None else gray, fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
                           min_correlation=s.min_correlation, min_overlap=s.min_overlap)
             if not al.ok:
                 ph.warnings.append(f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
@@ -535,16 +536,16 @@ def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
 
-    def open_photo(i: int) -> tuple[Image, _Engine | None]:
+    def open_photo(i: int) -> tuple[Image, _Engine | np.ndarray | None]:
         img = load_image(images[i], name=f"photo '{labels[i]}'")
-        if i > 0:
-            return img, None
+        if i > 0:  # a follow-up's gray for the registration
+            return img, _gray(img) if align else None
         # the baseline's regions are resolved while the follow-ups are still decoding
         return img, _Engine(img, roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p,
                             settings=s, label=labels[0])
 
     opened = pool_map(open_photo, range(len(images)))  # the first failure in order is raised
-    imgs, eng = [o[0] for o in opened], opened[0][1]
+    imgs, eng, grays = [o[0] for o in opened], opened[0][1], [o[1] for o in opened]
     # the baseline is measured (on the strip pool) while the follow-ups are registered here:
     # registration is mostly serial and fills the cores the measurement leaves idle. OpenCV
     # runs on one thread until the last measurement ends (switched here, in this thread,
@@ -553,7 +554,7 @@ def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
             base_job = ex.submit(eng.measure_baseline)
             try:
-                follow = [eng.prepare(im, lab) for im, lab in zip(imgs[1:], labels[1:])]
+                follow = [eng.prepare(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
                 rep = None
                 if baseline_repeat is not None:
                     rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")

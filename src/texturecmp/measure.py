@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -11,7 +12,7 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
-from texturecmp._parallel import down_rows, enlarge_rows, map_rows, opencv_serial, pool_map, sum_parts
+from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, opencv_serial, pool_map, sum_parts
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
@@ -183,11 +184,28 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     lin_c = np.empty((max(1, h // ck), max(1, w // ck), 3), np.float32)
     lab = np.empty_like(lin_c)
     scale = any(abs(x - 1.0) > 1e-6 for x in g)
+    s = settings
+    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
+    roi = regions.roi
+    roi_all = bool(roi.all())
+    # detail layer D = L* - G(L*) (normalised convolution inside the roi, 0 outside), its large
+    # Gaussian taken on L* area-downsampled by kd: the box means are taken in the light strips
+    sd = px(s.detail_sigma_mm)
+    kd = max(1, int(sd / 2.0))
+    boxed = kd > 1 and h >= kd and w >= kd
+    L_kd = np.empty((h // kd, w // kd), np.float32) if boxed else None
+    roi_kd = np.empty_like(L_kd) if boxed and not roi_all else None
 
     def light(y0: int, y1: int) -> None:
         lin = linearize(px_src[y0:y1], img.bit_depth)
         L[y0:y1] = lightness(lin, g)
-        down_rows(lin, y0, ck, lin_c)  # strips start at multiples of ck
+        if roi_kd is not None:
+            r = roi[y0:y1].astype(np.float32)
+            down_rows(L[y0:y1] * r, y0, kd, L_kd)
+            down_rows(r, y0, kd, roi_kd)
+        elif L_kd is not None:
+            down_rows(L[y0:y1], y0, kd, L_kd)
+        down_rows(lin, y0, ck, lin_c)  # strips start at multiples of ck (and of kd)
         a, b = y0 // ck, min(lin_c.shape[0], y1 // ck)  # the colour rows it wrote
         if b > a:
             c = lin_c[a:b]
@@ -196,22 +214,14 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
             np.minimum(c, 1.0, out=c)
             lab[a:b] = cv2.cvtColor(c, cv2.COLOR_LRGB2Lab)
 
-    map_rows(light, h)
-    s = settings
-    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
-    roi = regions.roi
-    roi_all = bool(roi.all())
-    # detail layer D = L* - G(L*) (normalised convolution inside the roi, 0 outside), the lightly
-    # smoothed L1 (fine band's lower sigma), and D^2 area-downsampled by ck (scar, maps)
-    sd = px(s.detail_sigma_mm)
-    kd = max(1, int(sd / 2.0))
-    if roi_all:
-        num, den = blur_small(down_exact(L, kd), sd, kd), None
-    else:
-        rf = roi.astype(np.float32)
-        num = blur_small(down_exact(L * rf, kd), sd, kd)
-        den = np.maximum(blur_small(down_exact(rf, kd), sd, kd), np.float32(1e-3))
-        del rf
+    step = math.lcm(ck, kd if boxed else 1)
+    map_rows(light, h, step * max(1, -(-STRIP_ROWS // step)))
+    if not boxed:  # a small photo or a fine pixel size: the whole-image box means (same values)
+        L_kd = down_exact(L if roi_all else L * roi, kd)
+        roi_kd = None if roi_all else down_exact(roi.astype(np.float32), kd)
+    num = blur_small(L_kd, sd, kd)
+    den = None if roi_kd is None else np.maximum(blur_small(roi_kd, sd, kd), np.float32(1e-3))
+    # then D, the lightly smoothed L1 (fine band's lower sigma), and D^2 area-downsampled by ck (scar, maps)
     g1 = GaussRows(L, px(s.band_fine_mm[0]))
     D = np.empty((h, w), np.float32)
     L1 = np.empty((h, w), np.float32)
@@ -248,7 +258,19 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     # threads finish together; results are taken in registry order
     active = sorted((f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)),
                     key=lambda f: -f.cost)
-    all_stats = dict(zip([f.name for f in active], pool_map(lambda f: f.stats(ctx), active)))
+
+    def small_maps() -> dict[str, tuple[np.ndarray, float]]:
+        """Low-resolution maps in the photo's own grid: texture RMS and the photo (gains applied)."""
+        d2_small, f = downsample(D2c, s.map_max_side)
+        f /= ck  # relative to the full-resolution photo
+        rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
+        small_lin, f_lin = downsample(lin_c, s.map_max_side)
+        return {"texture_rms": (rms, f), "small_lin": (small_lin, f_lin / ck)}
+
+    # the maps take a thread as the families finish
+    jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + [("maps", small_maps)]
+    all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
+    maps = all_stats.pop("maps")
     for fam in FAMILY_REGISTRY.values():
         if fam.name not in all_stats:
             for name in fam.metrics:
@@ -267,15 +289,10 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
             reps[name] = r[name]
     ordered = {k: values[k] for k in METRICS if k in values}
     warnings = _quality_warnings(ordered, s, warn_label)
-    # low-resolution maps in the photo's own grid (texture RMS, lesion visibility)
-    d2_small, f = downsample(D2c, s.map_max_side)
-    f /= ck  # relative to the full-resolution photo
-    rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
-    small_lin, f_lin = downsample(lin_c, s.map_max_side)  # the photo for pixel maps (gains applied)
     internal = {
-        "small_lin": (small_lin, f_lin / ck),
+        "small_lin": maps["small_lin"],
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
-        "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": (rms, f),
+        "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
         "visibility": ctx.extras.get("visibility"), "regions": regions,
     }
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
