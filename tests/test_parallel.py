@@ -3,6 +3,8 @@ the same numbers whatever the number of threads."""
 
 from __future__ import annotations
 
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from hypothesis import strategies as st
 
 import texturecmp as tc
 from texturecmp._filters import GaussRows, TileGrid, components, down_exact, enlarge, gauss
-from texturecmp._parallel import STRIP_ROWS, enlarge_rows, map_rows, n_threads, opencv_serial, pool_map, row_spans, sum_parts
+from texturecmp._parallel import (STRIP_ROWS, enlarge_rows, keep_heap_memory, map_rows, n_threads, opencv_serial, pool_map,
+                                  row_spans, sum_parts)
 from texturecmp.phantoms import skin_phantom
 
 
@@ -134,6 +137,12 @@ def test_overlapping_opencv_serial_blocks_from_threads_restore_once_the_last_end
         assert cv2.getNumThreads() == 2
     finally:
         cv2.setNumThreads(prev)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_heap_memory_sets_glibc_thresholds():
+    assert keep_heap_memory(64 << 20) is True
+    assert keep_heap_memory() is True  # the CLI, the app and batch workers rely on it
 
 
 def test_components_match_opencv_default_labelling_with_any_thread_count():

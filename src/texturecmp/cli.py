@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from texturecmp._parallel import keep_heap_memory
 from texturecmp._version import __version__
 from texturecmp.catalogue import FAMILIES, METRICS, metrics_table
 from texturecmp.errors import TextureCmpError
@@ -236,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    keep_heap_memory()  # this process is ours: freed arrays stay for the next photo
     try:
         return int(args.func(args) or 0)
     except TextureCmpError as exc:

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
 
+from texturecmp._parallel import keep_heap_memory
 from texturecmp.batch._score import SubjectResult, Task, failed_rows, score_subject
 
 __all__ = ["run_tasks", "default_jobs", "single_thread_blas", "set_blas_threads"]
@@ -82,27 +83,6 @@ def set_blas_threads(n: int) -> list[int]:
     return prev
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-
-
-def keep_heap_memory(limit_bytes: int = 256 << 20) -> bool:
-    """Let glibc reuse freed heap memory for arrays up to ``limit_bytes`` (Linux; else a no-op).
-
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes
-    glibc's mmap threshold at 128 KB: every strip-sized temporary (about 1 MB at 12 MP)
-    is then a fresh ``mmap`` whose pages fault in on first touch, and a photo cost twice
-    the CPU of a plain process (5.5 against 2.7 s). Raising both thresholds restores the
-    heap reuse; the worker keeps up to ``limit_bytes`` of freed memory for the next photo.
-    Returns whether the setting was applied.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(min(limit_bytes, 1 << 30)))
-                    and libc.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(limit_bytes)))
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
-
-
 @contextlib.contextmanager
 def single_thread_blas():
     """Context manager: BLAS on one thread inside, the previous thread count restored after."""
@@ -115,11 +95,13 @@ def single_thread_blas():
 
 
 def _init_worker() -> None:
-    """Worker initialiser: one OpenCV and one BLAS thread per worker process (the processes share the cores)."""
+    """Worker initialiser: one OpenCV and one BLAS thread per worker process (the processes share
+    the cores), and freed arrays kept for the next photo (:func:`texturecmp._parallel.keep_heap_memory`)."""
     import cv2
 
     cv2.setNumThreads(1)
     set_blas_threads(1)
+    keep_heap_memory()
 
 
 def _crash_result(task: Task, exc: BaseException) -> SubjectResult:

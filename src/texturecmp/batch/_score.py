@@ -196,7 +196,8 @@ def score_subject(task: Task) -> SubjectResult:
     if task.single_thread:
         import cv2
 
-        from texturecmp.batch._run import keep_heap_memory, set_blas_threads
+        from texturecmp._parallel import keep_heap_memory
+        from texturecmp.batch._run import set_blas_threads
 
         cv2.setNumThreads(1)
         set_blas_threads(1)

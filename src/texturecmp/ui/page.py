@@ -21,9 +21,9 @@ import numpy as np
 import streamlit as st
 
 import texturecmp as tc
+from texturecmp._parallel import keep_heap_memory
 from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
-
 from texturecmp.ui import cache, records_view, render
 from texturecmp.ui.components import wipe_slider
 
@@ -540,6 +540,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
 def main(sample_dir: str | Path) -> None:
     """Render the page. ``sample_dir`` holds the sample series (photos and lesion.png)."""
     sample_dir = Path(sample_dir)
+    keep_heap_memory()  # the server process is ours: freed arrays stay for the next photo (idempotent)
     st.set_page_config(page_title="texturecmp: skin change between sessions", layout="wide")
     st.title("texturecmp")
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
