@@ -452,3 +452,86 @@ def test_percent_is_nan_with_a_note_when_the_baseline_is_zero():
     ch = c.changes["pore.density"]
     assert ch.before == 0
     assert math.isnan(ch.percent) and "0" in ch.note
+
+
+# ----------------------------------------------------------------------------- prepared series
+
+
+def _same_series(a: tc.Series, b: tc.Series) -> None:
+    assert a.to_dict() == b.to_dict()  # every value, uncertainty, verdict, warning and provenance
+    for ca, cb in zip(a.vs_baseline + a.vs_previous, b.vs_baseline + b.vs_previous):
+        assert ca.maps.keys() == cb.maps.keys()
+        for k in ca.maps:
+            np.testing.assert_array_equal(ca.maps[k], cb.maps[k])
+
+
+@pytest.fixture(scope="module")
+def prepared_inputs():
+    base = phantom(SMALL, 3)
+    fus = [phantom(SMALL, 3, treatment=0.4, exposure=1.08, shift=(6.0, -4.0), rotation=0.7),
+           phantom(SMALL, 3, treatment=0.6, exposure=0.95, shift=(-5.0, 3.0), rotation=-0.4)]
+    repeat = phantom(SMALL, 3, shift=(2.0, 1.0), rotation=0.2)
+    return base, [base.rgb] + [f.rgb for f in fus], repeat.rgb
+
+
+@pytest.mark.parametrize("with_roi", [False, True])
+def test_prepared_series_equals_compare_series(prepared_inputs, with_roi):
+    base, images, repeat = prepared_inputs
+    h, w = base.lesion.shape
+    kw = {"roi": tc.Ellipse(w / 2, h / 2, 0.45 * w, 0.45 * h)} if with_roi else {}
+    prep = tc.prepare_series(images, labels=["a", "b", "c"], baseline_repeat=repeat, **kw)
+    assert prep.labels == ("a", "b", "c")
+    assert math.isnan(prep.baseline.value("scar.delta_e00"))  # measured before the lesion is known
+    with_lesion = prep.compare(lesion=base.lesion)
+    _same_series(with_lesion, tc.compare_series(images, labels=["a", "b", "c"], baseline_repeat=repeat,
+                                                lesion=base.lesion, **kw))
+    assert math.isfinite(with_lesion.measurements[0].value("scar.delta_e00"))
+    # the same preparation serves another lesion, and none at all
+    other = tc.Ellipse(*np.argwhere(base.lesion).mean(axis=0)[::-1], 40, 30)
+    _same_series(prep.compare(lesion=other), tc.compare_series(images, labels=["a", "b", "c"], baseline_repeat=repeat,
+                                                               lesion=other, **kw))
+    _same_series(prep.compare(), tc.compare_series(images, labels=["a", "b", "c"], baseline_repeat=repeat, **kw))
+
+
+def test_prepared_series_raises_where_compare_series_does(prepared_inputs):
+    base, images, _ = prepared_inputs
+    with pytest.raises(MismatchedImagesError, match="at least 2"):
+        tc.prepare_series(images[:1])
+    with pytest.raises(MismatchedImagesError, match="same size"):
+        tc.prepare_series([images[0], images[1][:-10]], align=False)
+    prep = tc.prepare_series(images[:2])
+    with pytest.raises(tc.errors.BadMaskError, match="lesion"):
+        prep.compare(lesion=np.zeros(base.lesion.shape, bool))
+
+
+def test_reusing_another_photos_measurement_is_refused(prepared_inputs):
+    from texturecmp.measure import make_grids, measure_photo, resolve_regions
+
+    base, images, _ = prepared_inputs
+    s = tc.Settings()
+    other = tc.measure(images[1])
+    img = tc.load_image(images[0])
+    regions = resolve_regions(img.shape, None, base.lesion, None, s)
+    grid, scar_grid = make_grids(regions, s, None)
+    with pytest.raises(ValueError, match="reuse"):
+        measure_photo(img, regions, settings=s, pixel_size_mm=None, grid=grid, scar_grid=scar_grid, reuse=other)
+
+
+def test_prepared_compare_measures_only_the_baselines_scar_family_again(prepared_inputs, monkeypatch):
+    from texturecmp.metrics import FAMILY_REGISTRY
+
+    base, images, _ = prepared_inputs
+    prep = tc.prepare_series(images)
+    calls: dict[str, int] = {}
+    for name, fam in FAMILY_REGISTRY.items():
+        def counted(ctx, _f=fam.stats, _n=name):
+            calls[_n] = calls.get(_n, 0) + 1
+            return _f(ctx)
+        monkeypatch.setattr(fam, "stats", counted)
+    prep.compare(lesion=base.lesion)
+    n_follow = len(images) - 1
+    assert calls["scar"] == n_follow + 1  # the baseline's too: it needs the lesion
+    assert all(calls[n] == n_follow for n in FAMILY_REGISTRY if n != "scar")  # the follow-ups' only
+    calls.clear()
+    prep.compare()
+    assert calls.get("scar", 0) == 0 and all(calls[n] == n_follow for n in FAMILY_REGISTRY if n != "scar")

@@ -7,6 +7,8 @@ Public API::
     cmp.changes["scar.delta_e00"].verdict
     series = tc.compare_series(["s0.jpg", "s1.jpg", "s2.jpg"], lesion="lesion.png")
     series.to_frame()
+    prep = tc.prepare_series(["s0.jpg", "s1.jpg"])   # photos first (an app, while the lesion is drawn)
+    series = prep.compare(lesion="lesion.png")         # then the lesion: equal to compare_series
 
 See :data:`METRICS` for every metric's unit, better direction, definition and reference.
 """
@@ -19,13 +21,15 @@ from texturecmp.io import Image, load_image, load_mask
 from texturecmp.regions import Ellipse, Polygon, Rect
 from texturecmp.align import Alignment, register
 from texturecmp.measure import Measurement, MetricValue, measure
-from texturecmp.compare import Change, Comparison, Photometric, Series, compare, compare_series
+from texturecmp.compare import (Change, Comparison, Photometric, PreparedSeries, Series, compare, compare_series,
+                                prepare_series)
 from texturecmp.batch import score_batch, to_wide
 from texturecmp import color, glcm, records
 
 __all__ = [
     "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
-    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "score_batch", "to_wide",
+    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "PreparedSeries", "prepare_series",
+    "score_batch", "to_wide",
     "color", "glcm", "records",
 ]

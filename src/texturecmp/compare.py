@@ -36,7 +36,8 @@ from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import floor_for, jackknife_se, verdict
 
-__all__ = ["Change", "Photometric", "Comparison", "Series", "compare", "compare_series"]
+__all__ = ["Change", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
+           "prepare_series"]
 
 
 @dataclass(frozen=True)
@@ -237,32 +238,47 @@ class _Engine:
         self.base_lin = _linear_means(baseline.pixels(), self.match_mask, baseline.bit_depth)
         self._gray_base = None
 
-    def measure_baseline(self) -> None:
-        if self.base.measurement is None:
-            self.base.measurement = measure_photo(self.base.img, self.base.regions, settings=self.s, pixel_size_mm=self.p,
-                                                  grid=self.grid, scar_grid=self.scar_grid,
-                                                  warn_label=f"photo '{self.base.label}'")
+    def measure_baseline(self, reuse: Measurement | None = None) -> None:
+        """Measure the baseline; ``reuse``: its measurement without a lesion (same roi), whose
+        families are kept (with no lesion or reference given it is the measurement itself)."""
+        if self.base.measurement is not None:
+            return
+        r = self.base.regions
+        if reuse is not None and r.lesion is None and r.reference is None:
+            self.base.measurement = reuse
+            return
+        self.base.measurement = measure_photo(self.base.img, r, settings=self.s, pixel_size_mm=self.p, grid=self.grid,
+                                              scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
+                                              reuse=reuse)
 
-    def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> _Photo:
-        """Register a follow-up (``gray``: its :func:`_gray`, when already made), carry the regions
-        into it and estimate the photometric gains."""
-        ph = _Photo(img, label)
+    def register(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> tuple[Alignment, tuple[str, ...]]:
+        """The baseline -> ``img`` alignment (``gray``: its :func:`_gray`, when already made) and its
+        warnings; it depends on the roi, not on the lesion."""
         s = self.s
         b = self.base.img
-        if self.align:
-            if self._gray_base is None:
-                self._gray_base = _gray(b)
-            al = register(self._gray_base, _gray(img) if gray is None else gray, fixed_mask=self.base.regions.roi, max_side=s.align_max_side,
-                          min_correlation=s.min_correlation, min_overlap=s.min_overlap)
-            if not al.ok:
-                ph.warnings.append(f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
-                                   "taken at the same relative positions and pixel maps are not available")
-                al = _fallback_alignment(b.shape, img.shape, al)
-        else:
+        if not self.align:
             if img.shape != b.shape:
                 raise MismatchedImagesError(f"after: photo '{label}' is {img.width}x{img.height} but the baseline is "
                                             f"{b.width}x{b.height}; with align=False the photos must have the same size")
-            al = identity_alignment(b.shape, img.shape)
+            return identity_alignment(b.shape, img.shape), ()
+        if self._gray_base is None:
+            self._gray_base = _gray(b)
+        al = register(self._gray_base, _gray(img) if gray is None else gray, fixed_mask=self.base.regions.roi,
+                      max_side=s.align_max_side, min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+        if al.ok:
+            return al, ()
+        return _fallback_alignment(b.shape, img.shape, al), (
+            f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
+            "taken at the same relative positions and pixel maps are not available",)
+
+    def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None,
+                aligned: tuple[Alignment, tuple[str, ...]] | None = None) -> _Photo:
+        """Register a follow-up (or take ``aligned``, a :meth:`register` result), carry the regions
+        into it and estimate the photometric gains."""
+        ph = _Photo(img, label)
+        s = self.s
+        al, notes = aligned if aligned is not None else self.register(img, label, gray=gray)
+        ph.warnings.extend(notes)
         ph.alignment = al
         r = self.base.regions
         m = al.matrix_array if al.method != "identity" else None
@@ -531,8 +547,9 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
     return out
 
 
-def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, baseline_repeat,
-         pixel_size_mm, settings) -> tuple[_Engine, list[_Photo], dict | None]:
+def _open(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, pixel_size_mm,
+          settings) -> tuple[_Engine, list[Image], list[np.ndarray | None]]:
+    """Decode the photos side by side (the first failure in order is raised) and set up the engine."""
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
 
@@ -544,26 +561,55 @@ def _run(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference
         return img, _Engine(img, roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p,
                             settings=s, label=labels[0])
 
-    opened = pool_map(open_photo, range(len(images)))  # the first failure in order is raised
-    imgs, eng, grays = [o[0] for o in opened], opened[0][1], [o[1] for o in opened]
+    opened = pool_map(open_photo, range(len(images)))
+    return opened[0][1], [o[0] for o in opened], [o[1] for o in opened]
+
+
+def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, grays: Sequence[np.ndarray | None] = (),
+                 repeat: Any = None, aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None] = (),
+                 reuse: Measurement | None = None) -> tuple[list[_Photo], dict | None]:
+    """Measure the baseline and the follow-ups (``imgs[1:]``; ``aligned``, their registrations when
+    already made) and the baseline repeat; returns the follow-ups and the test-retest MDC."""
+    grays = list(grays) or [None] * len(imgs)
+    aligned = list(aligned) or [None] * (len(imgs) + 1)
     # the baseline is measured (on the strip pool) while the follow-ups are registered here:
     # registration is mostly serial and fills the cores the measurement leaves idle. OpenCV
     # runs on one thread until the last measurement ends (switched here, in this thread,
     # rather than by the baseline's thread while registration is using OpenCV)
     with opencv_serial():
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
-            base_job = ex.submit(eng.measure_baseline)
+            base_job = ex.submit(eng.measure_baseline, reuse)
             try:
-                follow = [eng.prepare(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
+                follow = [eng.prepare(im, lab, gray=gr, aligned=al)
+                          for im, lab, gr, al in zip(imgs[1:], labels[1:], grays[1:], aligned[1:])]
                 rep = None
-                if baseline_repeat is not None:
-                    rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), "baseline repeat")
+                if repeat is not None:
+                    rep = eng.prepare(load_image(repeat, name="baseline_repeat"), "baseline repeat", aligned=aligned[-1])
             finally:
                 wait([base_job])
             base_job.result()
         eng.run(follow + ([rep] if rep is not None else []))
     mdc = _test_retest(eng, rep) if rep is not None else None
-    return eng, follow, mdc
+    return follow, mdc
+
+
+def _series(eng: _Engine, labels: Sequence[str], follow: Sequence[_Photo], mdc: dict | None) -> Series:
+    vs_base = tuple(_comparison(eng, eng.base, f, mdc) for f in follow)
+    vs_prev = tuple(_comparison(eng, follow[i - 1], follow[i], mdc) for i in range(1, len(follow)))
+    return Series(tuple(labels), tuple([eng.base.measurement] + [f.measurement for f in follow]), vs_base, vs_prev)
+
+
+def _series_labels(images: Sequence[Any], labels: Sequence[str] | None) -> list[str]:
+    if len(images) < 2:
+        raise MismatchedImagesError(f"images: a series needs at least 2 photos (baseline first), got {len(images)}")
+    if labels is None:
+        labels = [f"session {i}" for i in range(len(images))]
+    labels = [str(x) for x in labels]
+    if len(labels) != len(images):
+        raise MismatchedImagesError(f"labels: got {len(labels)} labels for {len(images)} photos")
+    if len(set(labels)) != len(labels):
+        raise MismatchedImagesError(f"labels: session labels must be unique, got {labels}")
+    return labels
 
 
 def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None, align: bool = True,
@@ -597,8 +643,10 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
     ------
     UnreadableImageError, BadMaskError, MismatchedImagesError, AlignmentError, BadSettingsError
     """
-    eng, follow, mdc = _run([before, after], list(labels), roi=roi, lesion=lesion, reference=reference, align=align,
-                            baseline_repeat=baseline_repeat, pixel_size_mm=pixel_size_mm, settings=settings)
+    labels = list(labels)
+    eng, imgs, grays = _open([before, after], labels, roi=roi, lesion=lesion, reference=reference, align=align,
+                             pixel_size_mm=pixel_size_mm, settings=settings)
+    follow, mdc = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
     return _comparison(eng, eng.base, follow[0], mdc)
 
 
@@ -611,17 +659,76 @@ def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     "session 0", "session 1", ...). Regions are drawn on the baseline.
     """
     images = list(images)
-    if len(images) < 2:
-        raise MismatchedImagesError(f"images: a series needs at least 2 photos (baseline first), got {len(images)}")
-    if labels is None:
-        labels = [f"session {i}" for i in range(len(images))]
-    labels = [str(x) for x in labels]
-    if len(labels) != len(images):
-        raise MismatchedImagesError(f"labels: got {len(labels)} labels for {len(images)} photos")
-    if len(set(labels)) != len(labels):
-        raise MismatchedImagesError(f"labels: session labels must be unique, got {labels}")
-    eng, follow, mdc = _run(images, labels, roi=roi, lesion=lesion, reference=reference, align=align,
-                            baseline_repeat=baseline_repeat, pixel_size_mm=pixel_size_mm, settings=settings)
-    vs_base = tuple(_comparison(eng, eng.base, f, mdc) for f in follow)
-    vs_prev = tuple(_comparison(eng, follow[i - 1], follow[i], mdc) for i in range(1, len(follow)))
-    return Series(tuple(labels), tuple([eng.base.measurement] + [f.measurement for f in follow]), vs_base, vs_prev)
+    labels = _series_labels(images, labels)
+    eng, imgs, grays = _open(images, labels, roi=roi, lesion=lesion, reference=reference, align=align,
+                             pixel_size_mm=pixel_size_mm, settings=settings)
+    follow, mdc = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
+    return _series(eng, labels, follow, mdc)
+
+
+class PreparedSeries:
+    """Photos of one series decoded and registered, and the baseline measured, before the
+    lesion is known (made by :func:`prepare_series`).
+
+    :meth:`compare` takes the lesion and reference and returns the :class:`Series` that
+    :func:`compare_series` returns for the same photos and arguments, number for number:
+    it keeps the registrations and the baseline's families that do not depend on the
+    lesion (all but the scar family), so an app can start the work while the user is
+    still marking the lesion. It is read-only: :meth:`compare` may be called many times,
+    from several threads.
+    """
+
+    def __init__(self, eng: _Engine, imgs: Sequence[Image], labels: Sequence[str],
+                 aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None], repeat: Image | None,
+                 roi: Any, align: bool) -> None:
+        self._eng0, self._imgs, self._labels = eng, tuple(imgs), tuple(labels)
+        self._aligned, self._repeat, self._roi, self._align = tuple(aligned), repeat, roi, align
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def baseline(self) -> Measurement:
+        """The baseline's measurement without a lesion (scar metrics NaN)."""
+        return self._eng0.base.measurement
+
+    def compare(self, *, lesion: Any = None, reference: Any = None) -> Series:
+        """The series with this lesion and reference (regions in baseline pixels, as for
+        :func:`compare_series`)."""
+        e0 = self._eng0
+        eng = _Engine(self._imgs[0], roi=self._roi, lesion=lesion, reference=reference, align=self._align,
+                      pixel_size_mm=e0.p, settings=e0.s, label=self._labels[0])
+        follow, mdc = _measure_all(eng, self._imgs, self._labels, repeat=self._repeat, aligned=self._aligned,
+                                   reuse=e0.base.measurement)
+        return _series(eng, self._labels, follow, mdc)
+
+
+def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, align: bool = True,
+                   baseline_repeat: Any = None, pixel_size_mm: float | None = None,
+                   settings: Any = None) -> PreparedSeries:
+    """Decode and register a series and measure its baseline before the lesion is known.
+
+    Parameters are those of :func:`compare_series` without ``lesion`` and ``reference``;
+    ``prepare_series(images, ...).compare(lesion=..., reference=...)`` equals
+    ``compare_series(images, ..., lesion=..., reference=...)``. Errors about the photos,
+    the roi or the settings are raised here, errors about the lesion by
+    :meth:`PreparedSeries.compare`.
+    """
+    images = list(images)
+    labels = _series_labels(images, labels)
+    eng, imgs, grays = _open(images, labels, roi=roi, lesion=None, reference=None, align=align,
+                             pixel_size_mm=pixel_size_mm, settings=settings)
+    with opencv_serial():
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
+            base_job = ex.submit(eng.measure_baseline)
+            try:
+                aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
+                repeat = None
+                if baseline_repeat is not None:
+                    repeat = load_image(baseline_repeat, name="baseline_repeat")
+                    aligned.append(eng.register(repeat, "baseline repeat"))
+            finally:
+                wait([base_job])
+            base_job.result()
+    return PreparedSeries(eng, imgs, labels, aligned, repeat, roi, align)

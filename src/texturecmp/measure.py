@@ -162,22 +162,39 @@ def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None
 
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
-                  warn_label: str = "the photo") -> Measurement:
-    """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare)."""
+                  warn_label: str = "the photo", reuse: Measurement | None = None) -> Measurement:
+    """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare).
+
+    ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
+    and gains, made without the lesion: its families' tile statistics are taken as they are
+    and only the families it lacks (the scar family) are computed.
+    """
+    known: Mapping[str, dict[str, np.ndarray]] = {}
+    if reuse is not None:
+        r = reuse._internal
+        if (reuse.image.get("sha256") != img.sha256 or r["grid"] != grid or reuse.settings.hash != settings.hash
+                or reuse.pixel_size_mm != pixel_size_mm or r["gains"] != _gains(gains)
+                or not np.array_equal(r["regions"].roi, regions.roi)):
+            raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size or gains")
+        known = r["stats"]
     with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
         return _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
-                              scar_grid=scar_grid, gains=gains, warn_label=warn_label)
+                              scar_grid=scar_grid, gains=gains, warn_label=warn_label, known=known)
+
+
+def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, float]:
+    return tuple(float(x) for x in gains) if gains is not None else (1.0, 1.0, 1.0)
 
 
 def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                    grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
-                   warn_label: str) -> Measurement:
+                   warn_label: str, known: Mapping[str, dict[str, np.ndarray]]) -> Measurement:
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
     # keep it area-downsampled by ck = 2. The follow-up's gains apply in linear light.
     # Full-resolution work runs on row strips in threads (texturecmp._parallel).
     h, w = img.shape
-    g = tuple(float(x) for x in gains) if gains is not None else (1.0, 1.0, 1.0)
+    g = _gains(gains)
     ck = color_scale(img.shape)
     px_src = img.pixels()  # uint8 codes for 8-bit photos, else float32
     L = np.empty((h, w), np.float32)
@@ -256,8 +273,8 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     # the families are independent given the context: they run side by side on the strip
     # pool (each one's own strips then run in its thread), the costliest first so that the
     # threads finish together; results are taken in registry order
-    active = sorted((f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)),
-                    key=lambda f: -f.cost)
+    active = sorted((f for f in FAMILY_REGISTRY.values()
+                     if not (f.needs == "lesion" and regions.lesion is None) and f.name not in known), key=lambda f: -f.cost)
 
     def small_maps() -> dict[str, tuple[np.ndarray, float]]:
         """Low-resolution maps in the photo's own grid: texture RMS and the photo (gains applied)."""
@@ -271,6 +288,9 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + [("maps", small_maps)]
     all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
     maps = all_stats.pop("maps")
+    all_stats.update({k: v for k, v in known.items() if k in FAMILY_REGISTRY
+                      and not (FAMILY_REGISTRY[k].needs == "lesion" and regions.lesion is None)})
+    kept_stats = dict(all_stats)  # for a later measurement with a lesion (``reuse``)
     for fam in FAMILY_REGISTRY.values():
         if fam.name not in all_stats:
             for name in fam.metrics:
@@ -293,7 +313,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         "small_lin": maps["small_lin"],
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
-        "visibility": ctx.extras.get("visibility"), "regions": regions,
+        "visibility": ctx.extras.get("visibility"), "regions": regions, "stats": kept_stats, "gains": g,
     }
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
                        MappingProxyType(regions.info), tuple(warnings), __version__, internal)
