@@ -128,6 +128,28 @@ def test_uploaded_lesion_mask_gives_scar_results_and_an_empty_mask_is_refused():
     assert len(at.dataframe) == len(tc.catalogue.FAMILIES)
 
 
+def test_photos_are_prepared_before_the_lesion_and_the_results_are_compare_series():
+    photos = [_photo("session0_baseline.jpg"), _photo("session1.jpg")]
+    cache.prepare_series.clear()  # another test of this process may have prepared these photos
+    cache.compute_series.clear()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    started, used = cache.PREPARE_CALLS, cache.PREPARED_COMPUTES
+    at.file_uploader(key="photos").set_value(photos).run()
+    at.radio(key="method_lesion_u").set_value("Upload mask").run()
+    _no_crash(at)
+    assert cache.PREPARE_CALLS == started + 1  # started with the photos, before any lesion; not again
+    lesion = (SAMPLE / "lesion.png").read_bytes()
+    at.file_uploader(key="mask_lesion").set_value(("lesion.png", lesion, "image/png")).run()
+    _no_crash(at)
+    assert cache.PREPARED_COMPUTES == used + 1
+    table = {row["metric"]: row for d in at.dataframe for row in d.value.to_dict("records")}
+    assert set(table) == set(tc.METRICS)
+    direct = tc.compare_series([p[1] for p in photos], labels=["1", "2"], lesion=lesion).vs_baseline[0]
+    for name in ("scar.delta_e00", "texture.sq", "pore.density"):  # shown rounded to 3 significant digits
+        assert table[name]["after"] == pytest.approx(direct.changes[name].after, rel=5e-3)
+        assert table[name]["before"] == pytest.approx(direct.changes[name].before, rel=5e-3)
+
+
 def test_unalignable_photo_gets_a_plain_message():
     rng = np.random.default_rng(0)
     noise = encode_png((rng.random((768, 1024, 3)) * 255).astype(np.uint8))

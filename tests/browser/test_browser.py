@@ -279,4 +279,16 @@ def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
     _idle(page)
     print(f"[speed] 12 MP pair: relabel -> page updated {time.perf_counter() - t0:.2f} s")
     _shot(page, screenshots / "4_twelve_megapixels.png")
+    # a lesion marked once the photos are prepared (the app registers them and measures the
+    # baseline while the lesion is drawn): another mask, the same photos
+    grown = cv2.dilate((big_mask > 127).astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
+    mp2 = tmp_path / "big_lesion_grown.png"
+    mp2.write_bytes(encode_png(grown))
+    t0 = time.perf_counter()
+    _uploader(page, "Scar or lesion: mask image").set_input_files(str(mp2))
+    page.get_by_text(f"Lesion: {int(np.count_nonzero(grown)):,} px").wait_for(timeout=120_000)
+    _idle(page, timeout=120)
+    page.get_by_text("Scar colour difference").first.wait_for()
+    print(f"[speed] 12 MP pair, photos already prepared: another lesion mask uploaded -> results drawn "
+          f"{time.perf_counter() - t0:.1f} s")
     _only_local(page)

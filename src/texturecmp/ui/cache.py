@@ -10,12 +10,18 @@ they show, so a rerun (a relabel, an overlay switch) hands the browser the same 
 again instead of redrawing and re-encoding them. Full-resolution masks and the resolved
 marks are held in resource caches (read-only arrays, not copied on every rerun).
 
-``COMPUTE_CALLS`` counts real runs of :func:`compute_series` (tests read it).
+``COMPUTE_CALLS`` counts real runs of :func:`compute_series`, ``PREPARE_CALLS`` those of
+:func:`prepare_series` and ``PREPARED_COMPUTES`` the computes that used a preparation (tests read them).
+
+Once the photos and the region to measure are known, :func:`prepare_series` starts the
+lesion-independent work (:func:`texturecmp.prepare_series`) on a background thread, so that
+the results come sooner after the lesion is marked.
 """
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -29,7 +35,8 @@ from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "picture", "data_url", "compute_series", "COMPUTE_CALLS"]
+           "preview_regions", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
+           "PREPARE_CALLS", "PREPARED_COMPUTES"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
 DISPLAY_MAX_SIDE = 768
@@ -40,6 +47,9 @@ THUMB_WIDTH = 220
 KEEP_MAX_PIXELS = 16_000_000
 #: Number of times the core's compare_series actually ran (cache misses).
 COMPUTE_CALLS = 0
+#: Number of preparations started (:func:`prepare_series` cache misses), and of computes that used one.
+PREPARE_CALLS = 0
+PREPARED_COMPUTES = 0
 
 
 @dataclass(frozen=True)
@@ -192,17 +202,49 @@ def data_url(key: str, _make: Callable[[], np.ndarray]) -> str:
     return render.jpeg_data_url(_make())
 
 
+#: One background thread prepares series (:func:`prepare_series`) while the user marks the lesion.
+_PREPARER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-prepare")
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def prepare_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _repeat: bytes | None,
+                   pixel_size_mm: float | None, _settings: tc.Settings) -> Future:
+    """Start :func:`texturecmp.prepare_series` in the background, once the photos and the region to
+    measure are known and while the lesion may still be drawn; a Future of the PreparedSeries.
+
+    ``key`` = (photo hashes, roi hash, repeat hash, pixel size, settings hash). :func:`compute_series`
+    waits for it and only measures what depends on the lesion. Same labels as the compute ("1", "2", ...).
+    """
+    global PREPARE_CALLS
+    PREPARE_CALLS += 1
+    labels = [str(i + 1) for i in range(len(_photos))]
+    return _PREPARER.submit(tc.prepare_series, list(_photos), labels=labels, roi=_roi, baseline_repeat=_repeat,
+                            pixel_size_mm=pixel_size_mm, settings=_settings)
+
+
 @st.cache_resource(max_entries=6, show_spinner=False)
 def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesion, _reference, _repeat: bytes | None,
-                   pixel_size_mm: float | None, _settings: tc.Settings) -> tc.Series:
+                   pixel_size_mm: float | None, _settings: tc.Settings, _prepared: Future | None = None) -> tc.Series:
     """Run the core on full-resolution photos (:func:`photo_input`). ``key`` = (photo hashes, mask hashes, repeat hash,
     settings hash).
 
+    With ``_prepared`` (:func:`prepare_series` of the same photos, roi, repeat, pixel size and
+    settings) only the lesion-dependent work is left (``PreparedSeries.compare``, the same
+    numbers). If the preparation failed, the full run raises the error for the page to show.
     A resource cache (the Series holds read-only mappings and large maps; it is not copied
     per rerun). Labels are the ids "1", "2", ...; the page applies the user's labels.
     """
-    global COMPUTE_CALLS
+    global COMPUTE_CALLS, PREPARED_COMPUTES
     COMPUTE_CALLS += 1
+    prepared = None
+    if _prepared is not None:
+        try:
+            prepared = _prepared.result()
+        except (tc.errors.TextureCmpError, MemoryError):
+            prepared = None  # compare_series raises it again, where the page catches it
+    if prepared is not None:
+        PREPARED_COMPUTES += 1
+        return prepared.compare(lesion=_lesion, reference=_reference)
     labels = [str(i + 1) for i in range(len(_photos))]
     return tc.compare_series(list(_photos), labels=labels, roi=_roi, lesion=_lesion, reference=_reference,
                              baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm, settings=_settings)

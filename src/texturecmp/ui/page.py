@@ -13,6 +13,7 @@ import io
 import json
 import time
 import zipfile
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,8 @@ def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
     return alpha if alpha.any() else None
 
 
-def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool]:
-    """The marks on the baseline. Returns (masks, mask hashes, ready)."""
+def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool, bool]:
+    """The marks on the baseline. Returns (masks, mask hashes, ready, whether the region to measure is settled)."""
     st.subheader("2 · Mark the regions on the baseline")
     shape = (base.info.height, base.info.width)
     options = {
@@ -270,7 +271,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                        "where they landed is shown with the results.")
     elif not drawing:
         st.info("Mark the lesion (draw it or upload its mask), or choose *No lesion*, to see the results.")
-    return masks, hashes, ready and preview is not None
+    roi_settled = methods["roi"] == "Whole photo" or masks["roi"] is not None
+    return masks, hashes, ready and preview is not None, roi_settled
 
 
 # ----------------------------------------------------------------------------------------- results
@@ -478,7 +480,7 @@ def _safe(s: str) -> str:
 
 
 def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, repeat: bytes | None,
-                     pixel_size: float | None) -> None:
+                     pixel_size: float | None, prepared: Future | None = None) -> None:
     st.subheader("3 · Results")
     settings = tc.Settings()
     key = (tuple(p.info.sha256 for p in photos), tuple(hashes.get(k) for k in ("roi", "lesion", "reference")),
@@ -491,7 +493,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
         with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
             inputs = [cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)]
             series = cache.compute_series(key, inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                          repeat, pixel_size, settings)
+                                          repeat, pixel_size, settings, prepared)
         if cache.COMPUTE_CALLS != calls:
             st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
         took = st.session_state.get(f"took_{key_s}")
@@ -560,8 +562,23 @@ def _compare_page(sample_dir: Path) -> None:
     photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
     if len(photos) < 2:
         return
-    masks, hashes, ready = _marks_section(photos[0], using_sample, sample_dir)
+
+    def prepare(roi: np.ndarray | None, roi_hash: str | None) -> Future:
+        """Start what does not depend on the lesion (decoding, registration, the baseline's
+        roi families) in the background while the lesion is being marked (:func:`cache.prepare_series`)."""
+        settings = tc.Settings()
+        inputs = [cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)]
+        key = (tuple(p.info.sha256 for p in photos), roi_hash, cache.digest(repeat) if repeat is not None else None,
+               pixel_size, settings.hash)
+        return cache.prepare_series(key, inputs, roi, repeat, pixel_size, settings)
+
+    # the whole photo as the region to measure (the default) is known before the marks are drawn
+    whole = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", "Whole photo") == "Whole photo"
+    prepared = prepare(None, None) if whole else None
+    masks, hashes, ready, roi_settled = _marks_section(photos[0], using_sample, sample_dir)
+    if prepared is None and roi_settled:
+        prepared = prepare(masks["roi"], hashes["roi"])
     if not ready:
         return
-    _results_section(photos, labels, masks, hashes, repeat, pixel_size)
+    _results_section(photos, labels, masks, hashes, repeat, pixel_size, prepared)
     st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")
