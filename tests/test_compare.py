@@ -528,8 +528,15 @@ def test_prepared_compare_measures_only_the_baselines_scar_family_again(prepared
             calls[_n] = calls.get(_n, 0) + 1
             return _f(ctx)
         monkeypatch.setattr(fam, "stats", counted)
+    import importlib
+
+    measure_module = importlib.import_module("texturecmp.measure")  # texturecmp.measure is the function
+    full_passes = []
+    real_full_context = measure_module._full_context
+    monkeypatch.setattr(measure_module, "_full_context", lambda *a, **k: full_passes.append(1) or real_full_context(*a, **k))
     prep.compare(lesion=base.lesion)
     n_follow = len(images) - 1
+    assert len(full_passes) == n_follow  # the baseline's scar family reads its kept colour grids
     assert calls["scar"] == n_follow + 1  # the baseline's too: it needs the lesion
     assert all(calls[n] == n_follow for n in FAMILY_REGISTRY if n != "scar")  # the follow-ups' only
     calls.clear()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
@@ -238,18 +238,19 @@ class _Engine:
         self.base_lin = _linear_means(baseline.pixels(), self.match_mask, baseline.bit_depth)
         self._gray_base = None
 
-    def measure_baseline(self, reuse: Measurement | None = None) -> None:
+    def measure_baseline(self, reuse: Measurement | None = None, keep_colour: bool = False) -> None:
         """Measure the baseline; ``reuse``: its measurement without a lesion (same roi), whose
-        families are kept (with no lesion or reference given it is the measurement itself)."""
+        families are kept (with no lesion or reference given it is the measurement itself);
+        ``keep_colour``: keep the colour grids for such a later measurement."""
         if self.base.measurement is not None:
             return
         r = self.base.regions
-        if reuse is not None and r.lesion is None and r.reference is None:
-            self.base.measurement = reuse
+        if reuse is not None and r.lesion is None and r.reference is None:  # the same measurement, without the kept grids
+            self.base.measurement = replace(reuse, _internal={k: v for k, v in reuse._internal.items() if k != "colour"})
             return
         self.base.measurement = measure_photo(self.base.img, r, settings=self.s, pixel_size_mm=self.p, grid=self.grid,
                                               scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
-                                              reuse=reuse)
+                                              reuse=reuse, keep_colour=keep_colour)
 
     def register(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> tuple[Alignment, tuple[str, ...]]:
         """The baseline -> ``img`` alignment (``gray``: its :func:`_gray`, when already made) and its
@@ -719,7 +720,7 @@ def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
                              pixel_size_mm=pixel_size_mm, settings=settings)
     with opencv_serial():
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
-            base_job = ex.submit(eng.measure_baseline)
+            base_job = ex.submit(eng.measure_baseline, None, True)
             try:
                 aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
                 repeat = None

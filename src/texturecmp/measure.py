@@ -6,7 +6,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
@@ -162,39 +162,41 @@ def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None
 
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
-                  warn_label: str = "the photo", reuse: Measurement | None = None) -> Measurement:
+                  warn_label: str = "the photo", reuse: Measurement | None = None,
+                  keep_colour: bool = False) -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare).
 
     ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
     and gains, made without the lesion: its families' tile statistics are taken as they are
-    and only the families it lacks (the scar family) are computed.
+    and only the families it lacks (the scar family) are computed; if it was made with
+    ``keep_colour`` (it then holds its colour grids, about 7 bytes a pixel), without a
+    full-resolution pass.
     """
-    known: Mapping[str, dict[str, np.ndarray]] = {}
+    prior = None
     if reuse is not None:
-        r = reuse._internal
-        if (reuse.image.get("sha256") != img.sha256 or r["grid"] != grid or reuse.settings.hash != settings.hash
-                or reuse.pixel_size_mm != pixel_size_mm or r["gains"] != _gains(gains)
-                or not np.array_equal(r["regions"].roi, regions.roi)):
+        prior = reuse._internal
+        if (reuse.image.get("sha256") != img.sha256 or prior["grid"] != grid or reuse.settings.hash != settings.hash
+                or reuse.pixel_size_mm != pixel_size_mm or prior["gains"] != _gains(gains)
+                or not np.array_equal(prior["regions"].roi, regions.roi)):
             raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size or gains")
-        known = r["stats"]
     with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
         return _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
-                              scar_grid=scar_grid, gains=gains, warn_label=warn_label, known=known)
+                              scar_grid=scar_grid, gains=gains, warn_label=warn_label, prior=prior,
+                              keep_colour=keep_colour)
 
 
 def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, float]:
     return tuple(float(x) for x in gains) if gains is not None else (1.0, 1.0, 1.0)
 
 
-def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
-                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
-                   warn_label: str, known: Mapping[str, dict[str, np.ndarray]]) -> Measurement:
+def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
+                  grid: TileGrid, scar_grid: TileGrid | None, g: tuple[float, float, float]) -> Context:
+    """The light and detail passes over the photo: the context every family reads."""
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
     # keep it area-downsampled by ck = 2. The follow-up's gains apply in linear light.
     # Full-resolution work runs on row strips in threads (texturecmp._parallel).
     h, w = img.shape
-    g = _gains(gains)
     ck = color_scale(img.shape)
     px_src = img.pixels()  # uint8 codes for 8-bit photos, else float32
     L = np.empty((h, w), np.float32)
@@ -266,6 +268,28 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     ctx.cache[("down", "D2", ck)] = D2c
     if not roi_all:
         ctx.cache["roi_n"] = parts["n"]
+    return ctx
+
+
+def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Settings, pixel_size_mm: float | None,
+                    grid: TileGrid, scar_grid: TileGrid | None) -> Context:
+    """A context of the colour grids kept by an earlier measurement of the photo (no full-resolution fields)."""
+    lin_c, lab, D2c, ck, cache = colour
+    ctx = Context(rgb=img.pixels(), lin=lin_c, lab=lab, ck=ck, L=None, D=None, L1=None, roi=regions.roi,
+                  lesion=regions.lesion, reference=regions.reference, grid=grid, scar_grid=scar_grid,
+                  settings=settings, pixel_size_mm=pixel_size_mm)
+    ctx.cache.update(cache)
+    ctx.cache[("down", "D2", ck)] = D2c
+    return ctx
+
+
+def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
+                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
+                   warn_label: str, prior: dict | None, keep_colour: bool) -> Measurement:
+    s = settings
+    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
+    g = _gains(gains)
+    known = prior["stats"] if prior is not None else {}
     values: dict[str, MetricValue] = {}
     reps: dict[str, np.ndarray] = {}
     valid_by_grid: dict[str, np.ndarray] = {}
@@ -275,19 +299,19 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     # threads finish together; results are taken in registry order
     active = sorted((f for f in FAMILY_REGISTRY.values()
                      if not (f.needs == "lesion" and regions.lesion is None) and f.name not in known), key=lambda f: -f.cost)
-
-    def small_maps() -> dict[str, tuple[np.ndarray, float]]:
-        """Low-resolution maps in the photo's own grid: texture RMS and the photo (gains applied)."""
-        d2_small, f = downsample(D2c, s.map_max_side)
-        f /= ck  # relative to the full-resolution photo
-        rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
-        small_lin, f_lin = downsample(lin_c, s.map_max_side)
-        return {"texture_rms": (rms, f), "small_lin": (small_lin, f_lin / ck)}
-
-    # the maps take a thread as the families finish
-    jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + [("maps", small_maps)]
+    colour = prior.get("colour") if prior is not None else None
+    maps = None
+    if colour is not None and not any(f.full_res for f in active):
+        ctx = _colour_context(img, regions, colour, settings=s, pixel_size_mm=pixel_size_mm, grid=grid,
+                              scar_grid=scar_grid)
+        maps = {k: prior[k] for k in ("small_lin", "texture_rms")}  # they do not depend on the lesion
+        jobs = []
+    else:
+        ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g)
+        jobs = [("maps", functools.partial(_small_maps, ctx, px))]  # takes a thread as the families finish
+    jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + jobs
     all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
-    maps = all_stats.pop("maps")
+    maps = all_stats.pop("maps", maps)
     all_stats.update({k: v for k, v in known.items() if k in FAMILY_REGISTRY
                       and not (FAMILY_REGISTRY[k].needs == "lesion" and regions.lesion is None)})
     kept_stats = dict(all_stats)  # for a later measurement with a lesion (``reuse``)
@@ -315,8 +339,21 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
         "visibility": ctx.extras.get("visibility"), "regions": regions, "stats": kept_stats, "gains": g,
     }
+    if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
+        internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
+                              {k: ctx.cache[k] for k in ("roi_all", "roi_n") if k in ctx.cache})
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
                        MappingProxyType(regions.info), tuple(warnings), __version__, internal)
+
+
+def _small_maps(ctx: Context, px: Callable[[float], float]) -> dict[str, tuple[np.ndarray, float]]:
+    """Low-resolution maps in the photo's own grid: texture RMS and the photo (gains applied)."""
+    s, ck = ctx.settings, ctx.ck
+    d2_small, f = downsample(ctx.cache[("down", "D2", ck)], s.map_max_side)
+    f /= ck  # relative to the full-resolution photo
+    rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
+    small_lin, f_lin = downsample(ctx.lin, s.map_max_side)
+    return {"texture_rms": (rms, f), "small_lin": (small_lin, f_lin / ck)}
 
 
 def _why_nan(name: str) -> str:

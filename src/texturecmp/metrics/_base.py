@@ -29,9 +29,9 @@ class Context:
     lin: np.ndarray            # photometrically corrected linear RGB float32, at 1/ck resolution
     lab: np.ndarray            # CIELAB float32, at 1/ck resolution (colour is only averaged or smoothed)
     ck: int                    # colour scale: lab and lin are area-downsampled by ck (1 or 2)
-    L: np.ndarray              # L* at full resolution
-    D: np.ndarray              # detail layer L* - masked Gaussian (0 outside roi)
-    L1: np.ndarray             # L* lightly smoothed (fine band lower sigma)
+    L: np.ndarray | None       # L* at full resolution (None in a colour-only context, see Family.full_res)
+    D: np.ndarray | None       # detail layer L* - masked Gaussian (0 outside roi)
+    L1: np.ndarray | None      # L* lightly smoothed (fine band lower sigma)
     roi: np.ndarray            # bool
     lesion: np.ndarray | None  # bool
     reference: np.ndarray | None
@@ -48,7 +48,7 @@ class Context:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.L.shape
+        return self.roi.shape
 
     @property
     def roi_all(self) -> bool:
@@ -98,7 +98,9 @@ class Family:
     ``needs`` (a region the family cannot do without, or None) and implement
     :meth:`stats` and :meth:`finish`. ``cost`` is the family's share of a photo's CPU
     time (single-threaded, 12 MP): the dispatcher starts the costliest families first,
-    so that the cores finish together.
+    so that the cores finish together. ``full_res``: whether the family reads the
+    full-resolution fields (``L``, ``D``, ``L1``, ``rgb``); one that does not can be
+    measured again from the colour grids alone.
     """
 
     name: ClassVar[str]
@@ -106,6 +108,7 @@ class Family:
     grid: ClassVar[str] = "roi"
     needs: ClassVar[str | None] = None
     cost: ClassVar[float] = 0.1
+    full_res: ClassVar[bool] = True
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:  # pragma: no cover - interface
         """Tile statistics: name -> array of shape (n_tiles, ...)."""

@@ -66,6 +66,7 @@ def visibility_map(lab: np.ndarray, ref_mean: np.ndarray, *, sigma_px: float, ma
 class ScarFamily(Family):
     name = "scar"
     cost = 0.12
+    full_res = False  # reads the colour grids, the D^2 grid and the masks
     grid = "scar"
     needs = "lesion"
     metrics = ("scar.delta_e00", "scar.delta_L", "scar.delta_a", "scar.delta_b", "scar.delta_erythema", "scar.delta_melanin",
