@@ -24,12 +24,13 @@ from texturecmp.measure import Measurement, MetricValue, measure
 from texturecmp.compare import (Change, Comparison, Photometric, PreparedSeries, Series, compare, compare_series,
                                 prepare_series)
 from texturecmp.batch import score_batch, to_wide
+from texturecmp._parallel import keep_heap_memory
 from texturecmp import color, glcm, records
 
 __all__ = [
     "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
     "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "PreparedSeries", "prepare_series",
-    "score_batch", "to_wide",
+    "score_batch", "to_wide", "keep_heap_memory",
     "color", "glcm", "records",
 ]

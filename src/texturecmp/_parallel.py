@@ -127,8 +127,10 @@ def keep_heap_memory(limit_bytes: int = 256 << 20) -> bool:
     both thresholds keeps freed memory, up to ``limit_bytes``, for the next photo.
 
     The setting is process-wide, so the library never makes it on its own: the processes
-    texturecmp owns (the CLI, the app's server, batch workers) call it at start.
-    Returns whether the setting was applied.
+    texturecmp owns (the CLI, the app's server, batch workers) call it at start, and a
+    program that measures many photos may call ``texturecmp.keep_heap_memory()`` too
+    (a 12 MP comparison: 2.7-2.9 s instead of 2.9-3.1 s on 2 cores; the process then keeps
+    up to ``limit_bytes`` of freed memory). Returns whether the setting was applied.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
