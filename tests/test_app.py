@@ -9,7 +9,6 @@ subject history tab (nothing written before the button; 3 records, stored once; 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path

@@ -8,7 +8,6 @@ import copy
 import io
 import json
 import math
-import os
 import signal
 import sqlite3
 import subprocess
