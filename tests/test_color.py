@@ -125,8 +125,10 @@ def test_delta_e00_in_float32_is_within_1e4_relative_of_float64() -> None:
     np.testing.assert_array_equal(delta_e00(img, ref, dtype=np.float32),
                                   delta_e00(img, np.broadcast_to(ref, img.shape), dtype=np.float32))
     assert isinstance(delta_e00([50, 2, 3], [52, 1, 3], dtype=np.float32), np.float32)
-    with pytest.raises(BadSettingsError, match="dtype"):
-        delta_e00([50, 0, 0], [50, 0, 0], dtype=np.float16)
+    assert isinstance(delta_e00([50, 2, 3], [52, 1, 3], dtype="float32"), np.float32)  # any spelling numpy accepts
+    for bad in (np.float16, "int32", "no such type"):
+        with pytest.raises(BadSettingsError, match="dtype"):
+            delta_e00([50, 0, 0], [50, 0, 0], dtype=bad)
 
 
 def test_delta_e00_matches_skimage() -> None:

@@ -473,8 +473,13 @@ def delta_e00(
     for name, k in (("kL", kL), ("kC", kC), ("kH", kH)):
         if not (np.isscalar(k) and np.isfinite(k) and k > 0):
             raise BadSettingsError(f"{name} must be a positive finite number, got {k!r}")
-    if dtype not in (np.float64, np.float32):
+    try:
+        kind = np.dtype(dtype).type
+    except TypeError:
+        kind = None
+    if kind not in (np.float64, np.float32):
         raise BadSettingsError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    dtype = kind
     a1 = np.asarray(lab1, dtype=dtype)
     a2 = np.asarray(lab2, dtype=dtype)
     for name, arr in (("lab1", a1), ("lab2", a2)):
