@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "blur_small", "GaussRows", "down_exact", "enlarge", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample", "components"]
+__all__ = ["gblur", "kernel_size", "gauss", "gauss_small", "small_sigma", "blur_small", "GaussRows", "down_exact", "enlarge", "linearize", "lightness", "color_scale", "TileGrid", "downsample", "upsample", "components"]
 
 _LUT8: np.ndarray | None = None
 
@@ -128,11 +128,16 @@ def gauss_small(img: np.ndarray, sigma: float) -> np.ndarray:
     return blur_small(small, sigma, k)
 
 
+def small_sigma(sigma: float, k: int) -> float:
+    """The sigma, in pixels of a field area-downsampled by k, of a Gaussian of ``sigma``
+    full-resolution px: the k x k box of the downsampling already contributes a variance of
+    (k^2 - 1) / 12 full-resolution px^2 (at least 0.5 px is kept)."""
+    return math.sqrt(max(sigma**2 - (k * k - 1) / 12.0, 0.25)) / k
+
+
 def blur_small(small: np.ndarray, sigma: float, k: int) -> np.ndarray:
     """The Gaussian of sigma (full-resolution px) of a field already area-downsampled by k."""
-    # the box of the area downsampling contributes variance (k^2 - 1) / 12 (in full-res px^2)
-    s_small = math.sqrt(max(sigma**2 - (k * k - 1) / 12.0, 0.25)) / k
-    return gblur(small, s_small)
+    return gblur(small, small_sigma(sigma, k))
 
 
 class GaussRows:

@@ -32,7 +32,7 @@ import warnings
 import cv2
 import numpy as np
 
-from texturecmp._filters import GaussRows, blur_small, gauss
+from texturecmp._filters import GaussRows, blur_small, gauss, small_sigma
 from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, sum_parts
 from texturecmp.glcm import glcm_features, glcm_grid_rows, glcm_offsets
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
@@ -92,14 +92,9 @@ def quantize_detail(D: np.ndarray, *, bin_width: float, lower: float, n_levels: 
 
 
 def _gauss_k(src: np.ndarray, sigma_full: float, k: int) -> np.ndarray:
-    """Gaussian of sigma_full (full-resolution px) applied to an image area-downsampled by k.
-
-    The k x k box of the downsampling already contributes a variance of (k^2 - 1) / 12.
-    """
-    if k == 1:
-        return gauss(src, sigma_full)
-    s = (max(sigma_full**2 - (k * k - 1) / 12.0, 0.25)) ** 0.5 / k
-    return gauss(src, s)
+    """Gaussian of sigma_full (full-resolution px) applied to an image area-downsampled by k
+    (:func:`texturecmp._filters.small_sigma`)."""
+    return gauss(src, sigma_full if k == 1 else small_sigma(sigma_full, k))
 
 
 @register_family

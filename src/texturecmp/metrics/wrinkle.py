@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from texturecmp._filters import components, down_exact, gblur, kernel_size
+from texturecmp._filters import components, down_exact, gblur, kernel_size, small_sigma
 from texturecmp._parallel import enlarge_rows, map_rows, sum_parts
 from texturecmp.metrics._base import Context, Family, register_family, safe_div
 
@@ -78,9 +78,7 @@ def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float
         src = down(k) if down is not None else down_exact(L, k)
         level = None
         for sigma in sigmas:
-            # the k x k box of the downsampling contributes (k^2 - 1) / 12 of variance
-            s = max(sigma**2 - (k * k - 1) / 12.0, 0.25) ** 0.5 / k
-            r = _ridge_at(src, s, elongation)
+            r = _ridge_at(src, small_sigma(sigma, k), elongation)
             level = r if level is None else cv2.max(level, r)
         coarse.append((k, level))
     return by_k.get(1, []), coarse
