@@ -215,13 +215,16 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     L_kd = np.empty((h // kd, w // kd), np.float32) if boxed else None
     roi_kd = np.empty_like(L_kd) if boxed and not roi_all else None
 
-    def light(y0: int, y1: int) -> None:
+    def light(y0: int, y1: int) -> dict[str, np.ndarray]:
         lin = linearize(px_src[y0:y1], img.bit_depth)
         L[y0:y1] = lightness(lin, g)
-        if roi_kd is not None:
+        part = {}
+        if not roi_all:
             r = roi[y0:y1].astype(np.float32)
-            down_rows(L[y0:y1] * r, y0, kd, L_kd)
-            down_rows(r, y0, kd, roi_kd)
+            part["n"] = grid.row_sums(r, y0)  # the roi's pixels per tile (whole numbers: exact in any order)
+            if roi_kd is not None:
+                down_rows(L[y0:y1] * r, y0, kd, L_kd)
+                down_rows(r, y0, kd, roi_kd)
         elif L_kd is not None:
             down_rows(L[y0:y1], y0, kd, L_kd)
         down_rows(lin, y0, ck, lin_c)  # strips start at multiples of ck (and of kd)
@@ -232,9 +235,10 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
                 cv2.multiply(c, g + (0.0,), dst=c)
             np.minimum(c, 1.0, out=c)
             lab[a:b] = cv2.cvtColor(c, cv2.COLOR_LRGB2Lab)
+        return part
 
     step = math.lcm(ck, kd if boxed else 1)
-    map_rows(light, h, step * max(1, -(-STRIP_ROWS // step)))
+    parts = sum_parts(map_rows(light, h, step * max(1, -(-STRIP_ROWS // step))))
     if not boxed:  # a small photo or a fine pixel size: the whole-image box means (same values)
         L_kd = down_exact(L if roi_all else L * roi, kd)
         roi_kd = None if roi_all else down_exact(roi.astype(np.float32), kd)
@@ -246,22 +250,18 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     L1 = np.empty((h, w), np.float32)
     D2c = np.empty((max(1, h // ck), max(1, w // ck)), np.float32)
 
-    def detail(y0: int, y1: int) -> dict[str, np.ndarray]:
+    def detail(y0: int, y1: int) -> None:
         G = enlarge_rows(num, kd, y0, y1, w)
         if den is not None:
             G = G / enlarge_rows(den, kd, y0, y1, w)
         d = L[y0:y1] - G
-        part = {}
         if not roi_all:
-            r = roi[y0:y1]
-            d *= r
-            part["n"] = grid.row_sums(r.astype(np.float32), y0)
+            d *= roi[y0:y1]
         D[y0:y1] = d
         L1[y0:y1] = g1.rows(y0, y1)
         down_rows(d * d, y0, ck, D2c)
-        return part
 
-    parts = sum_parts(map_rows(detail, h))
+    map_rows(detail, h)
     ctx = Context(rgb=px_src, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
     ctx.cache["roi_all"] = roi_all
