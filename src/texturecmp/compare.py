@@ -17,7 +17,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +35,8 @@ from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, mak
 from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import floor_for, jackknife_se, verdict
+
+T = TypeVar("T")
 
 __all__ = ["Change", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
            "prepare_series"]
@@ -555,6 +557,22 @@ def _open(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, referenc
     return opened[0][1], [o[0] for o in opened], [o[1] for o in opened]
 
 
+def _beside(background: Callable[[], None], foreground: Callable[[], T]) -> T:
+    """``foreground()`` in this thread while ``background()`` runs on its own; waits for both.
+    An error of the foreground is raised first, then one of the background.
+
+    OpenCV's thread setting is switched (``opencv_serial``) by the caller, in this thread,
+    not by the background's thread while the foreground may be using OpenCV."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
+        job = ex.submit(background)
+        try:
+            out = foreground()
+        finally:
+            wait([job])
+        job.result()
+    return out
+
+
 def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, grays: Sequence[np.ndarray | None] = (),
                  repeat: Any = None, aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None] = (),
                  reuse: Measurement | None = None) -> tuple[list[_Photo], dict | None]:
@@ -562,29 +580,26 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
     already made) and the baseline repeat; returns the follow-ups and the test-retest MDC."""
     grays = list(grays) or [None] * len(imgs)
     aligned = list(aligned) or [None] * (len(imgs) + 1)
-    # the baseline is measured (on the strip pool) while the follow-ups are registered here:
-    # registration is mostly serial and fills the cores the measurement leaves idle. OpenCV
-    # runs on one thread until the last measurement ends (switched here, in this thread,
-    # rather than by the baseline's thread while registration is using OpenCV)
-    # The follow-ups are measured one after the other, after the baseline: each photo's
+    # The baseline is measured (on the strip pool) while the follow-ups are registered here:
+    # registration is mostly serial and fills the cores the measurement leaves idle. The
+    # follow-ups are measured one after the other, after the baseline: each photo's
     # families and strips already spread over the cores, and two full measurements side by
     # side ran slower (3.1 against 2.9 s for a 12 MP pair: they share the caches). When the
     # baseline only lacks its scar family (``reuse``), the follow-ups start at once.
+
+    def follow_ups() -> tuple[list[_Photo], _Photo | None]:
+        follow = [eng.prepare(im, lab, gray=gr, aligned=al)
+                  for im, lab, gr, al in zip(imgs[1:], labels[1:], grays[1:], aligned[1:])]
+        rep = None
+        if repeat is not None:
+            rep = eng.prepare(load_image(repeat, name="baseline_repeat"), "baseline repeat", aligned=aligned[-1])
+        if reuse is not None:
+            for ph in follow + ([rep] if rep is not None else []):
+                eng.measure(ph)
+        return follow, rep
+
     with opencv_serial():
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
-            base_job = ex.submit(eng.measure_baseline, reuse)
-            try:
-                follow = [eng.prepare(im, lab, gray=gr, aligned=al)
-                          for im, lab, gr, al in zip(imgs[1:], labels[1:], grays[1:], aligned[1:])]
-                rep = None
-                if repeat is not None:
-                    rep = eng.prepare(load_image(repeat, name="baseline_repeat"), "baseline repeat", aligned=aligned[-1])
-                if reuse is not None:
-                    for ph in follow + ([rep] if rep is not None else []):
-                        eng.measure(ph)
-            finally:
-                wait([base_job])
-            base_job.result()
+        follow, rep = _beside(lambda: eng.measure_baseline(reuse), follow_ups)
         if reuse is None:
             for ph in follow + ([rep] if rep is not None else []):
                 eng.measure(ph)
@@ -718,16 +733,15 @@ def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     labels = _series_labels(images, labels)
     eng, imgs, grays = _open(images, labels, roi=roi, lesion=None, reference=None, align=align,
                              pixel_size_mm=pixel_size_mm, settings=settings)
+
+    def registrations() -> tuple[list[tuple[Alignment, tuple[str, ...]] | None], Image | None]:
+        aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
+        repeat = None
+        if baseline_repeat is not None:
+            repeat = load_image(baseline_repeat, name="baseline_repeat")
+            aligned.append(eng.register(repeat, "baseline repeat"))
+        return aligned, repeat
+
     with opencv_serial():
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-baseline") as ex:
-            base_job = ex.submit(eng.measure_baseline, None, True)
-            try:
-                aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
-                repeat = None
-                if baseline_repeat is not None:
-                    repeat = load_image(baseline_repeat, name="baseline_repeat")
-                    aligned.append(eng.register(repeat, "baseline repeat"))
-            finally:
-                wait([base_job])
-            base_job.result()
+        aligned, repeat = _beside(lambda: eng.measure_baseline(keep_colour=True), registrations)
     return PreparedSeries(eng, imgs, labels, aligned, repeat, roi, align)
