@@ -479,21 +479,34 @@ def _safe(s: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)[:80]
 
 
-def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, repeat: bytes | None,
-                     pixel_size: float | None, prepared: Future | None = None) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """What the core is given for the photos on the page (one per rerun): the photos as
+    :func:`cache.photo_input` hands them over, their hashes, the baseline repeat and its
+    hash, the pixel size and the settings."""
+
+    inputs: list
+    shas: tuple[str, ...]
+    repeat: bytes | None
+    repeat_hash: str | None
+    pixel_size: float | None
+    settings: tc.Settings
+
+
+def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, run: _Run,
+                     prepared: Future | None = None) -> None:
     st.subheader("3 · Results")
-    settings = tc.Settings()
-    key = (tuple(p.info.sha256 for p in photos), tuple(hashes.get(k) for k in ("roi", "lesion", "reference")),
-           cache.digest(repeat) if repeat is not None else None, pixel_size, settings.hash)
+    pixel_size = run.pixel_size
+    key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
+           run.settings.hash)
     key_s = cache.digest(repr(key).encode())[:20]
     t0 = time.perf_counter()
     calls = cache.COMPUTE_CALLS
     try:
         # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
         with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
-            inputs = [cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)]
-            series = cache.compute_series(key, inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                          repeat, pixel_size, settings, prepared)
+            series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
+                                          run.repeat, pixel_size, run.settings, prepared)
         if cache.COMPUTE_CALLS != calls:
             st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
         took = st.session_state.get(f"took_{key_s}")
@@ -563,14 +576,16 @@ def _compare_page(sample_dir: Path) -> None:
     if len(photos) < 2:
         return
 
+    # what the core gets, for the preparation and the compute alike
+    run = _Run([cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)],
+               tuple(p.info.sha256 for p in photos), repeat, cache.digest(repeat) if repeat is not None else None,
+               pixel_size, tc.Settings())
+
     def prepare(roi: np.ndarray | None, roi_hash: str | None) -> Future:
         """Start what does not depend on the lesion (decoding, registration, the baseline's
         roi families) in the background while the lesion is being marked (:func:`cache.prepare_series`)."""
-        settings = tc.Settings()
-        inputs = [cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)]
-        key = (tuple(p.info.sha256 for p in photos), roi_hash, cache.digest(repeat) if repeat is not None else None,
-               pixel_size, settings.hash)
-        return cache.prepare_series(key, inputs, roi, repeat, pixel_size, settings)
+        key = (run.shas, roi_hash, run.repeat_hash, run.pixel_size, run.settings.hash)
+        return cache.prepare_series(key, run.inputs, roi, run.repeat, run.pixel_size, run.settings)
 
     # the whole photo as the region to measure (the default) is known before the marks are drawn
     whole = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", "Whole photo") == "Whole photo"
@@ -580,5 +595,5 @@ def _compare_page(sample_dir: Path) -> None:
         prepared = prepare(masks["roi"], hashes["roi"])
     if not ready:
         return
-    _results_section(photos, labels, masks, hashes, repeat, pixel_size, prepared)
+    _results_section(photos, labels, masks, hashes, run, prepared)
     st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")
