@@ -37,6 +37,11 @@ def _texts(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def _tables(at: AppTest) -> list:
+    """The results' metric tables (not the catalogue's table on top of the page, nor the history's)."""
+    return [d for d in at.dataframe if "verdict" in d.value.columns]
+
+
 def _no_crash(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -60,6 +65,35 @@ def test_first_visit_offers_the_sample_and_an_uploader():
     assert not at.error
 
 
+def test_first_visit_lists_the_metric_catalogue():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_crash(at)
+    (cat,) = at.dataframe  # before any photo: the catalogue's table only
+    frame = cat.value
+    assert list(frame["metric"]) == list(tc.METRICS)
+    for row in frame.to_dict("records"):
+        info = tc.METRICS[row["metric"]]
+        assert row["better"] == info.better and row["definition"] == info.definition
+        assert row["reference"] == info.reference and row["unit"].startswith(info.unit)
+    assert "pore.density" in set(frame["metric"]) and "(px" in frame.set_index("metric").loc["pore.mean_diameter", "unit"]
+    assert any("What texturecmp measures" in e.label for e in at.expander)
+
+
+def test_the_lesion_is_not_marked_until_the_user_says_how():
+    """Uploaded photos: the lesion's radio has no default (drawing loads a canvas, and the user
+    should decide whether there is a lesion); nothing is computed until it is chosen."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([_photo("session0_baseline.jpg"), _photo("session1.jpg")]).run()
+    _no_crash(at)
+    assert at.radio(key="method_lesion_u").value is None
+    assert any("Mark the lesion" in i.value for i in at.info), [i.value for i in at.info]
+    assert not _tables(at)
+    calls = cache.COMPUTE_CALLS
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert cache.COMPUTE_CALLS == calls + 1 and _tables(at)
+
+
 def test_sample_series_shows_verdicts_and_the_table(sample_app):
     at = sample_app
     assert not at.error, [e.value for e in at.error]
@@ -67,8 +101,8 @@ def test_sample_series_shows_verdicts_and_the_table(sample_app):
     assert "Scar colour difference fell" in text
     assert "improved" in text
     # one table per family with rows (all catalogue families are computed with a lesion)
-    assert len(at.dataframe) == len(tc.catalogue.FAMILIES)
-    frames = [d.value for d in at.dataframe]
+    assert len(_tables(at)) == len(tc.catalogue.FAMILIES)
+    frames = [d.value for d in _tables(at)]
     shown = set().union(*(set(f["metric"]) for f in frames))
     assert "scar.delta_e00" in shown and "texture.sq" in shown
     verdicts = set().union(*(set(tag for tags in f["verdict"] for tag in tags) for f in frames))  # a tag per row
@@ -107,7 +141,7 @@ def test_broken_upload_gets_a_message_and_the_rest_works():
     at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
     _no_crash(at)
     assert "Skin roughness (Sq)" in _texts(at)
-    assert len(at.dataframe) >= 1
+    assert len(_tables(at)) >= 1
 
 
 def test_uploaded_lesion_mask_gives_scar_results_and_an_empty_mask_is_refused():
@@ -119,12 +153,12 @@ def test_uploaded_lesion_mask_gives_scar_results_and_an_empty_mask_is_refused():
     at.file_uploader(key="mask_lesion").set_value(("empty.png", empty, "image/png")).run()
     _no_crash(at)
     assert any("empty" in e.value for e in at.error), [e.value for e in at.error]
-    assert not at.dataframe
+    assert not _tables(at)
     at.file_uploader(key="mask_lesion").set_value(("lesion.png", (SAMPLE / "lesion.png").read_bytes(), "image/png")).run()
     _no_crash(at)
     assert not at.error, [e.value for e in at.error]
     assert "Scar colour difference" in _texts(at)
-    assert len(at.dataframe) == len(tc.catalogue.FAMILIES)
+    assert len(_tables(at)) == len(tc.catalogue.FAMILIES)
 
 
 def test_photos_are_prepared_before_the_lesion_and_the_results_are_compare_series():
@@ -141,7 +175,7 @@ def test_photos_are_prepared_before_the_lesion_and_the_results_are_compare_serie
     at.file_uploader(key="mask_lesion").set_value(("lesion.png", lesion, "image/png")).run()
     _no_crash(at)
     assert cache.PREPARED_COMPUTES == used + 1
-    table = {row["metric"]: row for d in at.dataframe for row in d.value.to_dict("records")}
+    table = {row["metric"]: row for d in _tables(at) for row in d.value.to_dict("records")}
     assert set(table) == set(tc.METRICS)
     direct = tc.compare_series([p[1] for p in photos], labels=["1", "2"], lesion=lesion).vs_baseline[0]
     for name in ("scar.delta_e00", "texture.sq", "pore.density"):  # shown rounded to 3 significant digits

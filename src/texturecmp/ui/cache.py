@@ -34,7 +34,7 @@ from texturecmp.io import image_to_uint8
 from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
-           "upload_digest", "mask_digest", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
+           "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
            "preview_regions", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
            "PREPARE_CALLS", "PREPARED_COMPUTES"]
 
@@ -110,18 +110,25 @@ def _small(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarra
     return rgb, f
 
 
-# A resource cache: the same PhotoInfo on every rerun (no pickled copy of the small picture
-# or of the decoded photo). The decoded photo goes to the compute (photo_input).
-@st.cache_resource(max_entries=8, show_spinner=False)
-def decode_photo(sha256: str, _data: bytes, name: str) -> PhotoInfo:
-    """Decode an upload with the core (raises TextureCmpError) and keep a small copy and a thumbnail for display."""
-    img = tc.load_image(_data, name=name)
+def photo_info(sha256: str, data: bytes, name: str) -> PhotoInfo:
+    """Decode an upload with the core (raises TextureCmpError): the photo, a small copy and a
+    thumbnail for display. No Streamlit call: the page may run it for several uploads at once."""
+    img = tc.load_image(data, name=name)
     small, f = _small(img.pixels())
     small = image_to_uint8(small)
     small.flags.writeable = False
     keep = img.rgb8 is not None and img.n_pixels <= KEEP_MAX_PIXELS
     return PhotoInfo(sha256, name, img.width, img.height, img.format, small, f,
                      render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None)
+
+
+# A resource cache: the same PhotoInfo on every rerun (no pickled copy of the small picture
+# or of the decoded photo). The decoded photo goes to the compute (photo_input).
+@st.cache_resource(max_entries=8, show_spinner=False)
+def decode_photo(sha256: str, _data: bytes, name: str, _made: PhotoInfo | None = None) -> PhotoInfo:
+    """:func:`photo_info`, cached by the upload's hash; ``_made``: its result when the page
+    already made it (for uploads decoded side by side)."""
+    return _made if _made is not None else photo_info(sha256, _data, name)
 
 
 def photo_input(info: PhotoInfo, data: bytes, position: int) -> tc.Image | bytes:

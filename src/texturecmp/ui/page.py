@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import os
 import time
 import zipfile
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
 from texturecmp.ui import cache, records_view, render
 from texturecmp.ui.components import wipe_slider
+
+try:  # Streamlit loads its emoji catalogue (a large module, 0.1-0.15 s) the first time a label or
+    import streamlit.emojis  # noqa: F401  # message holds non-ASCII text: load it with the page, not with the first results
+except ImportError:  # pragma: no cover - a Streamlit without it
+    pass
 
 __all__ = ["main", "PHOTO_TYPES"]
 
@@ -83,9 +89,14 @@ def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
     return [(n, (sample_dir / n).read_bytes(), lab) for n, lab in SAMPLE_FILES]
 
 
-def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None) -> cache.PhotoInfo | None:
+def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None,
+            made: cache.PhotoInfo | BaseException | None = None) -> cache.PhotoInfo | None:
+    """The upload's PhotoInfo (``made``: already decoded, or the error its decoding raised), or
+    None with a message in ``errors``."""
     try:
-        return cache.decode_photo(sha256 or cache.digest(data), data, name)
+        if isinstance(made, BaseException):
+            raise made
+        return cache.decode_photo(sha256 or cache.digest(data), data, name, made)
     except TextureCmpError as exc:
         msg = str(exc)
         msg = msg[len(name) + 2:] if msg.startswith(f"{name}: ") else msg
@@ -93,6 +104,26 @@ def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None
     except Exception as exc:  # never a traceback in the page
         errors.append(f"**{name}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
     return None
+
+
+def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInfo | BaseException]:
+    """Decode the uploads this session has not decoded yet side by side (a 12 MP JPEG takes
+    0.1-0.15 s); their PhotoInfo, or the error, by hash, for :func:`cache.decode_photo` to keep.
+    One new upload is left to the cache call itself."""
+    done = st.session_state.setdefault("_decoded", set())
+    new = {sha: (name, data) for name, data, sha in items if sha not in done}
+    done.update(new)
+    if len(new) < 2:
+        return {}
+
+    def one(sha: str) -> cache.PhotoInfo | BaseException:
+        try:
+            return cache.photo_info(sha, new[sha][1], new[sha][0])
+        except Exception as exc:  # shown by _decode, next to the upload
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(len(new), os.cpu_count() or 1)) as ex:
+        return dict(zip(new, ex.map(one, new)))
 
 
 def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
@@ -105,16 +136,17 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     photos: list[Photo] = []
     seen: set[str] = set()
     using_sample = False
-    for f in uploads or []:
-        data = f.getvalue()
-        info = _decode(f.name, data, errors, cache.upload_digest(f))
+    items = [(f.name, f.getvalue(), cache.upload_digest(f)) for f in uploads or []]
+    made = _decode_new(items)
+    for name, data, sha in items:
+        info = _decode(name, data, errors, sha, made.get(sha))
         if info is None:
             continue
         if info.sha256 in seen:
-            errors.append(f"**{f.name}** is the same file as another upload; it is used once.")
+            errors.append(f"**{name}** is the same file as another upload; it is used once.")
             continue
         seen.add(info.sha256)
-        photos.append(Photo(f.name, data, info, Path(f.name).stem))
+        photos.append(Photo(name, data, info, Path(name).stem))
     for msg in errors:
         st.error(msg)
     if not uploads and st.session_state.get("sample"):
@@ -211,10 +243,17 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     suffix = "s" if using_sample else "u"
     for col, region in zip(cols, ("roi", "lesion", "reference")):
         with col:
-            method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}")
+            # The lesion has no default for uploaded photos: the user says how to mark it (or that
+            # there is none). Drawing is one of three answers, and the drawing canvas (a page of
+            # its own, 0.5-0.8 s of browser work on 2 cores) is only loaded for those who draw.
+            no_default = region == "lesion" and not using_sample
+            method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}",
+                              index=None if no_default else 0)
             methods[region] = method
             try:
-                if method == "Sample mask (lesion.png)":
+                if method is None:  # the page asks for it below
+                    ready = False
+                elif method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
                     masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
                 elif method == "Upload mask":
@@ -270,7 +309,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
             st.caption("The marks follow the skin into the follow-ups through the registration; "
                        "where they landed is shown with the results.")
     elif not drawing:
-        st.info("Mark the lesion (draw it or upload its mask), or choose *No lesion*, to see the results.")
+        st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
+                "*No lesion* for texture metrics only. The results follow.")
     roi_settled = methods["roi"] == "Whole photo" or masks["roi"] is not None
     return masks, hashes, ready and preview is not None, roi_settled
 
@@ -343,7 +383,8 @@ def _table_block(cmp, key: str) -> None:
               **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
     for title, shown, defs in _table_frames(key, cmp):
         st.markdown(f"**{title}**")
-        st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config)
+        st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config,
+                     placeholder="—", alt=f"{title} metrics: before, after, change and verdict")
         with st.expander(f"What the {title.lower()} metrics mean"):
             st.markdown(defs)
 
@@ -552,6 +593,35 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
 
 # ----------------------------------------------------------------------------------------- page
 
+@st.cache_data(show_spinner=False)
+def _catalogue_frame():
+    """The metric catalogue as shown on the first page (one row per metric)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"metric": m.name, "family": render.FAMILY_TITLES.get(m.family, m.family),
+                          "unit": m.unit if m.unit == m.unit_px else f"{m.unit} ({m.unit_px} without pixel size)",
+                          "better": m.better, "definition": m.definition, "reference": m.reference}
+                         for m in METRICS.values()])
+
+
+def _catalogue_block() -> None:
+    """Every metric, its unit, better direction, definition and reference, before any photo is in.
+
+    Also a matter of speed: the browser fetches and compiles Streamlit's table code (about
+    1.2 MB of JavaScript) the first time a page shows a table. Shown here, collapsed, that
+    happens while the user picks photos instead of when the results appear (0.6-0.9 s
+    sooner on 2 cores; docs/app.md).
+    """
+    with st.expander(f"What texturecmp measures: the {len(METRICS)} metrics, their units, better directions "
+                     "and references"):
+        st.dataframe(_catalogue_frame(), hide_index=True, width="stretch", alt="texturecmp's metric catalogue",
+                     column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
+                                    "definition": st.column_config.TextColumn("definition", width="large"),
+                                    "reference": st.column_config.TextColumn("reference", width="large")})
+        st.caption("Texture values are intensity roughness of the L* detail layer, not heights. Each results table "
+                   "repeats its family's definitions; the full method is in docs/method.md.")
+
+
 def main(sample_dir: str | Path) -> None:
     """Render the page. ``sample_dir`` holds the sample series (photos and lesion.png)."""
     sample_dir = Path(sample_dir)
@@ -563,6 +633,7 @@ def main(sample_dir: str | Path) -> None:
                 "**scar visibility** changed, by how much, and whether the change is larger than the "
                 "measurement's own noise.")
     c2.button("Try the sample images", type="primary", on_click=_load_sample, args=(sample_dir,), key="sample_button")
+    _catalogue_block()
 
     compare_tab, history_tab = st.tabs(["Compare photos", "Subject history"])
     with compare_tab:
