@@ -100,13 +100,15 @@ def test_sample_series_shows_verdicts_and_the_table(sample_app):
     text = _texts(at)
     assert "Scar colour difference fell" in text
     assert "improved" in text
-    # one table per family with rows (all catalogue families are computed with a lesion)
-    assert len(_tables(at)) == len(tc.catalogue.FAMILIES)
-    frames = [d.value for d in _tables(at)]
-    shown = set().union(*(set(f["metric"]) for f in frames))
-    assert "scar.delta_e00" in shown and "texture.sq" in shown
-    verdicts = set().union(*(set(tag for tags in f["verdict"] for tag in tags) for f in frames))  # a tag per row
+    # one table, every metric grouped by family in catalogue order (all families are computed with a lesion)
+    (table,) = _tables(at)
+    frame = table.value
+    assert list(frame["metric"]) == list(tc.METRICS)
+    titles = [render.FAMILY_TITLES[f] for f in tc.catalogue.FAMILIES]
+    assert list(dict.fromkeys(frame["family"])) == titles
+    verdicts = set(tag for tags in frame["verdict"] for tag in tags)  # a tag per row
     assert "improved" in verdicts
+    assert all(len(tags) == 1 for tags in frame["verdict"])
     labels = [d.label for d in at.get("download_button")]
     assert {"Comparison (JSON)", "Metrics table (CSV)", "Report (HTML, one page)"} <= set(labels)
 
@@ -158,7 +160,8 @@ def test_uploaded_lesion_mask_gives_scar_results_and_an_empty_mask_is_refused():
     _no_crash(at)
     assert not at.error, [e.value for e in at.error]
     assert "Scar colour difference" in _texts(at)
-    assert len(_tables(at)) == len(tc.catalogue.FAMILIES)
+    (table,) = _tables(at)
+    assert set(table.value["family"]) == {render.FAMILY_TITLES[f] for f in tc.catalogue.FAMILIES}
 
 
 def test_photos_are_prepared_before_the_lesion_and_the_results_are_compare_series():
