@@ -111,6 +111,10 @@ def page(browser, app_url):
     pg.set_default_timeout(60_000)
     pg.goto(app_url)
     pg.get_by_role("button", name="Try the sample images").wait_for()
+    # loaded as a user finds it: the first run drawn and the page's code fetched (a test that
+    # uploads at once would otherwise time the browser still compiling the page's table code)
+    pg.wait_for_load_state("networkidle")
+    _idle(pg)
     yield pg
     ctx.close()
 
