@@ -129,6 +129,29 @@ def test_relabel_and_overlay_switch_do_not_recompute(sample_app):
     assert cache.COMPUTE_CALLS == calls, "switching an overlay recomputed the metrics"
 
 
+def _followup(at: AppTest):
+    (sb,) = [s for s in at.selectbox if s.label == "Follow-up to show"]
+    return sb
+
+
+def test_a_relabel_keeps_the_chosen_follow_up_and_renames_it():
+    """The follow-up chooser shows the labels: after a relabel it lists the new one and still
+    shows the follow-up the user chose (the browser would otherwise keep the old text)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_button").click().run()
+    _no_crash(at)
+    assert _followup(at).options == ["photo 2 · session 1", "photo 3 · session 2"] and _followup(at).value == 2
+    _followup(at).set_value(1).run()
+    _no_crash(at)
+    assert "Summary: baseline → session 1" in _texts(at)
+    sha1 = cache.digest((SAMPLE / "session1.jpg").read_bytes())
+    at.text_input(key=f"label_{sha1}").set_value("week 4").run()
+    _no_crash(at)
+    assert _followup(at).options == ["photo 2 · week 4", "photo 3 · session 2"]
+    assert _followup(at).value == 1
+    assert "Summary: baseline → week 4" in _texts(at)
+
+
 def test_broken_upload_gets_a_message_and_the_rest_works():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.file_uploader(key="photos").set_value([

@@ -381,7 +381,7 @@ def _table_block(cmp, key: str) -> None:
     # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas
     # Styler (~15 ms a table on every rerun); numbers are rounded as render.fmt shows them and stay
     # numbers (columns sort by value); the verdict is a coloured tag.
-    config = {"family": st.column_config.TextColumn("family", pinned=True),
+    config = {"family": st.column_config.TextColumn("family", width="medium", pinned=True),
               "metric": st.column_config.TextColumn("metric", width="medium"),
               "verdict": st.column_config.MultiselectColumn("verdict", width="medium", options=list(_VERDICT_COLOUR),
                                                            color=list(_VERDICT_COLOUR.values())),
@@ -568,8 +568,14 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     n = len(photos)
     c1, c2 = st.columns([2, 3])
     with c1:
-        index = st.selectbox("Follow-up to show", list(range(1, n)), index=n - 2,
-                             format_func=lambda i: f"photo {i + 1} · {labels[i]}", key="followup")
+        # The options show the session labels, and the browser keeps showing the text of the
+        # chosen option after a relabel: the widget is keyed by the labels and starts from the
+        # follow-up chosen before (kept under "followup_index").
+        chosen = min(max(int(st.session_state.get("followup_index", n - 1)), 1), n - 1)
+        index = st.selectbox("Follow-up to show", list(range(1, n)), index=chosen - 1,
+                             format_func=lambda i: f"photo {i + 1} · {labels[i]}",
+                             key="followup_" + cache.digest("\0".join(labels).encode())[:12])
+        st.session_state["followup_index"] = index
     against_prev = False
     if index >= 2:
         with c2:
