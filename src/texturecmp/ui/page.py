@@ -628,8 +628,8 @@ def _catalogue_block() -> None:
                      column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
                                     "definition": st.column_config.TextColumn("definition", width="large"),
                                     "reference": st.column_config.TextColumn("reference", width="large")})
-        st.caption("Texture values are intensity roughness of the L* detail layer, not heights. Each results table "
-                   "repeats its family's definitions; the full method is in docs/method.md.")
+        st.caption("Texture values are intensity roughness of the L* detail layer, not heights. The results repeat "
+                   "these definitions under the metrics table; the full method is in docs/method.md.")
 
 
 def main(sample_dir: str | Path) -> None:
