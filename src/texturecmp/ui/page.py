@@ -245,7 +245,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
         with col:
             # The lesion has no default for uploaded photos: the user says how to mark it (or that
             # there is none). Drawing is one of three answers, and the drawing canvas (a page of
-            # its own, 0.5-0.8 s of browser work on 2 cores) is only loaded for those who draw.
+            # its own: 0.3-0.8 s longer to the results on 2 cores) is only loaded for those who draw.
             no_default = region == "lesion" and not using_sample
             method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}",
                               index=None if no_default else 0)
