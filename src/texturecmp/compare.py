@@ -587,6 +587,10 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
     # side ran slower (3.1 against 2.9 s for a 12 MP pair: they share the caches). When the
     # baseline only lacks its scar family (``reuse``), the follow-ups start at once.
 
+    def measure(follow: list[_Photo], rep: _Photo | None) -> None:
+        for ph in follow + ([rep] if rep is not None else []):
+            eng.measure(ph)
+
     def follow_ups() -> tuple[list[_Photo], _Photo | None]:
         follow = [eng.prepare(im, lab, gray=gr, aligned=al)
                   for im, lab, gr, al in zip(imgs[1:], labels[1:], grays[1:], aligned[1:])]
@@ -594,15 +598,13 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
         if repeat is not None:
             rep = eng.prepare(load_image(repeat, name="baseline_repeat"), "baseline repeat", aligned=aligned[-1])
         if reuse is not None:
-            for ph in follow + ([rep] if rep is not None else []):
-                eng.measure(ph)
+            measure(follow, rep)
         return follow, rep
 
     with opencv_serial():
         follow, rep = _beside(lambda: eng.measure_baseline(reuse), follow_ups)
         if reuse is None:
-            for ph in follow + ([rep] if rep is not None else []):
-                eng.measure(ph)
+            measure(follow, rep)
     mdc = _test_retest(eng, rep) if rep is not None else None
     return follow, mdc
 

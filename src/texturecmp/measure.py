@@ -297,8 +297,8 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     # the families are independent given the context: they run side by side on the strip
     # pool (each one's own strips then run in its thread), the costliest first so that the
     # threads finish together; results are taken in registry order
-    active = sorted((f for f in FAMILY_REGISTRY.values()
-                     if not (f.needs == "lesion" and regions.lesion is None) and f.name not in known), key=lambda f: -f.cost)
+    applicable = [f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)]
+    active = sorted((f for f in applicable if f.name not in known), key=lambda f: -f.cost)
     colour = prior.get("colour") if prior is not None else None
     maps = None
     if colour is not None and not any(f.full_res for f in active):
@@ -312,8 +312,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + jobs
     all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
     maps = all_stats.pop("maps", maps)
-    all_stats.update({k: v for k, v in known.items() if k in FAMILY_REGISTRY
-                      and not (FAMILY_REGISTRY[k].needs == "lesion" and regions.lesion is None)})
+    all_stats.update({f.name: known[f.name] for f in applicable if f.name in known})
     kept_stats = dict(all_stats)  # for a later measurement with a lesion (``reuse``)
     for fam in FAMILY_REGISTRY.values():
         if fam.name not in all_stats:

@@ -209,6 +209,11 @@ def data_url(key: str, _make: Callable[[], np.ndarray]) -> str:
     return render.jpeg_data_url(_make())
 
 
+def _ids(n: int) -> list[str]:
+    """The session ids the core is run with ("1", "2", ...); the page applies the user's labels."""
+    return [str(i + 1) for i in range(n)]
+
+
 #: One background thread prepares series (:func:`prepare_series`) while the user marks the lesion.
 _PREPARER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-prepare")
 
@@ -224,8 +229,7 @@ def prepare_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _repea
     """
     global PREPARE_CALLS
     PREPARE_CALLS += 1
-    labels = [str(i + 1) for i in range(len(_photos))]
-    return _PREPARER.submit(tc.prepare_series, list(_photos), labels=labels, roi=_roi, baseline_repeat=_repeat,
+    return _PREPARER.submit(tc.prepare_series, list(_photos), labels=_ids(len(_photos)), roi=_roi, baseline_repeat=_repeat,
                             pixel_size_mm=pixel_size_mm, settings=_settings)
 
 
@@ -252,6 +256,5 @@ def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesio
     if prepared is not None:
         PREPARED_COMPUTES += 1
         return prepared.compare(lesion=_lesion, reference=_reference)
-    labels = [str(i + 1) for i in range(len(_photos))]
-    return tc.compare_series(list(_photos), labels=labels, roi=_roi, lesion=_lesion, reference=_reference,
+    return tc.compare_series(list(_photos), labels=_ids(len(_photos)), roi=_roi, lesion=_lesion, reference=_reference,
                              baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm, settings=_settings)
