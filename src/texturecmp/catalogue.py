@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["MetricInfo", "METRICS", "FAMILIES", "DIRECTIONS", "metrics_table"]
+__all__ = ["MetricInfo", "METRICS", "FAMILIES", "DIRECTIONS", "HEADLINE", "metrics_table"]
 
 #: Allowed better directions.
 DIRECTIONS = ("lower", "higher", "toward 0", "toward 1", "none")
 #: Metric families, in display order.
 FAMILIES = ("texture", "wrinkle", "pore", "color", "scar", "quality", "change")
+#: The metrics a summary leads with (app sentences, CLI summary, reports), in that order.
+#: All have a better direction; their verdicts are read together under Holm's
+#: family-wise rule (:func:`texturecmp.uncertainty.holm`).
+HEADLINE = ("scar.delta_e00", "scar.visible_area", "scar.texture_ratio", "texture.sq", "texture.band_fine",
+            "pore.area_fraction", "wrinkle.density")
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,8 @@ class MetricInfo:
     reference : str
         Where the method comes from.
     floor : str
-        How the capture floor of a change is expressed: ``"abs"`` (in the metric's unit)
-        or ``"rel"`` (a fraction of the baseline value).
+        How the calibrated capture error of a change is expressed: ``"abs"`` (in the
+        metric's unit) or ``"rel"`` (a fraction of the baseline value).
     scope : str
         ``"photo"``: measured on each photo; ``"pair"``: only defined for a comparison.
     px_power : int

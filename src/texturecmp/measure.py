@@ -18,7 +18,7 @@ from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, Context
-from texturecmp.regions import reference_ring, region_to_dict, resolve_region, MIN_REFERENCE_PIXELS
+from texturecmp.regions import MIN_REFERENCE_PIXELS, MIN_TILES, reference_ring, region_to_dict, resolve_region
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import jackknife, jackknife_se
 
@@ -151,13 +151,29 @@ def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: An
 
 
 def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None) -> tuple[TileGrid, TileGrid | None]:
+    """The roi's tile grid and the scar family's (lesion and reference); raises
+    :class:`BadMaskError` when the roi holds fewer than :data:`MIN_TILES` tiles with data."""
     min_tile = max(4, int(round(settings.px(settings.min_tile_mm, pixel_size_mm))))
     grid = TileGrid.covering(regions.roi, target_tiles=settings.target_tiles, min_tile=min_tile)
+    _check_tiles(regions.roi, grid, settings.px(1.0, pixel_size_mm))
     scar_grid = None
     if regions.lesion is not None:
         both = regions.lesion | regions.reference
         scar_grid = TileGrid.covering(both, target_tiles=settings.target_tiles, min_tile=max(4, min_tile // 2))
     return grid, scar_grid
+
+
+def _check_tiles(roi: np.ndarray, grid: TileGrid, px_per_mm: float) -> None:
+    n_px = int(np.count_nonzero(roi))
+    if n_px >= 4 * MIN_TILES * grid.t * grid.t:  # always enough tiles: skip the count
+        return
+    n = int(np.count_nonzero(grid.sums(roi) > 0))
+    if n < MIN_TILES:
+        side = int(math.ceil(math.sqrt(MIN_TILES) * grid.t))
+        raise BadMaskError(f"roi: the region to measure ({n_px:,} px) covers {n} tiles of {grid.t} px "
+                           f"({grid.t / px_per_mm:.2g} mm) with data; at least {MIN_TILES} are needed to judge a change. "
+                           f"Mark a larger region, about {MIN_TILES * grid.t * grid.t:,} px or more "
+                           f"(for example {side} x {side} px)")
 
 
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
