@@ -11,13 +11,25 @@ With :math:`\bar{Lab}_l` and :math:`\bar{Lab}_r` the mean colours of lesion and 
   ``jnd_delta_e00`` ΔE00 (mm² with a pixel size, else px²); computed on the lesion's
   neighbourhood downsampled to at most 0.25 MP and scaled back to full-resolution area.
 - ``scar.visible_fraction``: visible area / lesion area.
-- ``scar.texture_ratio`` :math:`= Sq_l / Sq_r` of the detail layer (1 = matches).
+- ``scar.visibility_excess``: the mean over the lesion of
+  :math:`\max(0, \Delta E_{00} - \text{JND})` on the same map (ΔE00). The area saturates
+  for a scar far above the JND; the excess falls with any fade of it.
+- ``scar.texture_ratio`` :math:`= T_l / T_r` (1 = matches its surroundings), with
+  :math:`T_m = \sqrt{\overline{(L^* - G_\sigma(L^* m)/G_\sigma(m))^2}}` over the mask m:
+  lesion and reference each get their own normalised-convolution detail layer, so
+  that neither crosses the lesion border, and a band of ``border_width_mm`` on both
+  sides of the border (at most a quarter of the lesion's equivalent radius) is left
+  out of both masks (the soft edge of the scar's colour). sigma is the upper scale of
+  the medium texture band (``band_medium_mm[1]``, 0.5 mm): the ratio compares grain,
+  micro-relief, pores and fine lines, not colour structure of a few mm inside the
+  lesion, which a colour fade would move.
 - ``scar.border_sharpness``: mean gradient magnitude of L* (smoothed at half the border
   width) over the band of pixels within ``border_width_mm`` of the lesion border
   (L*/mm or L*/px).
 
 Photos over 2 MP are read area-downsampled by 2 for this family (means over regions and
-a border gradient smoothed at >= 2 px do not need every pixel).
+a border gradient smoothed at >= 2 px do not need every pixel); the texture adds back
+the full-resolution detail's variance within each 2 x 2 block (see ``_texture_sums``).
 
 Uncertainty comes from tiles of a finer grid laid over lesion and reference.
 """
