@@ -136,3 +136,49 @@ def test_wrinkle_depth_falls_at_least_as_fast_as_the_true_depth(gen):
         # both generators scale the line depth by (1 - k); the integral over the detected
         # ridges also loses the faint lines, so it falls faster (measured 25-82 %)
         assert v / d[0] < 1.0 - k, (k, d)
+
+
+# ------------------------------------------------------------------------ half-resolution colour (> 2 MP)
+
+@lru_cache(maxsize=None)
+def big_phantom():
+    """A 3.1 MP phantom: its colour, and so the scar family, is kept at half resolution."""
+    return skin_phantom((1536, 2048), seed=0)
+
+
+def _full_resolution_ratio(ph) -> float:
+    """The texture ratio's definition evaluated at full resolution, with exact Gaussians."""
+    import cv2
+    import numpy as np
+
+    from texturecmp.color import rgb_to_lab
+    from texturecmp.metrics.scar import texture_masks
+    from texturecmp.regions import reference_ring
+
+    s = tc.Settings()
+    L = rgb_to_lab(ph.rgb)[..., 0]
+    les, ref = texture_masks(ph.lesion, reference_ring(ph.lesion), round(s.px(s.border_width_mm, None)))
+    sigma = s.px(s.band_medium_mm[1], None)
+    rms = []
+    for m in (les, ref):
+        mf = m.astype(np.float32)
+        d = L - cv2.GaussianBlur(L * mf, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(mf, (0, 0), sigma), 1e-3)
+        rms.append(np.sqrt(np.mean(d[m].astype(np.float64) ** 2)))
+    return rms[0] / rms[1]
+
+
+def test_half_resolution_texture_ratio_matches_the_full_resolution_definition():
+    ph = big_phantom()
+    got = tc.measure(ph.rgb, lesion=ph.lesion).value("scar.texture_ratio")
+    # 0.005 relative: shrink-blur-enlarge Gaussians and 2 x 2 blocks against exact full-resolution
+    # layers (measured 0.04 %)
+    assert got == pytest.approx(_full_resolution_ratio(ph), rel=5e-3)
+
+
+def test_prepared_series_keeps_what_the_half_resolution_texture_ratio_needs():
+    ph = big_phantom()
+    fu = skin_phantom((1536, 2048), seed=0, treatment=0.5)
+    direct = tc.compare(ph.rgb, fu.rgb, lesion=ph.lesion)
+    prepared = tc.prepare_series([ph.rgb, fu.rgb]).compare(lesion=ph.lesion).vs_baseline[0]
+    for name in ("scar.texture_ratio", "scar.visibility_excess"):
+        assert prepared.changes[name].before == direct.changes[name].before, name
