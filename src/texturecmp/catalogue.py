@@ -132,7 +132,7 @@ _ENTRIES = [
     MetricInfo("scar.visible_area", "scar", "mm²", "lower", "Area of lesion pixels (lightly smoothed) whose CIEDE2000 to the reference mean exceeds the JND.", _REF_SCAR, unit_px="px²", px_power=2),
     MetricInfo("scar.visible_fraction", "scar", "", "lower", "Visible scar area as a fraction of the lesion area.", _REF_SCAR, floor="abs"),
     MetricInfo("scar.visibility_excess", "scar", "ΔE00", "lower", "Mean over the lesion of the CIEDE2000 (lightly smoothed pixel to the reference mean) beyond the JND, max(0, ΔE00 - JND).", _REF_SCAR, floor="abs"),
-    MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "RMS fine detail of the lesion / of the reference, each on its own masked detail layer (sigma 0.5 mm) without the border band (1 = matches).", _REF_ISO, floor="abs"),
+    MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "RMS of the lesion's own masked detail layer (sigma 0.5 mm) over the reference's, a 0.5 mm band each side of the border left out (1 = matches its surroundings).", _REF_ISO, floor="abs"),
     MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "METRICS.md 3 (border contrast)", unit_px="L*/px", px_power=-1),
     # quality: warnings, not verdicts
     MetricInfo("quality.sharpness", "quality", "L*²/px²", "none", "Variance of the Laplacian of L* inside the region (focus measure).", "Pech-Pacheco et al. 2000 (variance of Laplacian)"),
