@@ -97,6 +97,29 @@ def test_texture_ratio_follows_the_scar_texture_under_treatment(gen):
     assert max(abs(g - t) for g, t in zip(got, truth)) < 0.06, list(zip(got, truth))
 
 
+def _thin_scar(gen: str, colour: float):
+    """A linear scar about 12 px (0.6 mm) wide and 330 px long."""
+    if gen == "phantoms":
+        p = SkinParams(scar_radii=(0.16, 0.006))
+        p = dataclasses.replace(p, scar_delta_lab=tuple(colour * v for v in p.scar_delta_lab))
+        return skin_phantom(NATIVE, seed=0, params=p), p.scar_texture_ratio
+    s = dataclasses.replace(skin2.SKINS["fair_mottled"], scar_radii_px=(170.0, 6.0), scar_border_px=4.0)
+    s = dataclasses.replace(s, scar_lab_offset=tuple(colour * v for v in s.scar_lab_offset))
+    return skin2.render(s, shape=NATIVE, seed=0), s.scar_texture
+
+
+@pytest.mark.parametrize("gen", ["phantoms", "skin2"])
+def test_thin_linear_scar_keeps_its_texture_ratio(gen):
+    """The border band left out is at most half the lesion's inscribed radius: a scar
+    narrower than twice the band keeps its core instead of reading NaN."""
+    (a, truth), (b, _) = _thin_scar(gen, 1.0), _thin_scar(gen, 0.5)
+    ra = tc.measure(a.rgb, lesion=a.lesion).value("scar.texture_ratio")
+    rb = tc.measure(b.rgb, lesion=b.lesion).value("scar.texture_ratio")
+    # 0.06 of the truth: a few thousand lesion pixels (measured 0.47 for 0.5, 0.645 for 0.6);
+    # colour-only change: measured <= 0.002
+    assert abs(ra - truth) < 0.06 and abs(rb - ra) < 0.005, (ra, rb, truth)
+
+
 # ------------------------------------------------------------------------ scar.visibility_excess
 
 @pytest.mark.parametrize("gen", SCAR_SKINS)

@@ -18,7 +18,7 @@ With :math:`\bar{Lab}_l` and :math:`\bar{Lab}_r` the mean colours of lesion and 
   :math:`T_m = \sqrt{\overline{(L^* - G_\sigma(L^* m)/G_\sigma(m))^2}}` over the mask m:
   lesion and reference each get their own normalised-convolution detail layer, so
   that neither crosses the lesion border, and a band of ``border_width_mm`` on both
-  sides of the border (at most a quarter of the lesion's equivalent radius) is left
+  sides of the border (at most half the lesion's largest inscribed radius) is left
   out of both masks (the soft edge of the scar's colour). sigma is the upper scale of
   the medium texture band (``band_medium_mm[1]``, 0.5 mm): the ratio compares grain,
   micro-relief, pores and fine lines, not colour structure of a few mm inside the
@@ -77,13 +77,14 @@ def visibility_map(lab: np.ndarray, ref_mean: np.ndarray, *, sigma_px: float, ma
 def texture_masks(lesion: np.ndarray, reference: np.ndarray, band_px: int) -> tuple[np.ndarray, np.ndarray]:
     """The lesion and reference pixels that the scar texture reads: a band of ``band_px``
     on either side of the lesion border left out (lesion eroded, reference minus the
-    dilated lesion), the band at most a quarter of the lesion's equivalent radius; bool."""
-    r_eq = math.sqrt(np.count_nonzero(lesion) / math.pi)
-    b = min(int(band_px), int(r_eq / 4))
+    dilated lesion), the band at most half the lesion's largest inscribed radius (so a
+    thin, linear scar keeps its core); bool."""
+    l8 = lesion.astype(np.uint8)
+    inscribed = float(cv2.distanceTransform(l8, cv2.DIST_L2, 3).max()) if l8.any() else 0.0
+    b = min(int(band_px), int(inscribed / 2))
     if b < 1:
         return lesion, reference
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * b + 1, 2 * b + 1))
-    l8 = lesion.astype(np.uint8)
     # the border of the window counts as lesion for the erosion (a lesion cut by the photo's edge keeps its edge)
     inner = cv2.erode(l8, kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
     return inner, reference & ~cv2.dilate(l8, kernel).astype(bool)
