@@ -185,7 +185,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
     and gains, made without the lesion: its families' tile statistics are taken as they are
     and only the families it lacks (the scar family) are computed; if it was made with
-    ``keep_colour`` (it then holds its colour grids, about 7 bytes a pixel), without a
+    ``keep_colour`` (it then holds its colour grids, about 8 bytes a pixel), without a
     full-resolution pass.
     """
     prior = None
@@ -265,6 +265,7 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     D = np.empty((h, w), np.float32)
     L1 = np.empty((h, w), np.float32)
     D2c = np.empty((max(1, h // ck), max(1, w // ck)), np.float32)
+    Dc = np.empty_like(D2c) if ck > 1 else None  # D's block means: the scar texture's sub-block variance
 
     def detail(y0: int, y1: int) -> None:
         G = enlarge_rows(num, kd, y0, y1, w)
@@ -276,12 +277,16 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
         D[y0:y1] = d
         L1[y0:y1] = g1.rows(y0, y1)
         down_rows(d * d, y0, ck, D2c)
+        if Dc is not None:
+            down_rows(d, y0, ck, Dc)
 
     map_rows(detail, h)
     ctx = Context(rgb=px_src, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
     ctx.cache["roi_all"] = roi_all
     ctx.cache[("down", "D2", ck)] = D2c
+    if Dc is not None:
+        ctx.cache[("down", "D", ck)] = Dc
     if not roi_all:
         ctx.cache["roi_n"] = parts["n"]
     return ctx
@@ -356,7 +361,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     }
     if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
         internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
-                              {k: ctx.cache[k] for k in ("roi_all", "roi_n") if k in ctx.cache})
+                              {k: ctx.cache[k] for k in ("roi_all", "roi_n", ("down", "D", ctx.ck)) if k in ctx.cache})
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
                        MappingProxyType(regions.info), tuple(warnings), __version__, internal)
 
