@@ -12,8 +12,9 @@ and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only reta
 * ``phantom-flat``: the same renderer with flat chroma (``mottling_amplitude=0``) in
   three skin tones, scene seeds 2000-2999;
 * ``phantom-varied``: the same renderer with every skin property drawn per seed
-  (:func:`varied_params`: tone, mottling 0-3, grain, micro-relief, pore density, size and
-  depth, fine lines, scar colour, texture, size and border), scene seeds 3000-3999;
+  (:func:`varied_params`: tone, mottling 0-3 (none on even seeds), grain, micro-relief,
+  pore density, size and depth, fine lines, scar colour, texture, size and border), scene
+  seeds 3000-3999;
 * ``real``: real photos from ``../shared/data/real/`` (London set subjects 021, 024 and
   061, neutral; ISIC_0000000 and ISIC_0000001), each captured twice by
   :func:`capture_real` below with independent nuisances.
@@ -83,15 +84,16 @@ QUALITY_LIMITED = ("quality.exposure_shift", "quality.clipped_fraction", "qualit
 
 # ------------------------------------------------------------------------------- nuisances
 
-def varied_params(rng: np.random.Generator) -> SkinParams:
-    """A skin drawn at random over the range of skins the phantoms can render."""
+def varied_params(rng: np.random.Generator, *, flat: bool) -> SkinParams:
+    """A skin drawn at random over the range of skins the phantoms can render (``flat``:
+    without mottling, where JPEG moves a region's mean chroma as a whole)."""
     tone = FLAT_TONES[int(rng.integers(len(FLAT_TONES)))]
     jitter = rng.uniform(0.9, 1.1, 3)
     return SkinParams(base_rgb=tuple(float(np.clip(t * j, 0.05, 0.95)) for t, j in zip(tone, jitter)),
                       fine_amplitude=float(rng.uniform(0.8, 3.0)), microrelief_depth=float(rng.uniform(1.5, 6.0)),
                       pore_density=float(rng.uniform(0.3, 3.0)), pore_depth=float(rng.uniform(4.0, 14.0)),
                       pore_radius_px=float(rng.uniform(2.0, 5.0)), wrinkle_count=int(rng.integers(0, 25)),
-                      wrinkle_depth=float(rng.uniform(3.0, 12.0)), mottling_amplitude=float(rng.uniform(0.0, 3.0)),
+                      wrinkle_depth=float(rng.uniform(3.0, 12.0)), mottling_amplitude=0.0 if flat else float(rng.uniform(0.0, 3.0)),
                       scar_delta_lab=(float(rng.uniform(-8, 4)), float(rng.uniform(0, 12)), float(rng.uniform(-2, 6))),
                       scar_texture_ratio=float(rng.uniform(0.3, 1.2)), scar_border_px=float(rng.uniform(2, 12)),
                       scar_radii=(float(rng.uniform(0.08, 0.2)), float(rng.uniform(0.05, 0.14))))
@@ -150,7 +152,7 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
     """(generator, item, variant) of every calibration retake."""
     out = [("phantom-mottled", 1000 + i, 0) for i in range(n_phantom)]
     out += [("phantom-flat", 2000 + i, 0) for i in range(n_phantom)]
-    out += [("phantom-varied", 3000 + i, 0) for i in range(n_phantom)]
+    out += [("phantom-varied", 3000 + i, 0) for i in range(2 * n_phantom)]
     real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC]
     out += [("real", r, v) for v in range(n_real) for r in real]
     return out
@@ -165,7 +167,7 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
         elif gen == "phantom-flat":
             params = SkinParams(mottling_amplitude=0.0, base_rgb=FLAT_TONES[int(item) % len(FLAT_TONES)])
         else:
-            params = varied_params(rng)
+            params = varied_params(rng, flat=int(item) % 2 == 0)
         photos = []
         for first in (True, False):
             nz = draw_nuisance(rng, scale=True)
@@ -254,7 +256,7 @@ def _smallest_floor(need: np.ndarray, rel: np.ndarray, alpha: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--phantoms", type=int, default=60, help="retakes per phantom generator (default 60)")
+    ap.add_argument("--phantoms", type=int, default=60, help="retakes per phantom generator (default 60; varied: twice)")
     ap.add_argument("--real", type=int, default=12, help="retakes per real calibration photo (default 12)")
     ap.add_argument("--alpha", type=float, default=0.025, help="flagged fraction of calibration retakes (default 0.025)")
     ap.add_argument("--jobs", type=int, default=2)

@@ -163,10 +163,10 @@ def test_face_roi_aligns_a_shifted_blurred_follow_up():
 def test_blank_follow_up_is_not_comparable_not_a_crash():
     img = skin2.render(skin2.SKINS["fair_flat"], seed=1).rgb
     black = np.zeros_like(img)
-    with pytest.raises(tc.errors.AlignmentError):  # nothing to register on: a clear error
-        tc.compare(img, black)
-    c = tc.compare(img, black, align=False)
-    assert not c.comparable and "blank" in c.not_comparable_reason
+    for align in (True, False):
+        c = tc.compare(img, black, align=align, labels=("baseline", "photo 2"))
+        assert not c.comparable and c.not_comparable_reason.startswith("photo 'photo 2' is blank")
+        assert all(ch.verdict == "not comparable" for ch in c.changes.values())
 
 
 # ------------------------------------------------------------------------------------- real photos
