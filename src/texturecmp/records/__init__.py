@@ -31,8 +31,8 @@ from texturecmp.records._export import (FHIR_CODE_TEXT, UCUM, UCUM_SYSTEM, expor
 from texturecmp.records._record import (SCHEMA, SCHEMA_VERSION, BadRecordError, canonical_json, comparison_record,
                                         dumps, is_valid, loads, measurement_record, normalize_date, problems,
                                         read_records, record_id, series_records, validate)
-from texturecmp.records._store import (APPLICATION_ID, MIGRATIONS, STORE_VERSION, Entry, Store, StoredRecord,
-                                       StoreError, migrate)
+from texturecmp.records._store import (APPLICATION_ID, MIGRATIONS, STORE_VERSION, DamagedRecordError, Entry, Store,
+                                       StoredRecord, StoreError, migrate, verified_record)
 
 __all__ = [
     # the record
@@ -40,7 +40,7 @@ __all__ = [
     "validate", "is_valid", "problems", "record_id", "canonical_json", "dumps", "loads", "read_records",
     "normalize_date",
     # the store
-    "Store", "StoreError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate",
+    "Store", "StoreError", "DamagedRecordError", "verified_record", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate",
     # exports
     "records_frame", "wide", "to_csv", "to_json", "fhir_bundle", "export", "UCUM", "UCUM_SYSTEM", "FHIR_CODE_TEXT",
     # front ends

@@ -35,8 +35,9 @@ def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, ses
         return store.add(rec)
 
 
-def _open(args: argparse.Namespace) -> Store:
-    return Store(args.db)
+def _open(args: argparse.Namespace, *, create: bool = False) -> Store:
+    """The store of ``--db``; only ``records add`` creates one (``list``, ``show``, ``export`` never do)."""
+    return Store(args.db, create=create)
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
             records.extend(read_records(loads(text)))
         except BadRecordError as exc:
             raise BadRecordError(f"{path}: {exc}") from None
-    with _open(args) as store:
+    with _open(args, create=True) as store:
         before = len(store)
         ids = store.add_many(records)
         added = len(store) - before
@@ -82,15 +83,28 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    damaged: list = []
     with _open(args) as store:
-        records = store.records(subject=args.subject)
+        records = store.records(subject=args.subject, errors=damaged)
     text = export(records, args.format, wide_form=args.wide)
     if args.output and args.output != "-":
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"{len(records)} record(s) written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
+    for exc in damaged:  # the others are exported; each damaged one is named on its own line
+        print(f"texturecmp: error: {exc}; not exported", file=sys.stderr)
+    return 2 if damaged else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        damaged = store.check()
+        n = len(store)
+    for exc in damaged:
+        print(f"texturecmp: error: {exc}", file=sys.stderr)
+    print(f"{n - len(damaged)} of {n} record(s) pass their checks", file=sys.stderr)
+    return 2 if damaged else 0
 
 
 def add_cli(subparsers: Any) -> argparse.ArgumentParser:
@@ -105,7 +119,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     sub = rp.add_subparsers(dest="records_command", required=True)
 
     def db(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", required=True, help="the records database (SQLite file, created when missing)")
+        p.add_argument("--db", required=True, help="the records database (SQLite file; only 'records add' creates one)")
 
     p = sub.add_parser("add", help="add records from JSON files (a record, a list, or an export)")
     p.add_argument("files", nargs="+", metavar="RECORD.json", help="JSON file(s); '-' reads standard input")
@@ -129,4 +143,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--subject", help="only this subject's records")
     p.add_argument("--wide", action="store_true", help="CSV: one row per subject x session, one column per metric")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("check", help="check the store's file and every record's id and schema")
+    db(p)
+    p.set_defaults(func=_cmd_check)
     return rp

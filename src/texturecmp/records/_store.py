@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -10,19 +11,70 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from texturecmp.errors import TextureCmpError
 from texturecmp.records._record import BadRecordError, canonical_bytes, date_sort_key, problems
 
-__all__ = ["Store", "StoreError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate"]
+__all__ = ["Store", "StoreError", "DamagedRecordError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION",
+           "APPLICATION_ID", "migrate", "verified_record"]
 
 #: ``PRAGMA application_id`` of a texturecmp store ("TXCR").
 APPLICATION_ID = 0x54584352
 
 
 class StoreError(TextureCmpError):
-    """The record store cannot be opened or used (not a texturecmp store, newer format, unknown id...)."""
+    """The record store cannot be opened or used (not a texturecmp store, newer format, damaged, unknown id...)."""
+
+
+class DamagedRecordError(StoreError):
+    """A stored record fails its checks on reading: its body no longer hashes to its id, or it is not a valid record.
+
+    Attributes
+    ----------
+    record_id : str
+        The id the record is stored under.
+    problems : tuple of str
+        What is wrong, one item each (``"$.path: ..."`` for schema problems).
+    """
+
+    def __init__(self, message: str, record_id: str, problems: Sequence[str] = ()):
+        super().__init__(message)
+        self.record_id = record_id
+        self.problems = tuple(problems) or (message,)
+
+
+def verified_record(record_id: str, body: str | bytes, *, where: str = "") -> dict[str, Any]:
+    """The record stored as ``body`` under ``record_id``, after checking it.
+
+    Checks that the SHA-256 of the body's bytes is the id (the body is the record's
+    canonical JSON, so any change after storing breaks it) and that the parsed record
+    passes :func:`texturecmp.records.problems` (the schema and the checks beyond it).
+
+    Raises
+    ------
+    DamagedRecordError
+        Naming the record (its first 12 id characters, its subject and session when
+        readable) and every problem found.
+    """
+    blob = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    found: list[str] = []
+    if hashlib.sha256(blob).hexdigest() != record_id:
+        found.append("its content no longer hashes to its id (changed after it was stored)")
+    rec: Any = None
+    try:
+        rec = json.loads(blob)
+    except ValueError as exc:
+        found.append(f"its body is not JSON ({exc})")
+    else:
+        found.extend(problems(rec))
+    if not found:
+        return rec
+    label = f"record {record_id[:12]}"
+    if isinstance(rec, Mapping) and isinstance(rec.get("subject"), str) and isinstance(rec.get("session"), str):
+        label += f" (subject {rec['subject']!r}, session {rec['session']!r})"
+    raise DamagedRecordError(f"{label}{where} is damaged: " + "; ".join(found), record_id, found)
 
 
 @dataclass(frozen=True)
@@ -67,8 +119,8 @@ class StoredRecord(Entry):
 
     @cached_property
     def record(self) -> dict[str, Any]:
-        """The record (parsed once from ``body``)."""
-        return json.loads(self.body)
+        """The record (parsed and checked once from ``body``; :class:`DamagedRecordError` when it fails)."""
+        return verified_record(self.id, self.body)
 
 
 # ----------------------------------------------------------------------------- migrations
@@ -202,6 +254,60 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# ----------------------------------------------------------------------------- opening
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _identify(path: str, *, create: bool, timeout: float = 5.0) -> int | None:
+    """The layout version of the texturecmp store at ``path``, or None when there is no file yet.
+
+    Reads without changing anything: the file's header, then the pragmas and tables
+    through a read-only connection (which also sees what the write-ahead log holds).
+
+    Raises
+    ------
+    StoreError
+        No file and ``create`` is false; a folder, an empty (0-byte) file, a file that
+        is not SQLite, a damaged one, or an SQLite file of another application.
+    """
+    if not os.path.lexists(path):
+        if not create:
+            raise StoreError(f"db: no record store at {path}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise StoreError(f"db: the folder {folder} does not exist (no record store at {path})")
+        return None
+    if os.path.isdir(path):
+        raise StoreError(f"db: {path} is a folder, not a record store")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError as exc:
+        raise StoreError(f"db: cannot read {path} ({exc.strerror})") from None
+    if not head:
+        raise StoreError(f"db: {path} is an empty file (0 bytes), not a texturecmp record store; "
+                         "give the path of a store, or of a file that does not exist yet to create one")
+    if not head.startswith(_SQLITE_HEADER) or len(head) < 100:
+        raise StoreError(f"db: {path} is not a texturecmp record store (not an SQLite database)")
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        ro = sqlite3.connect(uri, uri=True, timeout=timeout)
+        try:
+            app = ro.execute("PRAGMA application_id").fetchone()[0]
+            version = ro.execute("PRAGMA user_version").fetchone()[0]
+            tables = [r[0] for r in ro.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        finally:
+            ro.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"db: {path} is damaged or not a texturecmp record store ({exc})") from None
+    if app != APPLICATION_ID:
+        what = f"its tables: {', '.join(tables[:5])}" if tables else "an SQLite file without tables"
+        why = f"application_id {app:#x}, " if app else ""
+        raise StoreError(f"db: {path} is not a texturecmp records database ({why}{what}); it was left unchanged")
+    return int(version)
+
+
 # ----------------------------------------------------------------------------- the store
 
 _ENTRY_SQL = """
@@ -240,23 +346,27 @@ class Store:
       the same record again stores nothing and returns the same id.
     """
 
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0, durable: bool = False):
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0, durable: bool = False, create: bool = True):
         self.path = os.fspath(path)
         self.timeout = float(timeout)
         self.durable = bool(durable)
+        self.create = bool(create)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
+        self._checked = False
         self._connect()
 
     # -- connection --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:" and _identify(self.path, create=self.create, timeout=self.timeout) is None:
+            self._create()
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"db: cannot open {self.path} ({exc})") from None
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]  # a no-op on a texturecmp store
             if mode.lower() != "wal" and self.path != ":memory:":
                 raise StoreError(f"db: cannot switch {self.path} to WAL mode (journal mode {mode})")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
@@ -264,12 +374,61 @@ class Store:
             migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"db: {self.path} is not a usable SQLite database ({exc})") from None
+            raise StoreError(f"db: {self.path} is damaged or not a usable SQLite database ({exc})") from None
         except BaseException:
             conn.close()
             raise
-        self._conn, self._pid = conn, os.getpid()
+        self._conn, self._pid, self._checked = conn, os.getpid(), False
         return conn
+
+    def _create(self) -> None:
+        """Make a new store at ``self.path`` atomically: built under a temporary name, then linked into place.
+
+        So no other process ever sees a half-made store (a file without the texturecmp
+        marks is refused), and two processes creating the same store both end up using
+        the one that was linked first.
+        """
+        folder, name = os.path.split(os.path.abspath(self.path))
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                migrate(conn)
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process made it first: use that one
+            except OSError:  # a file system without hard links
+                if not os.path.exists(self.path):
+                    os.replace(tmp, self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"db: cannot create a record store at {self.path} ({exc})") from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp + suffix)
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """Hold the lock; an SQLite error while using the store becomes a one-line :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"db: {self.path} is damaged or unreadable ({exc}); restore it from a backup") from None
+
+    def _check_before_writing(self, conn: sqlite3.Connection) -> None:
+        """``PRAGMA quick_check`` once per connection before its first write: never add to a damaged file."""
+        if self._checked:
+            return
+        result = "; ".join(line.strip() for r in conn.execute("PRAGMA quick_check(5)") for line in r[0].splitlines())
+        if result != "ok":
+            raise StoreError(f"db: {self.path} is damaged (SQLite quick_check: {result}); nothing was written. "
+                             "Restore it from a backup or give another store")
+        self._checked = True
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -297,8 +456,8 @@ class Store:
     @property
     def version(self) -> int:
         """Layout version of the file (``PRAGMA user_version``)."""
-        with self._lock:
-            return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- writing -----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> str:
@@ -333,8 +492,8 @@ class Store:
         if not prepared:
             return []
         added_at = _now()
-        with self._lock:
-            conn = self.conn
+        with self._reading() as conn:
+            self._check_before_writing(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -408,31 +567,30 @@ class Store:
         StoreError
             No such record, or an ambiguous prefix.
         """
-        with self._lock:
-            conn = self.conn
+        with self._reading() as conn:
             rid = self._resolve(conn, record_id)
             row = conn.execute("SELECT body FROM records WHERE id = ?", (rid,)).fetchone()
         if row is None:
             raise StoreError(f"id: no record {record_id!r} in {self.path}")
-        return json.loads(row[0])
+        return verified_record(rid, row[0])
 
     def __contains__(self, record_id: object) -> bool:
-        with self._lock:
-            return self.conn.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone() is not None
+        with self._reading() as conn:
+            return conn.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone() is not None
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def ids(self) -> list[str]:
         """Every record id, in insertion order."""
-        with self._lock:
-            return [r[0] for r in self.conn.execute("SELECT id FROM records ORDER BY record_key")]
+        with self._reading() as conn:
+            return [r[0] for r in conn.execute("SELECT id FROM records ORDER BY record_key")]
 
     def subjects(self) -> list[str]:
         """Every subject identifier, sorted."""
-        with self._lock:
-            return [r[0] for r in self.conn.execute("SELECT subject FROM subjects ORDER BY subject")]
+        with self._reading() as conn:
+            return [r[0] for r in conn.execute("SELECT subject FROM subjects ORDER BY subject")]
 
     def entries(self, *, subject: str | None = None, kind: str | None = None) -> list[Entry]:
         """Index fields of the stored records, by subject then date (records without a date last)."""
@@ -446,8 +604,8 @@ class Store:
             args.append(kind)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._lock:
-            return [Entry(*row) for row in self.conn.execute(sql + _ORDER, args)]
+        with self._reading() as conn:
+            return [Entry(*row) for row in conn.execute(sql + _ORDER, args)]
 
     def history(self, subject: str) -> list[StoredRecord]:
         """That subject's records in date order (then in insertion order; undated last).
@@ -455,25 +613,63 @@ class Store:
         Each item has the index fields and the record (``.record``, parsed on first
         access). Returns an empty list for an unknown subject.
         """
-        with self._lock:
-            rows = self.conn.execute(_ENTRY_SQL.replace("SELECT ", "SELECT r.body, ", 1) + " WHERE su.subject = ?" + _ORDER,
+        with self._reading() as conn:
+            rows = conn.execute(_ENTRY_SQL.replace("SELECT ", "SELECT r.body, ", 1) + " WHERE su.subject = ?" + _ORDER,
                                      (subject,)).fetchall()
         return [StoredRecord(*row[1:], body=row[0]) for row in rows]
 
-    def records(self, *, subject: str | None = None) -> list[dict[str, Any]]:
-        """The records themselves (all, or one subject's), by subject and date."""
-        with self._lock:
-            sql = "SELECT r.body FROM records r JOIN subjects su ON su.subject_key = r.subject_key"
-            args: Sequence[Any] = ()
-            if subject is not None:
-                sql += " WHERE su.subject = ?"
-                args = (subject,)
-            return [json.loads(r[0]) for r in self.conn.execute(sql + _ORDER, args)]
+    def records(self, *, subject: str | None = None, errors: list | None = None) -> list[dict[str, Any]]:
+        """The records themselves (all, or one subject's), by subject and date, each checked on reading.
+
+        Parameters
+        ----------
+        subject : str, optional
+            Only this subject's records.
+        errors : list, optional
+            Where to put the :class:`DamagedRecordError` of each record that fails its
+            checks (:func:`verified_record`); those records are left out and the others
+            returned. Without it, the first damaged record raises.
+        """
+        sql = "SELECT r.id, r.body FROM records r JOIN subjects su ON su.subject_key = r.subject_key"
+        args: Sequence[Any] = ()
+        if subject is not None:
+            sql += " WHERE su.subject = ?"
+            args = (subject,)
+        with self._reading() as conn:
+            rows = conn.execute(sql + _ORDER, args).fetchall()
+        out = []
+        for rid, body in rows:
+            try:
+                out.append(verified_record(rid, body))
+            except DamagedRecordError as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
+        return out
+
+    def check(self) -> list[DamagedRecordError]:
+        """Check the whole store: SQLite's ``PRAGMA integrity_check``, then every record's id and schema.
+
+        Returns the damaged records' errors (empty when every record passes). SQLite's
+        check finds a damaged file structure; the records' own check finds damaged or
+        altered content that SQLite cannot see (it keeps no checksums of the data).
+
+        Raises
+        ------
+        StoreError
+            When the file structure is damaged.
+        """
+        result = self.integrity_check()
+        if result != "ok":
+            raise StoreError(f"db: {self.path} is damaged (SQLite integrity_check: {result})")
+        errors: list[DamagedRecordError] = []
+        self.records(errors=errors)
+        return errors
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` ("ok" when the file is sound)."""
-        with self._lock:
-            return "; ".join(r[0] for r in self.conn.execute("PRAGMA integrity_check"))
+        with self._reading() as conn:
+            return "; ".join(line.strip() for r in conn.execute("PRAGMA integrity_check") for line in r[0].splitlines())
 
     # -- tables ------------------------------------------------------------------------------
     def to_frame(self, *, subject: str | None = None):
