@@ -12,6 +12,12 @@ app is started), else the user's data folder (``platformdirs.user_data_dir``, e.
 ``~/.local/share/texturecmp/records`` on Linux). The store field takes a file name in that
 folder; a path that leads out of it is refused, so a page driving the app cannot open or
 create a file elsewhere. The folder is shown beside the field.
+
+The field also takes a PostgreSQL URL (``postgresql://user@host/dbname``) for a store
+shared by several workstations; ``TEXTURECMP_DB`` (a URL or a file) sets the default. A
+URL typed in the field must not hold a password (it would stay on the page): the password
+comes from ``PGPASSWORD``, ``~/.pgpass`` or a service file, or from the URL in
+``TEXTURECMP_DB``, which the page shows without it.
 """
 
 from __future__ import annotations
@@ -28,15 +34,17 @@ import texturecmp as tc
 from texturecmp import records
 from texturecmp.errors import TextureCmpError
 
-__all__ = ["DEFAULT_DB", "RECORDS_DIR_ENV", "records_dir", "default_db_path", "store_path", "save_section",
-           "history_view"]
+__all__ = ["DEFAULT_DB", "RECORDS_DIR_ENV", "records_dir", "default_db_path", "default_store", "store_path",
+           "store_target", "save_section", "history_view"]
 
 #: File name of the default store, in the records folder.
 DEFAULT_DB = "texturecmp_records.db"
 #: Environment variable naming the records folder (read when the page runs).
 RECORDS_DIR_ENV = "TEXTURECMP_RECORDS_DIR"
 
-_STORE_HELP = ("An SQLite file in the records folder shown below. It is created when you press **Save to records** "
+_STORE_HELP = ("A file name (an SQLite store) or a postgresql:// URL (a store shared by several workstations; its "
+               "password comes from PGPASSWORD, ~/.pgpass or a service file, never typed here). A file is kept in "
+               "the records folder shown below. It is created when you press **Save to records** "
                "if it does not exist yet, and the same file can be saved to again (a record already in it is stored "
                "once). To keep stores in another folder, start the app with TEXTURECMP_RECORDS_DIR set to it.")
 _SUBJECT_HELP = ("Your own identifier for the patient or study subject, e.g. P-0012. No names, initials or birth "
@@ -57,6 +65,48 @@ def records_dir() -> Path:
 def default_db_path() -> str:
     """The default store: :data:`DEFAULT_DB` in :func:`records_dir`."""
     return str(records_dir() / DEFAULT_DB)
+
+
+def _env_store() -> str:
+    return os.environ.get(records.DB_ENV, "").strip()
+
+
+def _shown(target: str) -> str:
+    """A store as the page shows it (a URL without its password)."""
+    if records.is_url(target):
+        from texturecmp.records._backend import PostgresBackend
+
+        return PostgresBackend(target, timeout=1).display
+    return target
+
+
+def default_store() -> str:
+    """What the store field starts with: ``$TEXTURECMP_DB`` (a URL without its password) or :data:`DEFAULT_DB`."""
+    env = _env_store()
+    return _shown(env) if env else DEFAULT_DB
+
+
+def store_target(text: str, *, must_exist: bool = False) -> tuple[str | None, str | None]:
+    """The store named in the field: a PostgreSQL URL, or an SQLite file inside the records folder.
+
+    Returns ``(target, None)`` or ``(None, message)``; ``(None, None)`` when ``must_exist``
+    and there is no SQLite file yet. The URL of ``$TEXTURECMP_DB``, shown without its
+    password, opens with it.
+    """
+    text = (text or "").strip()
+    if records.is_url(text):
+        env = _env_store()
+        if env and records.is_url(env) and _shown(env) == text:
+            return env, None
+        from texturecmp.records._backend import has_password
+
+        if has_password(text):
+            return None, ("The URL holds a password, which would stay on the page: remove it, and give the password "
+                          "in PGPASSWORD, ~/.pgpass or a service file, or start the app with the URL in "
+                          f"{records.DB_ENV}.")
+        return text, None
+    path, msg = store_path(text, must_exist=must_exist)
+    return (str(path) if path is not None else None), msg
 
 
 def store_path(text: str, *, folder: Path | None = None, must_exist: bool = False) -> tuple[Path | None, str | None]:
@@ -109,9 +159,9 @@ def save_section(series: tc.Series, shas: Sequence[str], labels: Sequence[str]) 
     st.caption("Stores the baseline's measurement and each follow-up's comparison with the baseline as records "
                "(numbers, units, verdicts, settings and the photos' SHA-256 hashes; never the photos, file names "
                "or EXIF) in a record store on this computer. Nothing is written until you press the button.")
-    st.session_state.setdefault("records_db", DEFAULT_DB)
+    st.session_state.setdefault("records_db", default_store())
     c1, c2 = st.columns([3, 2])
-    c1.text_input("Record store (SQLite file)", key="records_db", help=_STORE_HELP)
+    c1.text_input("Record store (file name or postgresql:// URL)", key="records_db", help=_STORE_HELP)
     c1.caption(f"In the records folder `{records_dir()}`.")
     c2.text_input("Subject identifier (required)", key="records_subject", placeholder="e.g. P-0012",
                   help=_SUBJECT_HELP)
@@ -149,7 +199,7 @@ def _save(series: tc.Series, shas: Sequence[str]) -> None:
         except records.BadRecordError as exc:
             problems.append(f"{exc}. Use YYYY-MM-DD, e.g. 2024-03-01, or leave it empty.")
             dates.append(None)
-    path, msg = store_path(str(ss.get("records_db") or ""))
+    target, msg = store_target(str(ss.get("records_db") or ""))
     if msg:
         problems.append(msg)
     if problems:
@@ -161,11 +211,13 @@ def _save(series: tc.Series, shas: Sequence[str]) -> None:
             recs.append(cmp.to_record(subject=subject, session=sessions[i], date=dates[i],
                                       baseline_session=sessions[0], baseline_date=dates[0]))
         ids = list(dict.fromkeys(records.record_id(r) for r in recs))
-        path.parent.mkdir(parents=True, exist_ok=True)  # the records folder itself (its parent is checked above)
-        with records.Store(path) as store:
+        if not records.is_url(target):
+            Path(target).parent.mkdir(parents=True, exist_ok=True)  # the records folder (its parent is checked above)
+        with records.Store(target) as store:
             new = [rid for rid in ids if rid not in store]
             store.add_many(recs)
             total = len(store)
+            shown = store.path
     except _ERRORS as exc:
         st.error(_failure(exc))
         return
@@ -175,7 +227,7 @@ def _save(series: tc.Series, shas: Sequence[str]) -> None:
     kept = len(ids) - len(new)
     text = (f"Saved **{len(new)}** new record{'s' if len(new) != 1 else ''} for subject **{subject}** "
             f"(1 measurement of the baseline, {len(recs) - 1} comparison{'s' if len(recs) != 2 else ''} with it) "
-            f"to `{path}`")
+            f"to `{shown}`")
     if kept:
         text += f"; {kept} {'were' if kept != 1 else 'was'} already in the store and {'are' if kept != 1 else 'is'} stored once"
     st.success(text + f". The store holds {total} record{'s' if total != 1 else ''}. See them in the "
@@ -207,21 +259,21 @@ def history_view(timeline: Callable[..., list[str]]) -> None:
     """
     st.subheader("Subject history")
     st.caption("Records saved with **Save to records** (or the `texturecmp records` command), read from the store.")
-    st.session_state.setdefault("history_db", st.session_state.get("records_db") or DEFAULT_DB)
-    st.text_input("Record store (SQLite file)", key="history_db",
-                  help="The SQLite file the records were saved to, in the records folder. It is only read here; "
-                       "nothing is created.")
-    st.caption(f"In the records folder `{records_dir()}`.")
-    path, msg = store_path(str(st.session_state.get("history_db") or ""), must_exist=True)
+    st.session_state.setdefault("history_db", st.session_state.get("records_db") or default_store())
+    st.text_input("Record store (file name or postgresql:// URL)", key="history_db",
+                  help="The store the records were saved to: a file in the records folder, or a postgresql:// URL. "
+                       "It is only read here; nothing is created.")
+    st.caption(f"Files are in the records folder `{records_dir()}`.")
+    target, msg = store_target(str(st.session_state.get("history_db") or ""), must_exist=True)
     if msg:
         st.error(msg)
         return
-    if path is None:
+    if target is None:
         st.info("There is no record store at this path yet. Save results with **Save to records** under the "
                 "results, or give the path of an existing store.")
         return
     try:
-        with records.Store(path, create=False) as store:
+        with records.Store(target, create=False) as store:
             subjects = store.subjects()
             if not subjects:
                 st.info("This store holds no records yet.")
