@@ -182,3 +182,30 @@ def test_dask_batch_stores_from_the_client_into_postgresql(pg_cluster, tmp_path)
     with R.Store(url) as pg, R.Store(local) as lite:
         assert sorted(pg.ids()) == sorted(lite.ids()) and len(pg) == 4  # the same records on both back ends
         assert pg.to_frame().equals(lite.to_frame())
+
+
+def test_unsupported_scheme_and_missing_driver_are_one_line_errors(monkeypatch):
+    import sys
+
+    with pytest.raises(R.StoreError, match="mysql:// is not a supported store"):
+        R.Store("mysql://me@host/db")
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if texturecmp[postgresql] were not installed
+    with pytest.raises(R.StoreError, match=r"needs psycopg 3: pip install 'texturecmp\[postgresql\]'"):
+        R.Store("postgresql://me@127.0.0.1:1/db")
+
+
+def test_compare_db_url_stores_into_postgresql(pg_cluster, tmp_path, capsys):
+    from texturecmp import cli
+
+    base = skin_phantom((256, 320), seed=4)
+    fol = skin_phantom((256, 320), seed=4, treatment=0.5)
+    save_image(tmp_path / "a.png", base.rgb)
+    save_image(tmp_path / "b.png", fol.rgb)
+    url = pg_cluster.new_database()
+    argv = ["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--db", url, "--subject", "P-9",
+            "--session", "week4"]
+    assert cli.main(argv) == 0
+    assert cli.main(argv) == 0  # the same comparison again: stored once
+    with R.Store(url) as store:
+        assert len(store) == 1 and store.history("P-9")[0].record["session"] == "week4"
+    assert url in capsys.readouterr().out

@@ -259,8 +259,11 @@ class PostgresBackend(Backend):
         args = {"connect_timeout": max(1, int(min(self.timeout, 30)))}
         if "application_name" not in self.url.query:
             args["application_name"] = "texturecmp"
-        eng = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=2, pool_pre_ping=True,
-                            connect_args=args)
+        try:
+            eng = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=2,
+                                pool_pre_ping=True, connect_args=args)
+        except ImportError:
+            raise StoreError("db: a PostgreSQL store needs psycopg 3: pip install 'texturecmp[postgresql]'") from None
         lock_ms = int(self.timeout * 1000)
 
         @event.listens_for(eng, "connect")
