@@ -7,6 +7,7 @@ this file holds what only a server has.
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -44,13 +45,16 @@ def test_url_opens_postgresql_and_the_password_is_never_shown(pg_cluster, rec, m
         assert store.get(rid) == rec and CLINIC_PASSWORD not in store.path
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     secret = _with_password(url, CLINIC_PASSWORD)
-    with R.Store(secret) as store:  # a password in a URL given in code works, and is not shown
+    with pytest.raises(R.StoreError, match="credentials never go in code") as err:  # a password written in code
+        R.Store(secret)
+    assert CLINIC_PASSWORD not in str(err.value)
+    monkeypatch.setenv(R.DB_ENV, secret)  # the URL with its password from the environment works, and is not shown
+    with R.Store(os.environ[R.DB_ENV]) as store:
         assert store.path == url and CLINIC_PASSWORD not in repr(store) and len(store) == 1
         assert CLINIC_PASSWORD not in json.dumps(store.records())
     # the CLI refuses it on the command line (process list, shell history) and takes it from TEXTURECMP_DB
     code, out, err = _cli(["records", "list", "--db", secret])
     assert code == 2 and "PGPASSWORD" in err and R.DB_ENV in err and CLINIC_PASSWORD not in err + out
-    monkeypatch.setenv(R.DB_ENV, secret)
     code, out, err = _cli(["records", "list"])
     assert code == 0 and rid[:12] in out and CLINIC_PASSWORD not in out + err
     monkeypatch.setenv(R.DB_ENV, url + "?sslmode=require")  # the throwaway server has no TLS: a clear refusal

@@ -31,7 +31,7 @@ from texturecmp.records._export import (FHIR_CODE_TEXT, UCUM, UCUM_SYSTEM, expor
 from texturecmp.records._record import (SCHEMA, SCHEMA_VERSION, BadRecordError, canonical_json, comparison_record,
                                         dumps, is_valid, loads, measurement_record, normalize_date, problems,
                                         read_records, record_id, series_records, validate)
-from texturecmp.records._backend import DB_ENV, is_url
+from texturecmp.records._backend import DB_ENV, has_password, is_url, shown
 from texturecmp.records._store import (APPLICATION_ID, MIGRATIONS, STORE_VERSION, Copied, DamagedRecordError, Entry,
                                        Store, StoredRecord, StoreError, copy_records, migrate, verified_record)
 
@@ -42,7 +42,7 @@ __all__ = [
     "normalize_date",
     # the store
     "Store", "StoreError", "DamagedRecordError", "verified_record", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate",
-    "DB_ENV", "is_url", "copy_records", "Copied",
+    "DB_ENV", "is_url", "has_password", "shown", "copy_records", "Copied",
     # exports
     "records_frame", "wide", "to_csv", "to_json", "fhir_bundle", "export", "UCUM", "UCUM_SYSTEM", "FHIR_CODE_TEXT",
     # front ends

@@ -22,7 +22,7 @@ from texturecmp.errors import TextureCmpError
 from texturecmp.records._schema import meta, set_meta
 
 __all__ = ["StoreError", "APPLICATION_ID", "APPLICATION", "Backend", "SQLiteBackend", "PostgresBackend", "backend_for",
-           "is_url", "has_password", "DB_ENV"]
+           "is_url", "has_password", "shown", "DB_ENV"]
 
 #: ``PRAGMA application_id`` of an SQLite texturecmp store ("TXCR"); also the key of the
 #: PostgreSQL advisory lock that serialises writers.
@@ -53,6 +53,18 @@ def has_password(target: str) -> bool:
         return make_url(_pg_url_text(target)).password is not None
     except ArgumentError:
         return False
+
+
+def shown(target: str) -> str:
+    """A store as messages and the app show it: an SQLite path as given, a URL without its password."""
+    if not is_url(target):
+        return target
+    try:
+        u = make_url(_pg_url_text(target))
+    except ArgumentError:
+        return target.split("://", 1)[0] + "://..."
+    return URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database,
+                      query=u.query).render_as_string(hide_password=True)
 
 
 def _pg_url_text(target: str) -> str:
@@ -249,10 +261,7 @@ class PostgresBackend(Backend):
             self.url = make_url(_pg_url_text(url))
         except ArgumentError as exc:
             raise StoreError(f"db: not a PostgreSQL URL ({exc})") from None
-        u = self.url
-        shown = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database,
-                           query=u.query)  # no password
-        self.display = shown.render_as_string(hide_password=True)
+        self.display = shown(url)
         self.timeout = timeout
 
     def engine(self) -> Engine:

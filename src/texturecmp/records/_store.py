@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from texturecmp.records import _schema as S
-from texturecmp.records._backend import (APPLICATION_ID, Backend, PostgresBackend, SQLiteBackend, StoreError,
-                                         backend_for)
+from texturecmp.records._backend import (APPLICATION_ID, DB_ENV, Backend, PostgresBackend, SQLiteBackend, StoreError,
+                                         backend_for, has_password)
 from texturecmp.records._record import BadRecordError, canonical_bytes, date_sort_key, problems
 
 __all__ = ["Store", "StoreError", "DamagedRecordError", "Copied", "copy_records", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION",
@@ -209,7 +209,8 @@ class Store:
         An SQLite file (``":memory:"`` for a throw-away store), or a PostgreSQL URL
         (``postgresql://user@host/dbname``, libpq's form: ``?sslmode=verify-full``,
         ``?service=clinic``...). The password comes from ``PGPASSWORD``, ``~/.pgpass`` or
-        the service file; a URL's password is never shown (:attr:`path` leaves it out).
+        the service file. A URL holding a password is refused unless it is the value of
+        ``TEXTURECMP_DB``; its password is never shown (:attr:`path` leaves it out).
     timeout : float
         Seconds a writer waits for another writer's transaction to end before
         :class:`StoreError` (SQLite's busy timeout, PostgreSQL's ``lock_timeout``; default 60).
@@ -239,6 +240,9 @@ class Store:
         target = os.fspath(path)
         if not isinstance(target, str):
             raise StoreError(f"db: expected a file path or a postgresql:// URL, got {type(path).__name__}")
+        if has_password(target) and target != os.environ.get(DB_ENV, "").strip():
+            raise StoreError("db: the URL holds a password; credentials never go in code or on a command line: put "
+                             f"it in PGPASSWORD, ~/.pgpass or a service file, or give the whole URL in {DB_ENV}")
         self._backend = backend_for(target, timeout=float(timeout), durable=bool(durable))
         #: The store as shown in messages: the SQLite path, or the URL without its password.
         self.path = self._backend.display

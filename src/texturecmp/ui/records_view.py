@@ -71,19 +71,10 @@ def _env_store() -> str:
     return os.environ.get(records.DB_ENV, "").strip()
 
 
-def _shown(target: str) -> str:
-    """A store as the page shows it (a URL without its password)."""
-    if records.is_url(target):
-        from texturecmp.records._backend import PostgresBackend
-
-        return PostgresBackend(target, timeout=1).display
-    return target
-
-
 def default_store() -> str:
     """What the store field starts with: ``$TEXTURECMP_DB`` (a URL without its password) or :data:`DEFAULT_DB`."""
     env = _env_store()
-    return _shown(env) if env else DEFAULT_DB
+    return records.shown(env) if env else DEFAULT_DB
 
 
 def store_target(text: str, *, must_exist: bool = False) -> tuple[str | None, str | None]:
@@ -96,11 +87,9 @@ def store_target(text: str, *, must_exist: bool = False) -> tuple[str | None, st
     text = (text or "").strip()
     if records.is_url(text):
         env = _env_store()
-        if env and records.is_url(env) and _shown(env) == text:
+        if env and records.is_url(env) and records.shown(env) == text:
             return env, None
-        from texturecmp.records._backend import has_password
-
-        if has_password(text):
+        if records.has_password(text):
             return None, ("The URL holds a password, which would stay on the page: remove it, and give the password "
                           "in PGPASSWORD, ~/.pgpass or a service file, or start the app with the URL in "
                           f"{records.DB_ENV}.")
