@@ -182,3 +182,17 @@ def test_processes_creating_the_same_store_at_once(tmp_path, rec):
 def _add_one(db, record):
     with R.Store(db) as store:
         return store.add(record)
+
+
+def test_damage_after_this_process_wrote_is_still_found(tmp_path, rec):
+    """quick_check runs once per state of the file: a change made by anything else is checked again."""
+    db, recs, ids = _store_with(tmp_path, rec, n=5)
+    with R.Store(db) as store:
+        store.add(_variant(rec, 7))  # checked and written by this process
+    size = db.stat().st_size
+    with open(db, "r+b") as f:
+        f.seek(size - 4096)
+        f.write(b"\0" * 4096)
+    with R.Store(db) as store:
+        with pytest.raises(R.StoreError, match="damaged.*nothing was written"):
+            store.add(_variant(rec, 8))

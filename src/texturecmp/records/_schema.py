@@ -141,13 +141,27 @@ def index_rows(key: int, skey: int, bkey: int | None, rec: Mapping[str, Any]) ->
     return photos, cmp
 
 
+# Statements built once (SQLAlchemy caches their compiled form; ``in_`` lists expand at run time).
+_STORED_IDS = select(records.c.id).where(records.c.id.in_(bindparam("ids", expanding=True)))
+_SUBJECTS_NAMED = (select(subjects.c.subject, subjects.c.subject_key)
+                   .where(subjects.c.subject.in_(bindparam("names", expanding=True))))
+_NEW_SUBJECTS = insert(subjects).returning(subjects.c.subject, subjects.c.subject_key, sort_by_parameter_order=True)
+_SESSIONS_OF = (select(sessions.c.subject_key, sessions.c.session, sessions.c.session_key, sessions.c.date)
+                .where(sessions.c.subject_key.in_(bindparam("keys", expanding=True))))
+_DATE_SESSION = update(sessions).where(sessions.c.session_key == bindparam("k")).values(date=bindparam("d"))
+_NEW_SESSIONS = insert(sessions).returning(sessions.c.session_key, sort_by_parameter_order=True)
+_NEW_RECORDS = insert(records).returning(records.c.record_key, sort_by_parameter_order=True)
+_NEW_MEASUREMENTS = insert(measurements)
+_NEW_COMPARISONS = insert(comparisons)
+
+
 def _insert_index(conn: Connection, rows: Sequence[tuple[list[dict], dict | None]]) -> None:
     photos = [p for ph, _ in rows for p in ph]
     cmps = [c for _, c in rows if c is not None]
     if photos:
-        conn.execute(insert(measurements), photos)
+        conn.execute(_NEW_MEASUREMENTS, photos)
     if cmps:
-        conn.execute(insert(comparisons), cmps)
+        conn.execute(_NEW_COMPARISONS, cmps)
 
 
 def _chunks(items: Sequence[Any], n: int = 500) -> Iterable[Sequence[Any]]:
@@ -158,12 +172,10 @@ def _chunks(items: Sequence[Any], n: int = 500) -> Iterable[Sequence[Any]]:
 def _subject_keys(conn: Connection, names: set[str]) -> dict[str, int]:
     keys: dict[str, int] = {}
     for chunk in _chunks(sorted(names)):
-        keys.update(conn.execute(select(subjects.c.subject, subjects.c.subject_key)
-                                 .where(subjects.c.subject.in_(chunk))).all())
+        keys.update(conn.execute(_SUBJECTS_NAMED, {"names": list(chunk)}).all())
     missing = sorted(names - keys.keys())
     if missing:
-        stmt = insert(subjects).returning(subjects.c.subject, subjects.c.subject_key, sort_by_parameter_order=True)
-        keys.update(conn.execute(stmt, [{"subject": s} for s in missing]).all())
+        keys.update(conn.execute(_NEW_SUBJECTS, [{"subject": s} for s in missing]).all())
     return keys
 
 
@@ -172,19 +184,17 @@ def _session_keys(conn: Connection, wanted: Mapping[tuple[int, str], str | None]
     keys: dict[tuple[int, str], int] = {}
     dated: list[dict] = []
     for chunk in _chunks(sorted({k for k, _ in wanted})):
-        rows = conn.execute(select(sessions.c.subject_key, sessions.c.session, sessions.c.session_key, sessions.c.date)
-                            .where(sessions.c.subject_key.in_(chunk))).all()
-        for skey, name, key, date in rows:
+        for skey, name, key, date in conn.execute(_SESSIONS_OF, {"keys": list(chunk)}):
             if (skey, name) in wanted:
                 keys[(skey, name)] = key
                 if date is None and wanted[(skey, name)] is not None:
                     dated.append({"k": key, "d": wanted[(skey, name)]})
     if dated:
-        conn.execute(update(sessions).where(sessions.c.session_key == bindparam("k")).values(date=bindparam("d")), dated)
+        conn.execute(_DATE_SESSION, dated)
     missing = sorted(set(wanted) - keys.keys())
     if missing:
-        stmt = insert(sessions).returning(sessions.c.session_key, sort_by_parameter_order=True)
-        got = conn.execute(stmt, [{"subject_key": s, "session": n, "date": wanted[(s, n)]} for s, n in missing]).scalars()
+        got = conn.execute(_NEW_SESSIONS, [{"subject_key": s, "session": n, "date": wanted[(s, n)]}
+                                           for s, n in missing]).scalars()
         keys.update(zip(missing, got))
     return keys
 
@@ -198,7 +208,7 @@ def insert_records(conn: Connection, prepared: Sequence[tuple[str, bytes, Mappin
     """
     todo = {rid: (blob, rec) for rid, blob, rec in prepared}
     for chunk in _chunks(list(todo)):
-        for (rid,) in conn.execute(select(records.c.id).where(records.c.id.in_(chunk))):
+        for (rid,) in conn.execute(_STORED_IDS, {"ids": list(chunk)}):
             todo.pop(rid, None)
     if not todo:
         return 0
@@ -225,7 +235,7 @@ def insert_records(conn: Connection, prepared: Sequence[tuple[str, bytes, Mappin
                          texturecmp_version=rec["texturecmp_version"], record_schema_version=rec["schema_version"],
                          added_at=added_at, body=blob.decode("utf-8")))
         links.append((s, b, rec))
-    keys = conn.execute(insert(records).returning(records.c.record_key, sort_by_parameter_order=True), rows).scalars()
+    keys = conn.execute(_NEW_RECORDS, rows).scalars()
     _insert_index(conn, [index_rows(k, s, b, rec) for k, (s, b, rec) in zip(keys, links)])
     return len(rows)
 

@@ -255,7 +255,6 @@ class Store:
         self._engine = None
         self._conn: Connection | None = None
         self._pid = -1
-        self._checked = False
         self._connect()
 
     # -- connection --------------------------------------------------------------------------
@@ -285,7 +284,7 @@ class Store:
             conn.close()
             engine.dispose()
             raise
-        self._engine, self._conn, self._pid, self._checked = engine, conn, os.getpid(), False
+        self._engine, self._conn, self._pid = engine, conn, os.getpid()
         return conn
 
     @property
@@ -355,13 +354,12 @@ class Store:
         conn = self.conn
         if not write:
             return fn(conn)
-        if not self._checked:
-            self._backend.check_before_writing(conn)
-            self._checked = True
+        self._backend.check_before_writing(conn)
         self._backend.begin_write(conn)
         try:
             out = fn(conn)
             conn.exec_driver_sql("COMMIT")
+            self._backend.wrote()
             return out
         except BaseException:
             with contextlib.suppress(SQLAlchemyError):
