@@ -265,8 +265,9 @@ def _sha(name: str) -> str:
 
 @pytest.fixture()
 def records_app(tmp_path, monkeypatch) -> AppTest:
-    """The sample series with its results, run from an empty working directory."""
+    """The sample series with its results, run from an empty working directory that is also the records folder."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEXTURECMP_RECORDS_DIR", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.button(key="sample_button").click().run()
     _no_crash(at)
@@ -276,8 +277,7 @@ def records_app(tmp_path, monkeypatch) -> AppTest:
 
 def test_nothing_is_written_until_save_is_pressed(records_app, tmp_path):
     at = records_app
-    default = tmp_path / "texturecmp_records.db"
-    assert at.text_input(key="records_db").value == str(default)
+    assert at.text_input(key="records_db").value == "texturecmp_records.db"  # a name in the records folder
     assert at.button(key="records_save").label == "Save to records"
     # the history tab reads the default path: no store there yet, and it does not create one
     assert any("no record store at this path" in i.value for i in at.info), [i.value for i in at.info]

@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-align", action="store_true", help="photos are already aligned (same size)")
     p.add_argument("--json", help="write the comparison as JSON to FILE ('-' for stdout)")
     p.add_argument("--maps", help="write the maps as PNG into DIR")
-    p.add_argument("--db", help="also store the comparison as a record in this SQLite store")
+    p.add_argument("--db", help="also store the comparison as a record in this store (SQLite file or postgresql:// URL)")
     p.add_argument("--subject", help="subject identifier for --db (yours; no names)")
     p.add_argument("--session", help="session identifier of the follow-up for --db")
     p.add_argument("--date", help="capture date of the follow-up (YYYY-MM-DD) for --db")
