@@ -84,11 +84,30 @@ def _map_chunked(
     return out
 
 
+_POW_BLOCK = 64  # a multiple of every SIMD width OpenCV dispatches to (SSE 4 ... AVX-512 16 floats)
+
+
 def _pow_into(dst: NDArray[np.float32], power: float) -> None:
-    """In-place ``dst **= power`` (OpenCV's SIMD pow is ~2.5x numpy's float32 pow)."""
-    flat = dst.reshape(1, -1)
-    if flat.shape[1] > 0:
-        cv2.pow(flat, power, dst=flat)
+    """In-place ``dst **= power`` (OpenCV's SIMD pow is ~2.5x numpy's float32 pow).
+
+    ``cv2.pow`` computes the whole vectors of an array with SIMD code and the
+    remaining tail elements with scalar code; the two differ by up to 1 ulp, so
+    a value's result would depend on where it sits in the array (a small crop
+    and the same pixels inside a large image disagreed by 6e-8). The tail is
+    therefore padded to a full block and sent through the same SIMD code: every
+    element's result depends on its value alone.
+    """
+    flat = dst.reshape(-1)
+    n = flat.size
+    body = n - n % _POW_BLOCK
+    if body:
+        head = flat[:body].reshape(1, -1)
+        cv2.pow(head, power, dst=head)
+    if body < n:
+        tail = np.ones((1, _POW_BLOCK), dtype=np.float32)
+        tail[0, : n - body] = flat[body:]
+        cv2.pow(tail, power, dst=tail)
+        flat[body:] = tail[0, : n - body]
 
 
 # ---------------------------------------------------------------------------
