@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 import warnings
 import zlib
@@ -736,3 +737,167 @@ def test_image_constructor_validates_and_freezes() -> None:
     rgb = np.zeros((64, 64, 3), np.float32)
     img = Image(rgb=rgb, sha256="0" * 64, source="x", format=None, bit_depth=32)
     assert not img.rgb.flags.writeable and img.exif_orientation == 1
+
+
+# ----------------------------------------------------------------------------- damaged data, odd depths
+
+
+def _sof_patched(jpeg: bytes, height: int, width: int | None = None) -> bytes:
+    """Rewrite the frame header's height (and width) of a baseline JPEG, pixel data untouched."""
+    i = jpeg.find(b"\xff\xc0")
+    assert i > 0
+    w = struct.unpack(">H", jpeg[i + 7 : i + 9])[0] if width is None else width
+    return jpeg[: i + 5] + struct.pack(">HH", height, w) + jpeg[i + 9 :]
+
+
+def _blurred_jpeg(h: int = 240, w: int = 320, mode: str = "RGB", **kwargs) -> bytes:
+    img = PIL.Image.fromarray(cv2.GaussianBlur(rand_u8(h, w, 3), (0, 0), 2)).convert(mode)
+    return pil_bytes(img, "JPEG", quality=90, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])  # OpenCV's fast path, Pillow's path (x2)
+@pytest.mark.parametrize("progressive", [False, True])
+def test_cut_jpeg_with_its_end_marker_appended_is_refused(mode: str, progressive: bool) -> None:
+    # libjpeg fills the blocks after the cut with a flat colour (49 % grey) and only warns
+    data = _blurred_jpeg(mode=mode, progressive=progressive)
+    assert load_image(data).shape == (240, 320)
+    cut = data[: len(data) // 2] + b"\xff\xd9"
+    with pytest.raises(UnreadableImageError, match=r"^follow-up\.jpg: image is truncated or corrupt"):
+        load_image(cut, name="follow-up.jpg")
+
+
+def test_jpeg_whose_frame_header_claims_more_rows_is_refused() -> None:
+    data = _blurred_jpeg()
+    with pytest.raises(UnreadableImageError, match=r"^tall\.jpg: image is truncated or corrupt"):
+        load_image(_sof_patched(data, 480), name="tall.jpg")
+
+
+def test_small_jpeg_claiming_100_mp_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 8 KB that claim 10000 x 10000 pixels used to decode to 100 MP of grey (3.3 GB, 18 s measured)
+    bomb = _sof_patched(_blurred_jpeg(), 10000, 10000)[:8000] + b"\xff\xd9"
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded although the header cannot be true")
+
+    monkeypatch.setattr(cv2, "imdecode", no_decoding)
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(UnreadableImageError, match=r"^bomb\.jpg: .*claims 10000x10000 pixels, more than the 8,002 bytes"):
+        load_image(bomb, name="bomb.jpg")
+
+
+def test_png_whose_header_claims_more_rows_is_refused() -> None:
+    # a complete zlib stream of 120 rows under a header of 240: Pillow leaves 120 rows black
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(120, 160)), "PNG")
+    with pytest.raises(UnreadableImageError, match=r"^tall\.png: .*holds 50 % of the 160x240 pixels"):
+        load_image(patch_png_size(data, 160, 240), name="tall.png")
+    # a complete PNG whose last rows are black is a photo like any other
+    arr = rand_u8(120, 160)
+    arr[-10:] = 0
+    np.testing.assert_array_equal(load_image(pil_bytes(PIL.Image.fromarray(arr), "PNG")).rgb8, arr)
+
+
+def _patch_tiff_height(tiff: bytes, height: int) -> bytes:
+    """Rewrite ImageLength (tag 257) of a little-endian TIFF's first directory."""
+    assert tiff[:4] == b"II*\x00"
+    (ifd,) = struct.unpack("<I", tiff[4:8])
+    (n,) = struct.unpack("<H", tiff[ifd : ifd + 2])
+    out = bytearray(tiff)
+    for k in range(n):
+        e = ifd + 2 + 12 * k
+        tag, typ = struct.unpack("<HH", tiff[e : e + 4])
+        if tag == 257:
+            out[e + 8 : e + 12] = struct.pack("<HH", height, 0) if typ == 3 else struct.pack("<I", height)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw", "tiff_adobe_deflate", "packbits"])
+def test_tiff_whose_header_claims_more_rows_is_refused_quietly(compression: str | None,
+                                                                capfd: pytest.CaptureFixture[str]) -> None:
+    kwargs = {"compression": compression} if compression else {}
+    data = pil_bytes(PIL.Image.fromarray(cv2.GaussianBlur(rand_u8(120, 160), (0, 0), 2)), "TIFF", **kwargs)
+    assert load_image(data).shape == (120, 160)
+    with pytest.raises(UnreadableImageError, match=r"^tall\.tif: image is truncated or corrupt"):
+        load_image(_patch_tiff_height(data, 240), name="tall.tif")
+    # libtiff's own complaint ("LZWDecode: Not enough data at scanline ...") stays off stderr
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("flat lossless WebP", lambda im: pil_bytes(im, "WEBP", lossless=True)),
+        ("flat lossy WebP", lambda im: pil_bytes(im, "WEBP", quality=90)),
+        ("flat HEIC", lambda im: pil_bytes(im, "HEIF", quality=90)),
+        ("flat JPEG", lambda im: pil_bytes(im, "JPEG", quality=95)),
+        ("black progressive gray JPEG", lambda im: pil_bytes(im.convert("L").point(lambda v: 0), "JPEG", progressive=True)),
+        ("black gray PNG", lambda im: pil_bytes(im.convert("L").point(lambda v: 0), "PNG", optimize=True)),
+        ("black 1-bit PNG", lambda im: pil_bytes(im.convert("1").point(lambda v: 0), "PNG", optimize=True)),
+        ("flat deflate TIFF", lambda im: pil_bytes(im, "TIFF", compression="tiff_adobe_deflate")),
+        ("flat LZW TIFF", lambda im: pil_bytes(im, "TIFF", compression="tiff_lzw")),
+    ],
+)
+def test_highly_compressible_flat_images_stay_accepted(name: str, make) -> None:
+    # the densest genuine files of each coding (up to 25 000 pixels per byte for lossless WebP)
+    im = PIL.Image.new("RGB", (2400, 1600), (182, 121, 99))
+    data = make(im)
+    assert 2400 * 1600 / len(data) > 20, name  # the bound is exercised, not a dense file
+    assert load_image(data).shape == (1600, 2400)
+
+
+def tiff_packed(arr: np.ndarray, bits: int, extra: tuple[tuple[int, int, int, int], ...] = ()) -> bytes:
+    """An uncompressed little-endian gray TIFF whose samples are packed MSB-first at ``bits``
+    bits (16-bit samples little-endian, as the byte order says)."""
+    h, w = arr.shape
+    pad = -w * bits % 8
+    bitfield = ((arr.astype(np.uint32)[..., None] >> np.arange(bits - 1, -1, -1)) & 1).reshape(h, w * bits)
+    bitfield = np.concatenate([bitfield, np.zeros((h, pad), np.uint32)], axis=1).astype(np.uint8)
+    data = arr.astype("<u2").tobytes() if bits == 16 else np.packbits(bitfield, axis=1).tobytes()
+    tags = sorted([(256, 3, 1, w), (257, 3, 1, h), (258, 3, 1, bits), (259, 3, 1, 1), (262, 3, 1, 1),
+                   (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, h), (279, 4, 1, len(data)), *extra])
+    offset = 8 + 2 + 12 * len(tags) + 4
+    out = b"II*\x00" + struct.pack("<IH", 8, len(tags))
+    for tag, typ, count, value in tags:
+        value = offset if tag == 273 else value
+        out += struct.pack("<HHI", tag, typ, count) + (struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value))
+    return out + b"\0\0\0\0" + data
+
+
+def test_12_bit_tiff_is_scaled_by_its_12_bit_range() -> None:
+    # known answer: 12-bit codes 0, 2048 and 4095 are black, 50 % and full scale (read as
+    # 16-bit they came out 16 times too dark: 4095 / 65535 = 0.062)
+    codes = np.zeros((64, 96), np.uint16)
+    codes[:, 32:64], codes[:, 64:] = 2048, 4095
+    img = load_image(tiff_packed(codes, 12))
+    assert img.bit_depth == 16
+    # float32 of k / 4095: exact to 1 ulp
+    np.testing.assert_allclose(img.rgb[0, [0, 40, 90], 0], [0.0, 2048 / 4095, 1.0], rtol=1e-6, atol=0)
+    # a 16-bit TIFF that declares 12-bit data by SMaxSampleValue = 4095 reads the same
+    sixteen = tiff_packed(codes, 16, extra=((341, 3, 1, 4095),))
+    np.testing.assert_allclose(load_image(sixteen).rgb[0, [0, 40, 90], 0], [0.0, 2048 / 4095, 1.0], rtol=1e-6, atol=0)
+    # without it, 16-bit data keeps the 16-bit range
+    np.testing.assert_allclose(load_image(tiff_packed(codes, 16)).rgb[0, 90, 0], 4095 / 65535, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [(np.nan, r"NaN or inf values \(12288 NaN, 0 inf\)"), (np.inf, r"\(0 NaN, 12288 inf\)"),
+     (1.5, r"within \[0, 1\].*1\.5"), (-0.1, r"within \[0, 1\]")],
+)
+def test_hand_built_image_refuses_pixels_no_photo_has(values: float, match: str) -> None:
+    # an all-NaN Image used to be measured (colour L* = 100)
+    rgb = np.full((64, 64, 3), values, np.float32)
+    with pytest.raises(UnreadableImageError, match=match):
+        Image(rgb=rgb, sha256="0" * 64, source="x", format=None, bit_depth=32)
+    with pytest.raises(UnreadableImageError, match="no pixels"):
+        Image(rgb=np.zeros((0, 64, 3), np.float32), sha256="0" * 64, source="x")
+
+
+def test_device_and_fifo_are_refused_without_reading(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableImageError, match=r"^zero: is a device, not an image file"):
+        load_image("/dev/zero")
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableImageError, match=r"^photo\.jpg: is a FIFO"):
+        load_image(fifo)  # opening it would block until a writer comes
+    with open("/dev/zero", "rb") as fh, pytest.raises(UnreadableImageError, match="is a device"):
+        load_image(fh)
