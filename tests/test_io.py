@@ -515,7 +515,7 @@ def test_image_invariants_and_to_dict() -> None:
     d = img.to_dict()
     assert d == {
         "sha256": img.sha256, "source": "a.png", "format": "PNG", "bit_depth": 8,
-        "width": 90, "height": 70, "exif_orientation": 1,
+        "width": 90, "height": 70, "exif_orientation": 1, "icc_profile": None,
     }
     json.dumps(d)
     assert "a.png" in repr(img) and "90x70" in repr(img)
@@ -901,3 +901,143 @@ def test_device_and_fifo_are_refused_without_reading(tmp_path: Path) -> None:
         load_image(fifo)  # opening it would block until a writer comes
     with open("/dev/zero", "rb") as fh, pytest.raises(UnreadableImageError, match="is a device"):
         load_image(fh)
+
+
+# ----------------------------------------------------------------------------- embedded ICC profiles
+
+_D50 = np.array([0.9642, 1.0, 0.8249])
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def _colorants_d50(primaries: list[tuple[float, float]], white: tuple[float, float]) -> np.ndarray:
+    """RGB -> PCS XYZ (D50) matrix of RGB primaries and white (xy), Bradford-adapted as ICC profiles store it."""
+    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in primaries]).T
+    w = np.array([white[0] / white[1], 1.0, (1 - white[0] - white[1]) / white[1]])
+    m = xyz * np.linalg.solve(xyz, w)
+    adapt = np.linalg.inv(_BRADFORD) @ np.diag((_BRADFORD @ _D50) / (_BRADFORD @ w)) @ _BRADFORD
+    return adapt @ m
+
+
+P3_TO_PCS = _colorants_d50([(0.680, 0.320), (0.265, 0.690), (0.150, 0.060)], (0.3127, 0.3290))
+SRGB_TO_PCS = _colorants_d50([(0.640, 0.330), (0.300, 0.600), (0.150, 0.060)], (0.3127, 0.3290))
+
+
+def _s15f16(v: float) -> bytes:
+    return struct.pack(">i", int(round(v * 65536)))
+
+
+def icc_matrix_profile(name: str, to_pcs: np.ndarray) -> bytes:
+    """An ICC v4 RGB display profile: colorants ``to_pcs``, sRGB's tone curve (parametric type 3)."""
+    text = name.encode("utf-16-be")
+    desc = b"mluc" + b"\0" * 4 + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(text), 28) + text
+    trc = b"para" + b"\0" * 4 + struct.pack(">HH", 3, 0) + b"".join(
+        _s15f16(v) for v in (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
+    xyz = lambda v: b"XYZ " + b"\0" * 4 + b"".join(_s15f16(c) for c in v)  # noqa: E731
+    tags = [(b"desc", desc), (b"wtpt", xyz(_D50)), (b"rXYZ", xyz(to_pcs[:, 0])), (b"gXYZ", xyz(to_pcs[:, 1])),
+            (b"bXYZ", xyz(to_pcs[:, 2])), (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"lcms" + bytes([4, 0x30, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
+              + b"\0" * 24 + struct.pack(">I", 0) + b"".join(_s15f16(c) for c in _D50) + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def _encode_srgb_curve(lin: np.ndarray) -> np.ndarray:
+    lin = np.clip(lin, 0, 1)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def _decode_srgb_curve(v: np.ndarray) -> np.ndarray:
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+# sRGB truth: skin tones from pale to dark, a scar red, and saturated primaries inside the sRGB gamut
+KNOWN_SRGB = np.array([[0.87, 0.72, 0.63], [0.78, 0.57, 0.47], [0.55, 0.37, 0.28], [0.36, 0.23, 0.17],
+                       [0.80, 0.42, 0.40], [0.85, 0.15, 0.15], [0.20, 0.60, 0.25], [0.20, 0.30, 0.75]])
+
+
+def _patch_photo(values: np.ndarray, size: int = 16) -> np.ndarray:
+    """A 64-row photo of one square patch per colour (uint16 codes), 16 x 16 pixels each, repeated."""
+    row = np.repeat(values[None], size, axis=0).repeat(size, axis=1)  # (size, n*size, 3)
+    return np.tile(row, (64 // size, 1, 1))
+
+
+def _png_with_icc(codes: np.ndarray, icc: bytes | None, bit_depth: int) -> bytes:
+    h, w = codes.shape[:2]
+    big = codes.astype(">u2" if bit_depth == 16 else np.uint8).reshape(h, -1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in big)
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, 2, 0, 0, 0))]
+    if icc is not None:
+        chunks.append(png_chunk(b"iCCP", b"Display P3\x00\x00" + zlib.compress(icc)))
+    chunks += [png_chunk(b"IDAT", zlib.compress(raw)), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def test_p3_matrix_matches_the_published_display_p3_profile() -> None:
+    # the colorants of Apple's "Display P3" profile (rXYZ, gXYZ, bXYZ), to their 4-5 stored digits
+    np.testing.assert_allclose(P3_TO_PCS.T, [[0.5151, 0.2412, -0.0011], [0.2920, 0.6922, 0.0419],
+                                             [0.1571, 0.0666, 0.7841]], atol=2e-4)
+
+
+@pytest.mark.parametrize("bit_depth", [16, 8])
+def test_display_p3_photo_gives_the_lab_of_its_srgb_truth(bit_depth: int) -> None:
+    from texturecmp.color import delta_e00, rgb_to_lab
+
+    # the P3 codes that show the known sRGB colours: sRGB -> linear -> PCS XYZ -> linear P3 -> P3 codes
+    lin_p3 = _decode_srgb_curve(KNOWN_SRGB) @ np.linalg.solve(P3_TO_PCS, SRGB_TO_PCS).T
+    top = 2**bit_depth - 1
+    codes = np.rint(_encode_srgb_curve(lin_p3) * top).astype(np.uint16)
+    photo = _patch_photo(codes)
+    icc = icc_matrix_profile("Display P3", P3_TO_PCS)
+    img = load_image(_png_with_icc(photo, icc, bit_depth), name="iphone.png")
+    assert img.icc_profile == "Display P3" and img.to_dict()["icc_profile"] == "Display P3"
+    truth = rgb_to_lab(KNOWN_SRGB.astype(np.float32)[None])[0]
+    got = rgb_to_lab(np.ascontiguousarray(img.rgb[8, 8::16][None]))[0]
+    de = delta_e00(got, truth)
+    # 16-bit codes: ~0.01; 8-bit codes: the rounding of the P3 codes, up to ~0.3
+    assert de.max() < (0.1 if bit_depth == 16 else 1.0), de
+    # read as if it were sRGB (the profile ignored), the same file is several ΔE00 off
+    naive = rgb_to_lab((photo[8, 8::16] / top).astype(np.float32)[None])[0]
+    assert delta_e00(naive, truth).max() > 3
+    # and LittleCMS, converting the same 8-bit codes, agrees
+    if bit_depth == 8:
+        from PIL import ImageCms
+
+        cms = ImageCms.profileToProfile(PIL.Image.fromarray(photo.astype(np.uint8)),
+                                        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                        ImageCms.createProfile("sRGB"), outputMode="RGB")
+        lab_cms = rgb_to_lab((np.asarray(cms)[8, 8::16] / 255).astype(np.float32)[None])[0]
+        assert delta_e00(got, lab_cms).max() < 1.0
+
+
+def test_untagged_and_srgb_tagged_photos_are_read_as_srgb() -> None:
+    codes = _patch_photo(np.rint(KNOWN_SRGB * 65535).astype(np.uint16))
+    plain = load_image(_png_with_icc(codes, None, 16))
+    assert plain.icc_profile is None
+    np.testing.assert_array_equal(plain.rgb, (codes / 65535).astype(np.float32))
+    tagged = load_image(_png_with_icc(codes, icc_matrix_profile("sRGB IEC61966-2.1", SRGB_TO_PCS), 16))
+    assert tagged.icc_profile == "sRGB IEC61966-2.1"  # recorded, the values untouched
+    np.testing.assert_array_equal(tagged.rgb, plain.rgb)
+    u8 = load_image(pil_bytes(PIL.Image.fromarray(rand_u8()), "JPEG",
+                              icc_profile=icc_matrix_profile("sRGB", SRGB_TO_PCS)))
+    assert u8.rgb8 is not None and u8.bit_depth == 8 and u8.icc_profile == "sRGB"  # the 8-bit codes kept
+
+
+def test_profiles_read_by_littlecms_when_not_matrix_shaper(monkeypatch: pytest.MonkeyPatch) -> None:
+    import texturecmp.io as tio
+    from texturecmp.color import delta_e00, rgb_to_lab
+
+    monkeypatch.setattr(tio, "_icc_matrix_shaper", lambda icc: None)  # as for a LUT-based profile
+    lin_p3 = _decode_srgb_curve(KNOWN_SRGB) @ np.linalg.solve(P3_TO_PCS, SRGB_TO_PCS).T
+    photo = _patch_photo(np.rint(_encode_srgb_curve(lin_p3) * 65535).astype(np.uint16))
+    img = load_image(_png_with_icc(photo, icc_matrix_profile("Display P3", P3_TO_PCS), 16))
+    assert img.icc_profile == "Display P3" and img.rgb8 is not None and img.bit_depth == 8  # LittleCMS: 8 bits
+    truth = rgb_to_lab(KNOWN_SRGB.astype(np.float32)[None])[0]
+    got = rgb_to_lab(np.ascontiguousarray(img.rgb[8, 8::16][None]))[0]
+    assert delta_e00(got, truth).max() < 1.0

@@ -57,12 +57,13 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from collections.abc import Iterator
-from typing import IO, Any, Union
+from typing import IO, Any, Callable, Union
 
 import cv2
 import numpy as np
 import pillow_heif
 import PIL.Image
+import PIL.ImageCms
 
 from texturecmp.errors import (
     BadMaskError,
@@ -133,6 +134,10 @@ class Image:
         data, scaled by its true range), 32 for float input.
     exif_orientation : int
         EXIF orientation tag (1-8) that was applied to the pixels; 1 if none.
+    icc_profile : str or None, optional (keyword only)
+        Description of the embedded ICC profile the pixels were converted from (to
+        sRGB), e.g. ``"Display P3"``, or of an embedded sRGB profile; None when the file
+        had none (its values are read as sRGB).
     rgb8 : numpy.ndarray, optional (keyword only)
         Instead of ``rgb``: the decoded 8-bit pixels, ``uint8`` of shape
         ``(H, W, 3)``, C-contiguous (``bit_depth`` must be 8). :func:`load_image`
@@ -152,9 +157,11 @@ class Image:
     format: str | None
     bit_depth: int
     exif_orientation: int
+    icc_profile: str | None
 
     def __init__(self, rgb: np.ndarray | None = None, sha256: str = "", source: str = "", format: str | None = None,
-                 bit_depth: int = 32, exif_orientation: int = 1, *, rgb8: np.ndarray | None = None) -> None:
+                 bit_depth: int = 32, exif_orientation: int = 1, *, rgb8: np.ndarray | None = None,
+                 icc_profile: str | None = None) -> None:
         if (rgb is None) == (rgb8 is None):
             raise TypeError("Image needs exactly one of rgb (float32) and rgb8 (uint8)")
         if rgb is not None:
@@ -178,7 +185,7 @@ class Image:
                 raise UnreadableImageError(f"Image.rgb8 has no pixels (shape {rgb8.shape})")
             rgb8.flags.writeable = False
         for k, v in (("_rgb", rgb), ("_rgb8", rgb8), ("sha256", sha256), ("source", source), ("format", format),
-                     ("bit_depth", bit_depth), ("exif_orientation", exif_orientation)):
+                     ("bit_depth", bit_depth), ("exif_orientation", exif_orientation), ("icc_profile", icc_profile)):
             object.__setattr__(self, k, v)
 
     @property
@@ -226,7 +233,7 @@ class Image:
         -------
         dict
             Keys ``sha256``, ``source``, ``format``, ``bit_depth``, ``width``,
-            ``height`` and ``exif_orientation``.
+            ``height``, ``exif_orientation`` and ``icc_profile``.
         """
         return {
             "sha256": self.sha256,
@@ -236,6 +243,7 @@ class Image:
             "width": self.width,
             "height": self.height,
             "exif_orientation": self.exif_orientation,
+            "icc_profile": self.icc_profile,
         }
 
     def __repr__(self) -> str:
@@ -864,6 +872,160 @@ def _check_float_values(arr: np.ndarray, label: str, error: type[TextureCmpError
         )
 
 
+# ----------------------------------------------------------------------------- embedded colour profiles
+
+# sRGB's colorants in the ICC profile connection space (D50, Bradford-adapted), as in the
+# sRGB IEC61966-2.1 profile: the columns map linear sRGB to PCS XYZ.
+_SRGB_TO_PCS = np.array([[0.4360747, 0.3850649, 0.1430804],
+                         [0.2225045, 0.7168786, 0.0606169],
+                         [0.0139322, 0.0971045, 0.7141733]])
+_PARA_COUNTS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
+
+
+def _s15(b: bytes) -> float:
+    return struct.unpack(">i", b)[0] / 65536.0
+
+
+def _icc_curve(tag: bytes) -> Callable[[np.ndarray], np.ndarray] | None:
+    """An ICC ``curv`` or ``para`` tone curve as a function on [0, 1] (float64), or None."""
+    kind = tag[:4]
+    if kind == b"curv" and len(tag) >= 12:
+        n = struct.unpack(">I", tag[8:12])[0]
+        if n == 0:
+            return lambda x: x
+        if n == 1:
+            gamma = struct.unpack(">H", tag[12:14])[0] / 256.0
+            return lambda x: np.power(np.clip(x, 0.0, 1.0), gamma)
+        table = np.frombuffer(tag[12 : 12 + 2 * n], dtype=">u2").astype(np.float64) / 65535.0
+        if table.size != n:
+            return None
+        grid = np.linspace(0.0, 1.0, n)
+        return lambda x: np.interp(x, grid, table)
+    if kind == b"para" and len(tag) >= 12:
+        ftype = struct.unpack(">H", tag[8:10])[0]
+        count = _PARA_COUNTS.get(ftype)
+        if count is None or len(tag) < 12 + 4 * count:
+            return None
+        g, a, b, c, d, e, f = ([_s15(tag[12 + 4 * i : 16 + 4 * i]) for i in range(count)] + [0.0] * 7)[:7]
+        if ftype == 0:
+            return lambda x: np.power(np.clip(x, 0.0, 1.0), g)
+        if ftype == 1:
+            d, c = -b / a, 0.0
+        elif ftype == 2:
+            d, e, f = -b / a, c, c
+            c = 0.0
+        elif ftype == 3:
+            e = f = 0.0
+
+        def para(x: np.ndarray) -> np.ndarray:
+            x = np.clip(x, 0.0, 1.0)
+            return np.where(x >= d, np.power(np.maximum(a * x + b, 0.0), g) + e, c * x + f)
+
+        return para
+    return None
+
+
+def _icc_matrix_shaper(icc: bytes) -> tuple[np.ndarray, list[Callable[[np.ndarray], np.ndarray]]] | None:
+    """``(3x3 matrix to PCS XYZ, [R, G, B tone curves])`` of an RGB matrix/TRC profile; None otherwise
+    (LUT-based profiles, other colour spaces, damaged tag tables)."""
+    if len(icc) < 132 or icc[36:40] != b"acsp" or icc[16:20] != b"RGB " or icc[20:24] != b"XYZ ":
+        return None
+    n = struct.unpack(">I", icc[128:132])[0]
+    tags: dict[bytes, bytes] = {}
+    for k in range(min(n, 200)):
+        entry = icc[132 + 12 * k : 144 + 12 * k]
+        if len(entry) < 12:
+            return None
+        offset, size = struct.unpack(">II", entry[4:12])
+        tags[entry[:4]] = icc[offset : offset + size]
+    if b"A2B0" in tags or b"A2B1" in tags:  # a CMM would use the LUT: leave it to LittleCMS
+        return None
+    try:
+        columns = []
+        for sig in (b"rXYZ", b"gXYZ", b"bXYZ"):
+            t = tags[sig]
+            columns.append([_s15(t[8 + 4 * i : 12 + 4 * i]) for i in range(3)])
+        curves = [_icc_curve(tags[sig]) for sig in (b"rTRC", b"gTRC", b"bTRC")]
+    except (KeyError, struct.error, ZeroDivisionError):
+        return None
+    if any(c is None for c in curves):
+        return None
+    return np.array(columns).T, curves  # type: ignore[return-value]
+
+
+def _srgb_decode(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, np.power((np.maximum(x, 0.0) + 0.055) / 1.055, 2.4))
+
+
+def _icc_name(icc: bytes) -> str:
+    try:
+        name = PIL.ImageCms.getProfileDescription(PIL.ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except Exception:  # noqa: BLE001 - a profile LittleCMS cannot read still has a place in provenance
+        name = ""
+    return name or "unnamed ICC profile"
+
+
+def _to_srgb(arr: np.ndarray, max_value: float, icc: bytes | None) -> tuple[np.ndarray, float, str | None]:
+    """Convert RGB pixels described by an embedded ICC profile to sRGB.
+
+    Returns ``(pixels, max_value, profile name)``; the pixels are unchanged (and the name
+    None) without a profile, for a gray image, or for a profile that is sRGB already.
+
+    A matrix/TRC profile (Display P3, Adobe RGB, ProPhoto: the profiles of phones and
+    cameras) is applied here in float: each channel through its tone curve (a table of
+    every code for integer data), the 3 x 3 matrix to the profile connection space and
+    back through sRGB's colorants, then sRGB's transfer function; relative colorimetric,
+    as both white points are D50 in the connection space. Colours outside sRGB are
+    clipped to [0, 1]. The result keeps its precision (float32, not rounded to 8 or 16
+    bits). Other profiles (LUT-based) go through LittleCMS (Pillow's ImageCms) at 8 bits.
+    """
+    if icc is None or arr.ndim != 3 or arr.shape[2] != 3:
+        return arr, max_value, None
+    name = _icc_name(icc)
+    shaper = _icc_matrix_shaper(icc)
+    if shaper is None:
+        return _to_srgb_lcms(arr, max_value, icc, name)
+    to_pcs, curves = shaper
+    matrix = np.linalg.solve(_SRGB_TO_PCS, to_pcs)  # linear source RGB -> linear sRGB
+    probe = np.linspace(0.0, 1.0, 33)
+    if np.abs(matrix - np.eye(3)).max() < 2e-3 and all(
+            np.abs(c(probe) - _srgb_decode(probe)).max() < 2e-3 for c in curves):
+        return arr, max_value, name  # sRGB already (within a tenth of an 8-bit code)
+    if arr.dtype.kind == "u":
+        codes = np.arange(int(max_value) + 1, dtype=np.float64) / max_value
+        luts = np.stack([c(codes) for c in curves], axis=-1).astype(np.float32)
+        if arr.dtype == np.uint8:  # one pass: a 3-channel table
+            lin = cv2.LUT(np.ascontiguousarray(arr), luts.reshape(256, 1, 3))
+        else:
+            lin = np.empty(arr.shape, np.float32)
+            for k in range(3):
+                np.take(luts[:, k], arr[..., k], out=lin[..., k])
+    else:
+        lin = np.stack([c(arr[..., k].astype(np.float64)).astype(np.float32) for k, c in enumerate(curves)], axis=-1)
+    lin = cv2.transform(np.ascontiguousarray(lin), matrix.astype(np.float32))
+    from texturecmp.color import linear_to_srgb  # color imports nothing of io; here to keep io's imports light
+
+    out = linear_to_srgb(np.clip(lin, 0.0, 1.0))
+    np.clip(out, 0.0, 1.0, out=out)
+    return out, 1.0, name
+
+
+def _to_srgb_lcms(arr: np.ndarray, max_value: float, icc: bytes, name: str) -> tuple[np.ndarray, float, str | None]:
+    """8-bit conversion by LittleCMS for the profiles :func:`_to_srgb` does not apply itself."""
+    if arr.dtype != np.uint8:
+        arr8 = np.rint(arr.astype(np.float64) * (255.0 / max_value)).astype(np.uint8)
+    else:
+        arr8 = arr
+    try:
+        source = PIL.ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = PIL.ImageCms.ImageCmsProfile(PIL.ImageCms.createProfile("sRGB"))
+        out = PIL.ImageCms.profileToProfile(PIL.Image.fromarray(np.ascontiguousarray(arr8), "RGB"), source, srgb,
+                                            outputMode="RGB")
+    except Exception:  # noqa: BLE001 - a profile LittleCMS cannot use: read as sRGB, as without one
+        return arr, max_value, None
+    return np.asarray(out), 255.0, name
+
+
 # ----------------------------------------------------------------------------- load_image
 
 
@@ -956,7 +1118,10 @@ def load_image(
     replicated to three channels. Values are divided by 255 (8-bit) or 65535
     (16-bit); TIFF data of fewer bits (12-bit ``BitsPerSample``, or 16-bit samples
     whose ``SMaxSampleValue`` is 2^k - 1) by its true range, with ``bit_depth`` 16;
-    no colour management is applied (embedded ICC profiles are ignored).
+    an embedded ICC profile is converted to sRGB (Display P3, Adobe RGB and other
+    matrix/TRC profiles in float precision, others by LittleCMS at 8 bits) and its name
+    is kept in :attr:`Image.icc_profile`; an 8-bit photo converted in float has ``bit_depth`` 16,
+    as its values lie between the 8-bit codes. Without a profile, values are read as sRGB.
     Multi-page files (TIFF, MPO) give their first image. HEIF images are decoded
     to 8 bits by pillow-heif.
     """
@@ -988,6 +1153,7 @@ def load_image(
                 _check_jpeg_scan(data, label)
             _check_png_complete(data, im, label)
         orientation, must_apply = _exif_orientation(im)
+        icc = im.info.get("icc_profile") or None
         if arr is not None:
             max_value, bit_depth = 255.0, 8
         elif (arr := _decode_16bit_cv2(data, im, label) if sixteen_bit else None) is not None:
@@ -1003,10 +1169,17 @@ def load_image(
         arr = arr[..., :3]
     if must_apply:
         arr = _apply_orientation(arr, orientation)
+    arr, max_value, profile = _to_srgb(arr, max_value, icc if isinstance(icc, bytes) else None)
+    if max_value == 1.0 and bit_depth == 8:
+        bit_depth = 16  # converted 8-bit values lie between the 8-bit codes
+    elif profile is not None and arr.dtype == np.uint8:
+        bit_depth = 8  # converted by LittleCMS, at 8 bits
     if bit_depth == 8 and arr.dtype == np.uint8:  # kept as 8-bit codes (Image.rgb converts on demand)
         rgb8 = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_GRAY2RGB) if arr.ndim == 2 else np.ascontiguousarray(arr)
-        return Image(rgb8=rgb8, sha256=digest, source=label, format=fmt, bit_depth=8, exif_orientation=orientation)
-    rgb = _to_float_rgb(arr, max_value)
+        return Image(rgb8=rgb8, sha256=digest, source=label, format=fmt, bit_depth=8, exif_orientation=orientation,
+                     icc_profile=profile)
+    converted = profile is not None and arr.dtype == np.float32 and arr.ndim == 3 and arr.flags.c_contiguous
+    rgb = arr if converted else _to_float_rgb(arr, max_value)
     return Image(
         rgb=rgb,
         sha256=digest,
@@ -1014,6 +1187,7 @@ def load_image(
         format=fmt,
         bit_depth=bit_depth,
         exif_orientation=orientation,
+        icc_profile=profile,
     )
 
 
