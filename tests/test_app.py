@@ -160,7 +160,9 @@ def test_broken_upload_gets_a_message_and_the_rest_works():
     ]).run()
     _no_crash(at)
     errs = [e.value for e in at.error]
-    assert any("broken.jpg" in e and "cannot be used" in e for e in errs), errs
+    # named by its place in the uploader's list, not by its file name (which may carry a person's name)
+    assert any("Upload 1" in e and "cannot be used" in e for e in errs), errs
+    assert not any("broken" in e for e in errs), errs
     assert not any("Traceback" in e for e in errs)
     # the two good photos go on: the marks section is there; choose "no lesion" and get results
     at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
@@ -363,3 +365,89 @@ def test_bad_date_missing_subject_and_bad_path_get_messages(records_app, tmp_pat
     errs = " ".join(e.value for e in at.error)
     assert errs.startswith("Nothing was saved") and "cannot be used" in errs, errs
     assert not any("Saved" in s.value for s in at.success)
+
+
+# ------------------------------------------------------------------------------ privacy and error details
+
+#: A file name that carries a person's name and birth date, as clinic exports often do.
+PERSON = "jane_doe_1970-01-01_baseline.jpg"
+PERSON_PARTS = ("jane", "jane_doe", "1970-01-01")
+
+
+def _page_text(at: AppTest) -> str:
+    """Everything the page holds (every element's protobuf as text: labels, values, captions, messages)."""
+    out: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            out.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(out)
+
+
+def test_config_shows_no_error_details():
+    """``showErrorDetails = false`` is Streamlit's deprecated spelling of "stacktrace" (the
+    traceback, with file paths, shown in the browser): the app must say "none" or "type"."""
+    import tomllib
+
+    cfg = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["showErrorDetails"] in ("none", "type")
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert set(cfg["server"]["allowedHosts"]) == {"localhost", "127.0.0.1"}
+
+
+def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(tmp_path, monkeypatch):
+    from texturecmp import records
+    from texturecmp.ui import page
+
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([
+        (PERSON, (SAMPLE / "session0_baseline.jpg").read_bytes(), "image/jpeg"),
+        ("john_smith_1980-02-02_week4.jpg", (SAMPLE / "session1.jpg").read_bytes(), "image/jpeg"),
+    ]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert _tables(at)
+    db = tmp_path / "store.db"
+    at.text_input(key="records_db").set_value(str(db))
+    at.text_input(key="records_subject").set_value("P-0001")
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    assert "Saved **2** new records" in " ".join(s.value for s in at.success)
+    text = _page_text(at).lower()
+    # the uploader's own file chips live in the browser, not in the page's elements
+    for part in PERSON_PARTS + ("john", "smith", "1980-02-02"):
+        assert part not in text, f"{part!r} is on the page"
+    raw = db.read_bytes().lower()
+    for part in PERSON_PARTS:
+        assert part.encode() not in raw, f"{part!r} is in the record store"
+    with records.Store(db) as store:
+        assert [h.session for h in store.history("P-0001")] == ["session 1", "session 2"]
+
+    # the exports the page offers, with the labels the page shows
+    labels = [at.text_input(key=f"label_{cache.digest((SAMPLE / n).read_bytes())}").value
+              for n in ("session0_baseline.jpg", "session1.jpg")]
+    series = tc.compare_series([(SAMPLE / n).read_bytes() for n in ("session0_baseline.jpg", "session1.jpg")],
+                               labels=["1", "2"])
+    for ex in page.exports(series, labels, 1, "privacy-test", None, ["texture.sq"]):
+        data = ex.build()
+        if ex.mime == "application/zip":  # PNG files (no metadata, tested above): their names
+            text = " ".join(zipfile_names(data))
+        else:  # embedded pictures are base64: random letters
+            text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
+        for part in PERSON_PARTS:
+            assert part not in ex.file_name.lower()
+            assert part not in text.lower(), f"{part!r} in {ex.file_name}"
+
+
+def zipfile_names(blob: bytes) -> list[str]:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return z.namelist()

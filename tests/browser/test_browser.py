@@ -6,14 +6,17 @@ Screenshots of the page (``[data-testid="stMainBlockContainer"]``) are written t
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+import zipfile
 from urllib.parse import urlparse
 
 import cv2
@@ -161,6 +164,17 @@ def _only_local(page) -> None:
     assert not outside, f"requests left this computer: {outside[:5]}"
 
 
+#: Text that must never be on the page: a traceback and the paths it would show.
+LEAKS = ("Traceback", "/work/", "site-packages", '.py", line', "File \"")
+
+
+def _no_leak(page) -> None:
+    """No traceback or file path on the page (``client.showErrorDetails = "none"``, and the page's own messages)."""
+    text = page.locator("body").inner_text()
+    found = [s for s in LEAKS if s in text]
+    assert not found, f"the page shows {found}: {text[:3000]}"
+
+
 def _idle(page, timeout: float = 60) -> None:
     """Wait until the app has finished its run: its own run state (``data-test-script-state`` on
     ``stApp``, which Streamlit's end-to-end tests read) is back to ``notRunning``.
@@ -199,6 +213,7 @@ def test_sample_button_shows_verdicts(page, screenshots):
     data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
     assert data["labels"] == ["baseline", "session 1", "session 2"]
     _only_local(page)
+    _no_leak(page)
 
 
 def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
@@ -220,7 +235,7 @@ def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
     t0 = time.perf_counter()
     sha_label.fill("4 weeks")
     sha_label.press("Enter")
-    page.get_by_text("Summary: session0_baseline → 4 weeks").wait_for()
+    page.get_by_text("Summary: session 1 → 4 weeks").wait_for()
     page.locator(".tc-wipe .tag.r").filter(has_text="4 weeks").wait_for()
     _idle(page)
     print(f"[speed] relabel -> page updated: {time.perf_counter() - t0:.2f} s")
@@ -231,20 +246,23 @@ def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
     print(f"[speed] overlay switch -> page updated: {time.perf_counter() - t0:.2f} s")
     _shot(page, screenshots / "2_upload_lesion_mask.png")
     _only_local(page)
+    _no_leak(page)
 
 
 def test_broken_upload_shows_a_message(page, screenshots, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes((SAMPLE / "session1.jpg").read_bytes()[:2000])  # cut short
     _uploader(page, "Photos of one skin area").set_input_files([str(bad), str(SAMPLE / "session0_baseline.jpg")])
-    msg = page.locator('[data-testid="stAlert"]').filter(has_text="broken.jpg")
+    msg = page.locator('[data-testid="stAlert"]').filter(has_text="Upload 1")
     msg.first.wait_for()
     text = msg.first.inner_text()
     assert "cannot be used" in text and "Traceback" not in page.content()
+    assert "broken" not in text  # named by its place in the uploader, not by its file name
     assert page.get_by_role("button", name="Try the sample images").is_enabled()
     _idle(page)
     _shot(page, screenshots / "3_broken_upload.png")
     _only_local(page)
+    _no_leak(page)
 
 
 def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
@@ -300,3 +318,73 @@ def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
     print(f"[speed] 12 MP pair, photos already prepared: another lesion mask uploaded -> results drawn "
           f"{time.perf_counter() - t0:.1f} s")
     _only_local(page)
+    _no_leak(page)
+
+
+def test_a_black_follow_up_shows_no_traceback(page, screenshots, tmp_path):
+    """A black follow-up made the core divide by zero: the page says what happened in plain
+    words (and Streamlit, with showErrorDetails = "none", would show no traceback either)."""
+    black = tmp_path / "black.png"
+    black.write_bytes(encode_png(np.zeros((768, 1024, 3), np.uint8)))
+    _uploader(page, "Photos of one skin area").set_input_files([str(SAMPLE / "session0_baseline.jpg"), str(black)])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.locator('[data-testid="stAlert"], [data-testid="stException"]').filter(
+        has_text=re.compile("could not|cannot|blank|dark|error", re.I)).first.wait_for()
+    _idle(page)
+    _shot(page, screenshots / "5_black_follow_up.png")
+    _no_leak(page)
+    _only_local(page)
+
+
+def test_a_file_name_with_a_persons_name_reaches_no_download(page, tmp_path):
+    """Photos named after a person: the name is in no download (name or content) and nowhere on
+    the page but the uploader's own file list."""
+    files = []
+    for name, src in (("jane_doe_1970-01-01_baseline.jpg", "session0_baseline.jpg"),
+                      ("jane_doe_1970-01-01_week4.jpg", "session1.jpg")):
+        files.append(tmp_path / name)
+        files[-1].write_bytes((SAMPLE / src).read_bytes())
+    _uploader(page, "Photos of one skin area").set_input_files([str(f) for f in files])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    _results_table(page).wait_for()
+    _idle(page)
+    for name in ("Comparison (JSON)", "Metrics table (CSV)", "Overlays (PNG, zipped)", "Report (HTML, one page)"):
+        with page.expect_download() as dl:
+            page.get_by_role("button", name=name).click()
+        data = Path(dl.value.path()).read_bytes()
+        if dl.value.suggested_filename.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                text = " ".join(z.namelist())
+        else:
+            text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
+        for part in ("jane", "1970-01-01"):
+            assert part not in dl.value.suggested_filename.lower()
+            assert part not in text.lower(), f"{part!r} in {dl.value.suggested_filename}"
+    # the page's text without the uploaders (their own list of the chosen files)
+    body = page.evaluate("""() => { const b = document.body.cloneNode(true);
+        b.querySelectorAll('[data-testid="stFileUploader"]').forEach(e => e.remove()); return b.innerText; }""")
+    assert "jane" not in body.lower(), body[:2000]
+    _only_local(page)
+    _no_leak(page)
+
+
+def _upgrade_status(app_url: str, host: str, origin: str) -> int:
+    """The HTTP status of a WebSocket upgrade of the app's stream with these Host and Origin headers."""
+    u = urlparse(app_url)
+    req = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(req.encode())
+        line = s.recv(4096).split(b"\r\n", 1)[0].decode()
+    return int(line.split()[1])
+
+
+def test_a_foreign_host_header_cannot_open_the_apps_websocket(app_url):
+    """DNS rebinding: a page on rebind.example whose name now points to 127.0.0.1 sends its own
+    Host and a matching Origin. ``server.allowedHosts`` refuses it; the app's own address works."""
+    port = urlparse(app_url).port
+    assert _upgrade_status(app_url, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}") == 101
+    assert _upgrade_status(app_url, f"localhost:{port}", f"http://localhost:{port}") == 101
+    assert _upgrade_status(app_url, f"rebind.example:{port}", f"http://rebind.example:{port}") == 403

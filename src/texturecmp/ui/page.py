@@ -34,7 +34,7 @@ try:  # Streamlit loads its emoji catalogue (a large module, 0.1-0.15 s) the fir
 except ImportError:  # pragma: no cover - a Streamlit without it
     pass
 
-__all__ = ["main", "PHOTO_TYPES"]
+__all__ = ["main", "PHOTO_TYPES", "Export", "exports"]
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "heic", "heif"]
 MASK_TYPES = ["png", "tif", "tiff", "bmp", "jpg", "jpeg", "webp"]
@@ -53,9 +53,16 @@ _VERDICT_COLOUR = {"improved": "#1a7f37", "worsened": "#c62828", "changed": "#8a
 _VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]"}
 
 
+#: The name the core is given for every upload: file names (often a patient's name and birth
+#: date) never reach the core, its results, the records or the exports.
+NEUTRAL_NAME = "photo"
+
+
 @dataclass
 class Photo:
-    name: str
+    """An upload: ``slot`` is its 1-based place in the uploader's list (how messages name it)."""
+
+    slot: int
     data: bytes
     info: cache.PhotoInfo
     default_label: str
@@ -89,20 +96,30 @@ def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
     return [(n, (sample_dir / n).read_bytes(), lab) for n, lab in SAMPLE_FILES]
 
 
-def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None,
+def _sentence(text: str) -> str:
+    """``text`` ending with exactly one full stop (core messages may end with one already)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _core_message(exc: BaseException) -> str:
+    """The core's message without the input name it starts with (the page names inputs itself)."""
+    msg = str(exc)
+    return msg[len(NEUTRAL_NAME) + 2:] if msg.startswith(f"{NEUTRAL_NAME}: ") else msg
+
+
+def _decode(what: str, data: bytes, errors: list[str], sha256: str | None = None,
             made: cache.PhotoInfo | BaseException | None = None) -> cache.PhotoInfo | None:
     """The upload's PhotoInfo (``made``: already decoded, or the error its decoding raised), or
-    None with a message in ``errors``."""
+    None with a message in ``errors`` naming the upload as ``what`` (never by its file name)."""
     try:
         if isinstance(made, BaseException):
             raise made
-        return cache.decode_photo(sha256 or cache.digest(data), data, name, made)
+        return cache.decode_photo(sha256 or cache.digest(data), data, NEUTRAL_NAME, made)
     except TextureCmpError as exc:
-        msg = str(exc)
-        msg = msg[len(name) + 2:] if msg.startswith(f"{name}: ") else msg
-        errors.append(f"**{name}** cannot be used: {msg}. {_hint(exc)}")
+        errors.append(f"**{what}** cannot be used: {_sentence(_core_message(exc))} {_hint(exc)}")
     except Exception as exc:  # never a traceback in the page
-        errors.append(f"**{name}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
+        errors.append(f"**{what}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
     return None
 
 
@@ -118,7 +135,7 @@ def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInf
 
     def one(sha: str) -> cache.PhotoInfo | BaseException:
         try:
-            return cache.photo_info(sha, new[sha][1], new[sha][0])
+            return cache.photo_info(sha, new[sha][1], NEUTRAL_NAME)
         except Exception as exc:  # shown by _decode, next to the upload
             return exc
 
@@ -134,27 +151,27 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                                help="Stay on this computer: photos are analysed in memory and never written to disk.")
     errors: list[str] = []
     photos: list[Photo] = []
-    seen: set[str] = set()
     using_sample = False
-    items = [(f.name, f.getvalue(), cache.upload_digest(f)) for f in uploads or []]
+    items = [(f"upload {k}", f.getvalue(), cache.upload_digest(f)) for k, f in enumerate(uploads or [], start=1)]
     made = _decode_new(items)
-    for name, data, sha in items:
-        info = _decode(name, data, errors, sha, made.get(sha))
+    slots: dict[str, int] = {}
+    for k, (what, data, sha) in enumerate(items, start=1):
+        info = _decode(f"Upload {k}", data, errors, sha, made.get(sha))
         if info is None:
             continue
-        if info.sha256 in seen:
-            errors.append(f"**{name}** is the same file as another upload; it is used once.")
+        if info.sha256 in slots:
+            errors.append(f"**Upload {k}** is the same file as upload {slots[info.sha256]}; it is used once.")
             continue
-        seen.add(info.sha256)
-        photos.append(Photo(name, data, info, Path(name).stem))
+        slots[info.sha256] = k
+        photos.append(Photo(k, data, info, f"session {len(photos) + 1}"))
     for msg in errors:
         st.error(msg)
     if not uploads and st.session_state.get("sample"):
         using_sample = True
-        for name, data, lab in _sample_photos(sample_dir):
-            info = _decode(name, data, errors)
+        for k, (name, data, lab) in enumerate(_sample_photos(sample_dir), start=1):
+            info = _decode(f"Sample photo {k}", data, errors)
             if info is not None:
-                photos.append(Photo(name, data, info, lab))
+                photos.append(Photo(k, data, info, lab))
         st.info("Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
                 "Upload your own photos above to replace it.")
 
@@ -165,7 +182,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                                type=PHOTO_TYPES, key="repeat")
         if rep is not None:
             rep_errors: list[str] = []
-            if _decode(rep.name, rep.getvalue(), rep_errors, cache.upload_digest(rep)) is not None:
+            if _decode("The second baseline photo", rep.getvalue(), rep_errors, cache.upload_digest(rep)) is not None:
                 repeat = rep.getvalue()
             for msg in rep_errors:
                 st.error(msg)
@@ -184,7 +201,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     cols = st.columns(min(n, 4))
     for i, ph in enumerate(photos):
         with cols[i % len(cols)]:
-            st.image(ph.info.thumb, width=cache.THUMB_WIDTH, caption=f"{ph.name} · {ph.info.width}×{ph.info.height}")
+            st.image(ph.info.thumb, width=cache.THUMB_WIDTH, caption=f"upload {ph.slot} · {ph.info.width}×{ph.info.height}")
             st.session_state.setdefault(f"label_{ph.info.sha256}", ph.default_label)
             st.session_state.setdefault(f"order_{ph.info.sha256}", i + 1)
             st.text_input("Session label", key=f"label_{ph.info.sha256}")
@@ -264,7 +281,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                     else:
                         data = up.getvalue()
                         masks[region], hashes[region] = cache.decode_mask(cache.upload_digest(up), data, shape,
-                                                                          f"{region} mask '{up.name}'")
+                                                                          f"{region} mask")
                 elif method == "Draw":
                     drawing.append(region)
             except TextureCmpError as exc:
@@ -477,9 +494,20 @@ def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
     return chosen
 
 
-def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
-                     timeline: list[str]) -> None:
-    st.markdown("##### Downloads")
+@dataclass(frozen=True)
+class Export:
+    """A download: its button label, file name, MIME type and the function that builds its bytes (on click)."""
+
+    label: str
+    file_name: str
+    mime: str
+    build: Any
+
+
+def exports(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
+            timeline: list[str]) -> list[Export]:
+    """The downloads of the results: JSON, CSV, the overlays zipped and the report. Names and
+    contents carry the session labels and positions only (never a file name)."""
 
     def js() -> bytes:
         d = render.relabel_dict(series.to_dict(), labels)
@@ -507,15 +535,23 @@ def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str,
         return render.report_html(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
                                   list(render.KEY_METRICS), created=created).encode("utf-8")
 
-    c = st.columns(4)
-    c[0].download_button("Comparison (JSON)", data=js, file_name="texturecmp_series.json", mime="application/json",
-                         key="dl_json", on_click="ignore")
-    c[1].download_button("Metrics table (CSV)", data=csv, file_name="texturecmp_metrics.csv", mime="text/csv",
-                         key="dl_csv", on_click="ignore")
-    c[2].download_button("Overlays (PNG, zipped)", data=zipped, file_name="texturecmp_overlays.zip",
-                         mime="application/zip", key="dl_zip", on_click="ignore")
-    c[3].download_button("Report (HTML, one page)", data=report, file_name=_safe(f"texturecmp_report_{labels[index]}") + ".html",
-                         mime="text/html", key="dl_report", on_click="ignore", type="primary")
+    return [Export("Comparison (JSON)", "texturecmp_series.json", "application/json", js),
+            Export("Metrics table (CSV)", "texturecmp_metrics.csv", "text/csv", csv),
+            Export("Overlays (PNG, zipped)", "texturecmp_overlays.zip", "application/zip", zipped),
+            Export("Report (HTML, one page)", _safe(f"texturecmp_report_{labels[index]}") + ".html", "text/html", report)]
+
+
+_DOWNLOAD_KEYS = {"application/json": "dl_json", "text/csv": "dl_csv", "application/zip": "dl_zip",
+                  "text/html": "dl_report"}
+
+
+def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
+                     timeline: list[str]) -> None:
+    st.markdown("##### Downloads")
+    files = exports(series, labels, index, key, pixel_size, timeline)
+    for col, ex in zip(st.columns(len(files)), files):
+        col.download_button(ex.label, data=ex.build, file_name=ex.file_name, mime=ex.mime, key=_DOWNLOAD_KEYS[ex.mime],
+                            on_click="ignore", type="primary" if ex.mime == "text/html" else "secondary")
     st.caption("PNG files carry no metadata; the report embeds the photos, overlays, table, chart, "
                f"the texturecmp version ({tc.__version__}) and the settings.")
 
@@ -562,6 +598,10 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
         return
     except MemoryError:
         st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
+        return
+    except Exception as exc:  # a defect of texturecmp: a plain message, never a traceback
+        st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each photo "
+                 "shows the skin area, lit and in the same orientation as the baseline, and please report it.")
         return
 
     _warnings_block(series, labels)
