@@ -451,3 +451,63 @@ def zipfile_names(blob: bytes) -> list[str]:
 
     with zipfile.ZipFile(io.BytesIO(blob)) as z:
         return z.namelist()
+
+
+# ------------------------------------------------------------------------------ order by capture date
+
+def _with_date(name: str, when: str, offset: str | None = "+01:00") -> bytes:
+    """A sample photo re-saved with EXIF DateTimeOriginal (and its offset)."""
+    import io
+
+    import PIL.Image
+
+    im = PIL.Image.open(SAMPLE / name)
+    exif = PIL.Image.Exif()
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = when
+    if offset:
+        sub[0x9011] = offset
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=92, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_capture_order_rule():
+    import datetime as dt
+
+    from texturecmp.ui.page import capture_order
+
+    utc = dt.timezone.utc
+    order, rule = capture_order([dt.datetime(2024, 3, 1, tzinfo=utc), dt.datetime(2024, 1, 1, tzinfo=utc),
+                                 dt.datetime(2024, 2, 1, tzinfo=utc)])
+    assert order == [1, 2, 0] and "capture date" in rule
+    # the same instant in two zones is not reordered by its clock time
+    order, _ = capture_order([dt.datetime(2024, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+                              dt.datetime(2024, 1, 1, 8, tzinfo=utc)])
+    assert order == [0, 1]
+    order, rule = capture_order([dt.datetime(2024, 3, 1), None, dt.datetime(2024, 1, 1)])
+    assert order == [0, 1, 2] and "upload order" in rule and "photo 2" in rule
+    order, rule = capture_order([dt.datetime(2024, 3, 1), dt.datetime(2024, 1, 1, tzinfo=utc)])
+    assert order == [1, 0] and "camera clock" in rule
+
+
+def test_uploads_in_the_wrong_order_are_ordered_by_their_capture_dates():
+    files = [("astro_after.jpg", _with_date("session1.jpg", "2024:02:07 10:00:00"), "image/jpeg"),
+             ("astro_after2.jpg", _with_date("session2.jpg", "2024:03:06 10:00:00"), "image/jpeg"),
+             ("astro_before.jpg", _with_date("session0_baseline.jpg", "2024:01:10 09:30:00"), "image/jpeg")]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value(files).run()
+    _no_crash(at)
+    shas = [cache.digest(f[1]) for f in files]
+    assert [at.number_input(key=f"order_{s}").value for s in shas] == [2, 3, 1]
+    assert [at.text_input(key=f"label_{s}").value for s in shas] == ["2024-02-07", "2024-03-06", "2024-01-10"]
+    assert "ordered by the capture date" in _texts(at)
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert "Summary: 2024-01-10 → 2024-03-06" in _texts(at)
+    assert at.text_input(key=f"rec_date_{shas[2]}").value == "2024-01-10"  # the records' date, prefilled
+    assert at.text_input(key=f"rec_session_{shas[2]}").value == "2024-01-10"
+    # the user's order wins, and the page says so
+    at.number_input(key=f"order_{shas[0]}").set_value(1).run()
+    _no_crash(at)
+    assert "as you set it" in _texts(at)

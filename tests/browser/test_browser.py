@@ -388,3 +388,31 @@ def test_a_foreign_host_header_cannot_open_the_apps_websocket(app_url):
     assert _upgrade_status(app_url, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}") == 101
     assert _upgrade_status(app_url, f"localhost:{port}", f"http://localhost:{port}") == 101
     assert _upgrade_status(app_url, f"rebind.example:{port}", f"http://rebind.example:{port}") == 403
+
+
+def _dated_copy(src: Path, dst: Path, when: str) -> Path:
+    """A copy of a sample photo with EXIF DateTimeOriginal ``when`` (offset +01:00)."""
+    import PIL.Image
+
+    with PIL.Image.open(src) as im:
+        exif = PIL.Image.Exif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003], sub[0x9011] = when, "+01:00"
+        im.save(dst, format="JPEG", quality=92, exif=exif.tobytes())
+    return dst
+
+
+def test_uploads_in_the_wrong_order_come_out_by_capture_date(page, screenshots, tmp_path):
+    """A file dialog lists astro_after, astro_after2, astro_before: the EXIF dates put the
+    'before' photo first, and the page says which rule ordered them."""
+    files = [_dated_copy(SAMPLE / "session1.jpg", tmp_path / "astro_after.jpg", "2024:02:07 10:00:00"),
+             _dated_copy(SAMPLE / "session2.jpg", tmp_path / "astro_after2.jpg", "2024:03:06 10:00:00"),
+             _dated_copy(SAMPLE / "session0_baseline.jpg", tmp_path / "astro_before.jpg", "2024:01:10 09:30:00")]
+    _uploader(page, "Photos of one skin area").set_input_files([str(f) for f in files])
+    page.get_by_text("ordered by the capture date and time").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.get_by_text("Summary: 2024-01-10 → 2024-03-06").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "6_capture_order.png")
+    _only_local(page)
+    _no_leak(page)

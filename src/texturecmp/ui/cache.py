@@ -20,6 +20,7 @@ the results come sooner after the lesion is marked.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import numpy as np
 import streamlit as st
 
 import texturecmp as tc
-from texturecmp.io import image_to_uint8
+from texturecmp.io import capture_time, image_to_uint8
 from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
@@ -66,6 +67,7 @@ class PhotoInfo:
     factor: float  # small / full
     thumb: bytes  # JPEG, THUMB_WIDTH wide
     image: tc.Image | None = None  # read-only pixels; None when not kept
+    taken: _dt.datetime | None = None  # EXIF DateTimeOriginal (aware when its offset is known)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def photo_info(sha256: str, data: bytes, name: str) -> PhotoInfo:
     small.flags.writeable = False
     keep = img.rgb8 is not None and img.n_pixels <= KEEP_MAX_PIXELS
     return PhotoInfo(sha256, name, img.width, img.height, img.format, small, f,
-                     render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None)
+                     render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None,
+                     capture_time(data, name=name))
 
 
 # A resource cache: the same PhotoInfo on every rerun (no pickled copy of the small picture

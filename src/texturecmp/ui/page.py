@@ -143,6 +143,78 @@ def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInf
         return dict(zip(new, ex.map(one, new)))
 
 
+def capture_order(taken: list[_dt.datetime | None]) -> tuple[list[int], str]:
+    """The photos' default order (indices) and the rule that gave it, in words.
+
+    By the EXIF capture time when every photo has one, else in upload order. Aware times
+    (with their offset) are compared as instants; when some times have no offset, all are
+    compared on the camera's clock (their wall-clock time).
+    """
+    n = len(taken)
+    missing = [i for i, t in enumerate(taken) if t is None]
+    if missing or n == 0:
+        which = ", ".join(str(i + 1) for i in missing)
+        why = (f"photo{'s' if len(missing) > 1 else ''} {which} in upload order {'have' if len(missing) > 1 else 'has'} "
+               "no capture date in its EXIF" if len(missing) < n else "the photos have no capture date in their EXIF")
+        return list(range(n)), f"in upload order ({why})"
+    if all(t.tzinfo is not None for t in taken):
+        return sorted(range(n), key=lambda i: (taken[i], i)), "by the capture date and time in each photo's EXIF"
+    return (sorted(range(n), key=lambda i: (taken[i].replace(tzinfo=None), i)),
+            "by the capture date and time in each photo's EXIF (camera clock; not every photo records its time zone)")
+
+
+def _follow_default(key: str, value) -> None:
+    """Set a widget's value to its default, and keep following the default while the user has not edited it."""
+    src = f"{key}__default"
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(src):
+        st.session_state[key] = value
+    st.session_state[src] = value
+
+
+def _taken_text(t: _dt.datetime | None) -> str:
+    if t is None:
+        return "no capture date"
+    off = t.strftime(" (UTC%z)") if t.tzinfo is not None else ""
+    return "taken " + t.strftime("%Y-%m-%d %H:%M") + (off[:-3] + ":" + off[-3:] if off else "")
+
+
+def _order_strip(photos: list[Photo]) -> list[Photo]:
+    """The order strip: thumbnails in session order with capture date, label and position, the
+    baseline marked, and the rule that ordered them. Returns the photos in session order.
+
+    Positions and labels start from :func:`capture_order` (labels: the capture date, else
+    "session k"; never the file name) and follow it until the user edits them.
+    """
+    n = len(photos)
+    taken = [ph.info.taken for ph in photos]
+    default, rule = capture_order(taken)
+    for rank, i in enumerate(default, start=1):
+        ph = photos[i]
+        sha = ph.info.sha256
+        _follow_default(f"order_{sha}", rank)
+        label = ph.default_label or (taken[i].date().isoformat() if taken[i] is not None else f"session {rank}")
+        _follow_default(f"label_{sha}", label)
+        if taken[i] is not None:  # the records' capture date too (a field of "Save to records")
+            st.session_state.setdefault(f"rec_date_{sha}", taken[i].date().isoformat())
+    pos = [int(st.session_state[f"order_{ph.info.sha256}"]) for ph in photos]
+    order = sorted(range(n), key=lambda i: (pos[i], default.index(i)))
+    by_user = any(st.session_state.get(f"order_{ph.info.sha256}__default") != st.session_state[f"order_{ph.info.sha256}"]
+                  for ph in photos)
+    st.markdown("**Session order** (position 1 is the baseline): "
+                + ("as you set it." if by_user else f"ordered {rule}."))
+    cols = st.columns(min(n, 4))
+    for k, i in enumerate(order):
+        ph = photos[i]
+        with cols[k % len(cols)]:
+            with st.container(border=True):
+                st.markdown(f"**{k + 1}** · " + (":primary-badge[baseline]" if k == 0 else f"follow-up {k}"))
+                st.image(ph.info.thumb, width=cache.THUMB_WIDTH,
+                         caption=f"{_taken_text(ph.info.taken)} · {ph.info.width}×{ph.info.height} · upload {ph.slot}")
+                st.text_input("Session label", key=f"label_{ph.info.sha256}")
+                st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
+    return [photos[i] for i in order]
+
+
 def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
     """Uploads, ordering and labels. Returns (ordered photos, labels, repeat bytes, pixel size, sample?)."""
     st.subheader("1 · Photos")
@@ -163,7 +235,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
             errors.append(f"**Upload {k}** is the same file as upload {slots[info.sha256]}; it is used once.")
             continue
         slots[info.sha256] = k
-        photos.append(Photo(k, data, info, f"session {len(photos) + 1}"))
+        photos.append(Photo(k, data, info, ""))
     for msg in errors:
         st.error(msg)
     if not uploads and st.session_state.get("sample"):
@@ -196,21 +268,10 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                     "or click **Try the sample images**.")
         return photos, [], repeat, pixel_size, using_sample
 
-    st.caption("Order the sessions and name them (a name or a date). Position 1 is the baseline.")
-    n = len(photos)
-    cols = st.columns(min(n, 4))
-    for i, ph in enumerate(photos):
-        with cols[i % len(cols)]:
-            st.image(ph.info.thumb, width=cache.THUMB_WIDTH, caption=f"upload {ph.slot} · {ph.info.width}×{ph.info.height}")
-            st.session_state.setdefault(f"label_{ph.info.sha256}", ph.default_label)
-            st.session_state.setdefault(f"order_{ph.info.sha256}", i + 1)
-            st.text_input("Session label", key=f"label_{ph.info.sha256}")
-            st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
-    order = sorted(range(n), key=lambda i: (int(st.session_state[f"order_{photos[i].info.sha256}"]), i))
-    photos = [photos[i] for i in order]
+    photos = _order_strip(photos)
     labels: list[str] = []
-    for ph in photos:
-        lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label
+    for j, ph in enumerate(photos):
+        lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label or f"session {j + 1}"
         base, k = lab, 2
         while lab in labels:
             lab = f"{base} ({k})"
