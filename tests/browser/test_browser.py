@@ -196,6 +196,16 @@ def test_sample_button_shows_verdicts(page, screenshots):
     _results_table(page).wait_for()
     print(f"\n[speed] sample series (3 photos, 1024x768) from click to verdicts: {time.perf_counter() - t0:.1f} s")
     assert page.get_by_text("improved").count() > 0
+    # the answer on top: the summary box (its heading, sentences and end) lies inside the first
+    # viewport, with the page not scrolled
+    page.set_viewport_size({"width": 1280, "height": 900})
+    scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop || window.scrollY")
+    assert scrolled == 0
+    box = page.locator(".st-key-tc_summary").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, box
+    first = page.get_by_text("Scar colour difference fell").first.bounding_box()
+    assert first["y"] + first["height"] <= 900
+    page.screenshot(path=str(screenshots / "1_sample_first_viewport.png"))
     page.get_by_role("button", name="Report (HTML, one page)").wait_for()
     # the wipe slider runs in the page: move it and check the clip changed
     wipe = page.locator(".tc-wipe input[type=range]")

@@ -49,8 +49,11 @@ _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the
 _TABLE_NUMBERS = ["before", "after", "change", "% change", "± SE"]
 #: Tag colours of the verdicts in the metrics tables.
 _VERDICT_COLOUR = {"improved": "#1a7f37", "worsened": "#c62828", "changed": "#8a5a00", "no detectable change": "#808495",
-                   "not computable": "#808495"}
-_VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]"}
+                   "not computable": "#808495", "not comparable": "#5f6368"}
+#: Appended to a step's title once its inputs are complete.
+_DONE = ":green[:material/check_circle: done]"
+_VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]",
+                 "not comparable": ":gray[not comparable]"}
 
 
 #: The name the core is given for every upload: file names (often a patient's name and birth
@@ -217,7 +220,8 @@ def _order_strip(photos: list[Photo]) -> list[Photo]:
 
 def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
     """Uploads, ordering and labels. Returns (ordered photos, labels, repeat bytes, pixel size, sample?)."""
-    st.subheader("1 · Photos")
+    header = st.empty()
+    header.subheader("1 · Photos")
     uploads = st.file_uploader("Photos of one skin area, two or more (JPEG, PNG, TIFF, WebP or HEIC)", type=PHOTO_TYPES,
                                accept_multiple_files=True, key="photos",
                                help="Stay on this computer: photos are analysed in memory and never written to disk.")
@@ -269,6 +273,8 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
         return photos, [], repeat, pixel_size, using_sample
 
     photos = _order_strip(photos)
+    header.subheader(f"1 · Photos {_DONE}", help=f"{len(photos)} photos in session order; edit the labels and "
+                     "positions below.")
     labels: list[str] = []
     for j, ph in enumerate(photos):
         lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label or f"session {j + 1}"
@@ -305,7 +311,8 @@ def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
 
 def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool, bool]:
     """The marks on the baseline. Returns (masks, mask hashes, ready, whether the region to measure is settled)."""
-    st.subheader("2 · Mark the regions on the baseline")
+    header = st.empty()
+    header.subheader("2 · Mark the regions on the baseline")
     shape = (base.info.height, base.info.width)
     options = {
         "roi": ["Whole photo", "Draw", "Upload mask"],
@@ -390,6 +397,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
     roi_settled = methods["roi"] == "Whole photo" or masks["roi"] is not None
+    if ready and preview is not None:
+        header.subheader(f"2 · Mark the regions on the baseline {_DONE}")
     return masks, hashes, ready and preview is not None, roi_settled
 
 
@@ -635,38 +644,10 @@ class _Run:
     settings: tc.Settings
 
 
-def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, run: _Run,
-                     prepared: Future | None = None) -> None:
-    st.subheader("3 · Results")
-    pixel_size = run.pixel_size
-    key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
-           run.settings.hash)
-    key_s = cache.digest(repr(key).encode())[:20]
-    t0 = time.perf_counter()
-    calls = cache.COMPUTE_CALLS
-    try:
-        # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
-        with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
-            series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                          run.repeat, pixel_size, run.settings, prepared)
-        if cache.COMPUTE_CALLS != calls:
-            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
-        took = st.session_state.get(f"took_{key_s}")
-        st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
-                   + (f" in {took:.1f} s." if took else "."))
-    except TextureCmpError as exc:
-        st.error(f"{render.relabel_text(str(exc), labels)}. {_hint(exc)}")
-        return
-    except MemoryError:
-        st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
-        return
-    except Exception as exc:  # a defect of texturecmp: a plain message, never a traceback
-        st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each photo "
-                 "shows the skin area, lit and in the same orientation as the baseline, and please report it.")
-        return
-
-    _warnings_block(series, labels)
-    n = len(photos)
+def _summary_block(series: tc.Series, labels: list[str]):
+    """The answer: which follow-up, against what, its verdict sentences and warnings, or why it
+    is not comparable. Returns (the comparison shown, the follow-up's index, against the previous?)."""
+    n = len(labels)
     c1, c2 = st.columns([2, 3])
     with c1:
         # The options show the session labels, and the browser keeps showing the text of the
@@ -684,14 +665,61 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
                                     key="against") == "the previous session"
     cmp = series.vs_previous[index - 2] if against_prev else series.vs_baseline[index - 1]
     before_label = labels[index - 1] if against_prev else labels[0]
-    after_label = labels[index]
-
-    st.markdown(f"##### Summary: {before_label} → {after_label}")
+    st.markdown(f"#### Summary: {before_label} → {labels[index]}")
+    if not getattr(cmp, "comparable", True):
+        reason = render.relabel_text(str(getattr(cmp, "not_comparable_reason", "") or ""), labels)
+        st.error(_sentence(f"**Not comparable**: {reason}" if reason else "**Not comparable**")
+                 + " No verdict is given for this pair.")
     lines = render.headlines(cmp)
     if lines:
         st.markdown("\n".join(f"- {_VERDICT_ICON.get(v, ':gray[no detectable change]')} · {s}" for v, s in lines))
     else:
         st.caption("No key metric could be computed.")
+    warns = list(dict.fromkeys(render.relabel_text(w, labels) for w in cmp.warnings))
+    if warns:
+        st.warning("\n".join(f"- {w[0].upper() + w[1:]}" for w in warns))
+    st.caption("Pictures, every metric, the timeline and the downloads are under **3 · Results** below.")
+    return cmp, index, against_prev
+
+
+def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, run: _Run,
+                     prepared: Future | None, top) -> None:
+    """The results. The answer (the summary of the chosen follow-up, its warnings, or why it
+    cannot be given) goes into ``top``, a container above the inputs, so it is the first thing
+    in view; the pictures, the table, the timeline and the downloads follow the inputs."""
+    pixel_size = run.pixel_size
+    key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
+           run.settings.hash)
+    key_s = cache.digest(repr(key).encode())[:20]
+    box = top.container(border=True, key="tc_summary")
+    t0 = time.perf_counter()
+    calls = cache.COMPUTE_CALLS
+    with box:
+        try:
+            # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
+            with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
+                series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
+                                              run.repeat, pixel_size, run.settings, prepared)
+        except TextureCmpError as exc:
+            st.error(f"{_sentence(render.relabel_text(str(exc), labels))} {_hint(exc)}")
+            return
+        except MemoryError:
+            st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
+            return
+        except Exception as exc:  # a defect of texturecmp: a plain message, never a traceback
+            st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each "
+                     "photo shows the skin area, lit and in the same orientation as the baseline, and please report it.")
+            return
+        if cache.COMPUTE_CALLS != calls:
+            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
+        cmp, index, against_prev = _summary_block(series, labels)
+    took = st.session_state.get(f"took_{key_s}")
+    st.subheader(f"3 · Results {_DONE}")
+    st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
+               + (f" in {took:.1f} s." if took else ".") + " The summary is at the top of the page.")
+    _warnings_block(series, labels)
+    before_label = labels[index - 1] if against_prev else labels[0]
+    after_label = labels[index]
 
     ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
     _compare_block(cmp, ckey, before_label, after_label)
@@ -754,6 +782,7 @@ def main(sample_dir: str | Path) -> None:
 
 
 def _compare_page(sample_dir: Path) -> None:
+    top = st.container()  # the answer, once there is one (filled by _results_section)
     photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
     if len(photos) < 2:
         return
@@ -777,5 +806,5 @@ def _compare_page(sample_dir: Path) -> None:
         prepared = prepare(masks["roi"], hashes["roi"])
     if not ready:
         return
-    _results_section(photos, labels, masks, hashes, run, prepared)
+    _results_section(photos, labels, masks, hashes, run, prepared, top)
     st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")
