@@ -511,3 +511,75 @@ def test_uploads_in_the_wrong_order_are_ordered_by_their_capture_dates():
     at.number_input(key=f"order_{shas[0]}").set_value(1).run()
     _no_crash(at)
     assert "as you set it" in _texts(at)
+
+
+# ------------------------------------------------------------------------------ the default region: the skin
+
+REAL = Path("/work/shared/data/real/london_neutral_smiling")
+if (REPO.parent / "shared" / "data" / "real" / "london_neutral_smiling").is_dir():
+    REAL = REPO.parent / "shared" / "data" / "real" / "london_neutral_smiling"
+
+
+def _column_of(at: AppTest, key: str):
+    """The page column that holds the widget with this key."""
+    for col in at.columns:
+        if any(getattr(w, "key", None) == key for w in col.radio):
+            return col
+    raise AssertionError(f"no column holds {key}")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not here")
+def test_the_default_region_is_the_skin_shown_as_an_outline():
+    photos = [(f"p{i}.jpg", (REAL / n).read_bytes(), "image/jpeg") for i, n in
+              enumerate(("021_03_neutral.jpg", "021_08_smiling.jpg"))]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value(photos).run()
+    _no_crash(at)
+    assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("skin found automatically" in c.value for c in at.caption)
+    assert "Skin mask (PNG)" in [d.label for d in at.get("download_button")]
+    assert _tables(at)
+    # the whole photo remains a choice
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    _no_crash(at)
+    assert not any("skin found automatically" in c.value for c in at.caption)
+
+
+def test_region_errors_appear_under_the_control_that_caused_them():
+    grey = encode_png(np.full((480, 640, 3), 128, np.uint8))
+    grey2 = encode_png(np.full((480, 640, 3), 131, np.uint8))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("a.png", grey, "image/png"), ("b.png", grey2, "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    col = _column_of(at, "method_roi_u")
+    assert any("no skin found" in e.value for e in col.error), [e.value for e in at.error]
+    assert not any("Mark the lesion" in i.value for i in at.info)  # "No lesion" is chosen: nothing to ask
+    # a lesion mask of the wrong size: told so under the lesion's control, not "mark a larger region"
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    at.radio(key="method_lesion_u").set_value("Upload mask").run()
+    wrong = encode_png(np.ones((100, 100), np.uint8) * 255)
+    at.file_uploader(key="mask_lesion").set_value(("m.png", wrong, "image/png")).run()
+    _no_crash(at)
+    col = _column_of(at, "method_lesion_u")
+    msgs = [e.value for e in col.error]
+    assert any("640×480" in m or "640x480" in m for m in msgs), msgs
+    assert not any("larger region" in m for m in msgs), msgs
+    assert not any(".." in m for m in msgs), msgs
+
+
+def test_each_upload_message_fits_its_cause():
+    tiny = encode_png(np.full((20, 20, 3), 200, np.uint8))
+    text = b"Patient notes: baseline visit, nothing to see here.\n" * 20
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("tiny.png", tiny, "image/png"), ("notes.jpg", text, "image/jpeg"),
+                                              _photo("session0_baseline.jpg")]).run()
+    _no_crash(at)
+    errs = [e.value for e in at.error]
+    (small,) = [e for e in errs if "Upload 1" in e]
+    assert "20x20" in small and "64" in small and "Upload a JPEG" not in small, small
+    (notes,) = [e for e in errs if "Upload 2" in e]
+    assert ".." not in notes, notes

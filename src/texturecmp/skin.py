@@ -42,6 +42,12 @@ Limits
   blond or red hair that is smooth at the working scale. Very dark or very pale skin lit
   with strongly coloured light can fall outside the seed box (then a
   :class:`~texturecmp.errors.BadMaskError` says no skin was found).
+* A skin-coloured background that outweighs the skin takes the colour fit over: on
+  scikit-image's ``astronaut`` photo the pale pink-grey backdrop is found and the face is
+  left out. Chroma alone cannot tell such a backdrop from dark skin, whose chroma is as
+  close to neutral (median 8.6 codes from grey on the darkest London portrait against 7.8
+  for that backdrop), so no saturation rule is applied. The app shows the outline for the
+  user to accept, and offers the whole photo, drawing and uploading instead.
 * Lips, nostrils and the inside of the eyes are usually excluded (colour or texture);
   small holes are filled, so closed eyes may be included.
 * Deep shadows (``Y' < 40``) and clipped highlights (all channels saturated, chroma near

@@ -36,7 +36,7 @@ from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
+           "preview_regions", "skin_region", "with_lesion", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
            "PREPARE_CALLS", "PREPARED_COMPUTES"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
@@ -159,6 +159,25 @@ def _frozen(mask: np.ndarray) -> tuple[np.ndarray, str]:
 def decode_mask(sha256: str, _data: bytes, shape: tuple[int, int], name: str) -> tuple[np.ndarray, str]:
     """An uploaded mask image at the baseline's size (raises BadMaskError), read-only, and its :func:`mask_digest`."""
     return _frozen(tc.load_mask(_data, shape=shape, name=name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def skin_region(sha256: str, _info: PhotoInfo, _data: bytes) -> tuple[np.ndarray, str]:
+    """The photo's skin (:func:`texturecmp.skin.skin_mask`) at full resolution, read-only, with its
+    digest; cached by the photo's hash. Raises BadMaskError when no skin is found."""
+    from texturecmp.skin import skin_mask
+
+    img = _info.image if _info.image is not None else tc.load_image(_data, name="photo")
+    return _frozen(skin_mask(img))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def with_lesion(key: tuple, _roi: np.ndarray, _lesion: np.ndarray) -> tuple[np.ndarray, str]:
+    """The region to measure grown by the lesion (a lesion is skin, even when its colour is
+    not the skin's), read-only, with its digest. ``key``: the two masks' digests."""
+    if not np.any(_lesion & ~_roi):
+        return _roi, key[0]
+    return _frozen(np.logical_or(_roi, _lesion))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -43,6 +43,8 @@ SAMPLE_MASK = "lesion.png"
 CANVAS_MAX_WIDTH = 620
 MARKS_WIDTH = 560
 
+#: The default region to measure: the photo's skin (:func:`texturecmp.skin.skin_mask`).
+SKIN = "Skin (found automatically)"
 _REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
 _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
                "Polygon (click the points; click the first one to close)": "polygon"}
@@ -72,15 +74,28 @@ class Photo:
 
 
 def _hint(exc: TextureCmpError) -> str:
-    """What the user can do about an error of the core."""
+    """What the user can do about an error of the core: fitted to its cause."""
+    msg = str(exc)
     if isinstance(exc, AlignmentError):
         return "Check that every photo shows the same skin area, framed alike, and remove the photo that does not match."
     if isinstance(exc, BadMaskError):
-        return "Mark a larger region, inside the photo, or upload a black-and-white mask of the baseline's size."
+        if "no skin found" in msg:
+            return "Choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure*."
+        if "expected the same size" in msg or "shape" in msg:
+            return "Upload a mask of exactly the baseline's size (export it from the baseline photo itself)."
+        if "empty" in msg:
+            return "The mask has no white pixel: mark the region in white on black."
+        if "inside the roi" in msg or "outside the lesion" in msg:
+            return "Mark it inside the region measured, or choose a larger region to measure."
+        if "at least" in msg or "fewer than" in msg or "too little" in msg:
+            return "Mark a larger region."
+        return "Upload a black-and-white mask of the baseline's size, or draw the region."
     if isinstance(exc, MismatchedImagesError):
         return "Use photos of the same skin area, taken with the same camera set-up."
     if isinstance(exc, tc.errors.ImageTooLargeError):
         return "Resize the photo below 100 megapixels."
+    if isinstance(exc, tc.errors.ImageTooSmallError):
+        return "Use the photo as the camera took it: at least 64 pixels on each side."
     if isinstance(exc, tc.errors.UnreadableImageError):
         return "Upload a JPEG, PNG, TIFF, WebP or HEIC photo; re-export it if it was cut short."
     return "Check the inputs and try again."
@@ -287,6 +302,17 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     return photos, labels, repeat, pixel_size, using_sample
 
 
+def _mask_png(mask: np.ndarray) -> bytes:
+    from texturecmp.io import encode_png
+
+    return encode_png(mask)
+
+
+def _region_error(exc: TextureCmpError) -> str:
+    """A region's error as shown under its control: the core's message and what to do about it."""
+    return f"{_sentence(str(exc))} {_hint(exc)}"
+
+
 def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
     """Draw a shape on the baseline; returns the canvas' alpha (display size) or None."""
     from streamlit_drawable_canvas import st_canvas
@@ -315,7 +341,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     header.subheader("2 · Mark the regions on the baseline")
     shape = (base.info.height, base.info.width)
     options = {
-        "roi": ["Whole photo", "Draw", "Upload mask"],
+        "roi": [SKIN, "Whole photo", "Draw", "Upload mask"],
         "lesion": (["Sample mask (lesion.png)"] if using_sample else []) + ["Draw", "Upload mask", "No lesion (texture only)"],
         "reference": ["Automatic ring around the lesion", "Draw", "Upload mask"],
     }
@@ -325,6 +351,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     cols = st.columns(3)
     drawing: list[str] = []
     methods: dict[str, str] = {}
+    slots: dict[str, Any] = {}  # where each region's errors go: under its own control
     suffix = "s" if using_sample else "u"
     for col, region in zip(cols, ("roi", "lesion", "reference")):
         with col:
@@ -335,9 +362,12 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
             method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}",
                               index=None if no_default else 0)
             methods[region] = method
+            slots[region] = st.container()
             try:
                 if method is None:  # the page asks for it below
                     ready = False
+                elif method == SKIN:
+                    masks[region], hashes[region] = cache.skin_region(base.info.sha256, base.info, base.data)
                 elif method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
                     masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
@@ -353,7 +383,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 elif method == "Draw":
                     drawing.append(region)
             except TextureCmpError as exc:
-                st.error(f"{exc}. {_hint(exc)}")
+                st.error(_region_error(exc))
                 ready = False
     for region in drawing:
         with st.container(border=True):
@@ -367,13 +397,19 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 if drawn is not None:
                     masks[region], hashes[region] = drawn
 
+    if methods["roi"] == SKIN and masks["roi"] is not None and masks["lesion"] is not None:
+        # the lesion is measured inside the region: a scar's colour may be far from the skin's
+        masks["roi"], hashes["roi"] = cache.with_lesion((hashes["roi"], hashes["lesion"]), masks["roi"], masks["lesion"])
     preview = None
     if ready:
         try:
             preview = cache.preview_regions(tuple(hashes.values()) + (shape,), masks["roi"], masks["lesion"],
                                             masks["reference"], shape, tc.Settings())
         except TextureCmpError as exc:
-            st.error(f"{exc}. {_hint(exc)}")
+            # next to the control of the region the core names ("roi: ...", "lesion: ...")
+            named = str(exc).split(":", 1)[0].split()[0] if ":" in str(exc) else ""
+            with slots.get(named, st.container()):
+                st.error(_region_error(exc))
             ready = False
     if preview is not None:
         c1, c2 = st.columns([3, 2])
@@ -391,12 +427,21 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 st.caption(f"Lesion: {preview.lesion_px:,} px · reference: {preview.reference_px:,} px")
             else:
                 st.caption("No lesion marked: texture metrics only (no scar metrics).")
+            if methods["roi"] == SKIN:
+                st.caption("The **region measured** (white outline) is the skin found automatically from its colour "
+                           "and smooth texture" + (", with the lesion" if masks["lesion"] is not None else "")
+                           + ". Keep it, or choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure* "
+                           "(the mask below can be edited in any image editor and uploaded back).")
+                st.download_button("Skin mask (PNG)", data=lambda: _mask_png(masks["roi"]), file_name="skin_mask.png",
+                                   mime="image/png", key="dl_skin", on_click="ignore")
             st.caption("The marks follow the skin into the follow-ups through the registration; "
                        "where they landed is shown with the results.")
-    elif not drawing:
+    elif not drawing and methods["lesion"] is None:
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
-    roi_settled = methods["roi"] == "Whole photo" or masks["roi"] is not None
+    roi_settled = methods["roi"] == "Whole photo" or (masks["roi"] is not None and methods["roi"] != SKIN) or (
+        methods["roi"] == SKIN and masks["roi"] is not None and (masks["lesion"] is not None or methods["lesion"] is None
+                                                                 or methods["lesion"].startswith("No lesion")))
     if ready and preview is not None:
         header.subheader(f"2 · Mark the regions on the baseline {_DONE}")
     return masks, hashes, ready and preview is not None, roi_settled
@@ -798,12 +843,18 @@ def _compare_page(sample_dir: Path) -> None:
         key = (run.shas, roi_hash, run.repeat_hash, run.pixel_size, run.settings.hash)
         return cache.prepare_series(key, run.inputs, roi, run.repeat, run.pixel_size, run.settings)
 
-    # the whole photo as the region to measure (the default) is known before the marks are drawn
-    whole = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", "Whole photo") == "Whole photo"
-    prepared = prepare(None, None) if whole else None
+    # the region to measure (the skin by default, or the whole photo) is known before the lesion
+    # is marked: start with it (the lesion is added to the skin once marked; then the key changes)
+    roi_method = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", SKIN)
+    if roi_method == "Whole photo":
+        prepare(None, None)
+    elif roi_method == SKIN:
+        try:
+            prepare(*cache.skin_region(photos[0].info.sha256, photos[0].info, photos[0].data))
+        except TextureCmpError:
+            pass  # shown under the region's control by _marks_section
     masks, hashes, ready, roi_settled = _marks_section(photos[0], using_sample, sample_dir)
-    if prepared is None and roi_settled:
-        prepared = prepare(masks["roi"], hashes["roi"])
+    prepared = prepare(masks["roi"], hashes["roi"]) if roi_settled else None
     if not ready:
         return
     _results_section(photos, labels, masks, hashes, run, prepared, top)
