@@ -583,3 +583,53 @@ def test_each_upload_message_fits_its_cause():
     assert "20x20" in small and "64" in small and "Upload a JPEG" not in small, small
     (notes,) = [e for e in errs if "Upload 2" in e]
     assert ".." not in notes, notes
+
+
+# ------------------------------------------------------------------------------ numbers, sentences, the timeline's band
+
+def test_report_numbers_are_formatted_as_the_table(series):
+    assert render.table_number(-100.0) == "-100" and render.table_number(2.3114e-05) == "2.31e-05"
+    assert render.table_number(56317.4) == "56317" and render.table_number(float("nan")) == "—"
+    page = render.report_html(series, ["a", "b", "c"], 2, pixel_size_mm=None, timeline_metrics=["texture.sq"],
+                              created="2025-01-01 10:00")
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert cells and not any(re.fullmatch(r"-?\d(\.\d+)?e\+\d+", c) for c in cells), [c for c in cells if "e+" in c]
+
+
+def _change(**kw):
+    from texturecmp.compare import Change
+
+    base = dict(metric="texture.sq", unit="L*", better="lower", before=0.3981, after=0.3984, delta=0.0003,
+                percent=0.075, uncertainty=0.01, threshold=0.02, detectable=False, verdict="no detectable change",
+                rule="|Δ| vs 1.96·SE", note="")
+    base.update(kw)
+    return Change(**base)
+
+
+def test_a_change_within_noise_has_no_precise_looking_percentage():
+    s = render.headline("texture.sq", _change())
+    assert "%" not in s and "no detectable change" in s and "stayed at 0.398" in s, s
+    s = render.headline("texture.sq", _change(before=0.01, after=0.02, delta=0.01, percent=100.0))
+    assert "%" not in s and "0.01 → 0.02" in s, s
+    s = render.headline("texture.sq", _change(before=2.0, after=1.0, delta=-1.0, percent=-50.0, detectable=True,
+                                              verdict="improved"))
+    assert "(-50 %)" in s and "improved" in s, s
+    assert ".." not in s
+
+
+def test_the_timeline_draws_the_verdicts_threshold_band(series):
+    labels = ["baseline", "4 weeks", "12 weeks"]
+    fr = render.add_thresholds(series.to_frame(), series)
+    data, spec = render.timeline_chart(fr, labels, ["texture.sq"])
+    base = data.loc[data["index"] == 0, "value"].item()
+    for i in (1, 2):
+        row = data.loc[data["index"] == i].iloc[0]
+        thr = series.vs_baseline[i - 1].changes["texture.sq"].threshold
+        # the bar is the band the verdict used: baseline ± its threshold, not the point ± 1.96 SE
+        # (the same two float operations as render.timeline_band: only rounding of the last bit)
+        assert row["low"] == pytest.approx(base - thr, rel=1e-12) and row["high"] == pytest.approx(base + thr, rel=1e-12)
+        outside = not (row["low"] <= row["value"] <= row["high"])
+        assert outside == series.vs_baseline[i - 1].changes["texture.sq"].detectable
+    assert data.loc[data["index"] == 0, "low"].isna().all()  # the baseline has no band of its own
+    svg = render.timeline_svg(fr, "texture.sq", labels)
+    assert "band of no detectable change" in svg

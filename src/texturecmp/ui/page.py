@@ -592,7 +592,8 @@ def _overlay_panel(key: str, maps) -> None:
 
 def _timeline_block(series: tc.Series, labels: list[str], key: str) -> list[str]:
     st.markdown("##### Across sessions")
-    return _timeline_chart(_relabelled_frame(series, labels, key), labels, key="timeline_metrics")
+    return _timeline_chart(render.add_thresholds(_relabelled_frame(series, labels, key), series), labels,
+                           key="timeline_metrics")
 
 
 def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
@@ -605,7 +606,9 @@ def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
         return chosen
     data, spec = render.timeline_chart(fr, order, chosen)
     st.vega_lite_chart(data, spec, width="content")
-    st.caption("Points: each session's value; bars: ±1.96 × its standard error (tile jackknife).")
+    st.caption(f"Points: each session's value; bars: {render.timeline_band(fr)[2]}. A follow-up outside its bar "
+               "changed beyond the measurement's noise." if "threshold" in fr else
+               f"Points: each session's value; bars: {render.timeline_band(fr)[2]}.")
     return chosen
 
 
