@@ -438,6 +438,8 @@ def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(t
         data = ex.build()
         if ex.mime == "application/zip":  # PNG files (no metadata, tested above): their names
             text = " ".join(zipfile_names(data))
+        elif ex.mime == "application/pdf":
+            text = _pdf_text(data)[1]
         else:  # embedded pictures are base64: random letters
             text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
         for part in PERSON_PARTS:
@@ -633,3 +635,62 @@ def test_the_timeline_draws_the_verdicts_threshold_band(series):
     assert data.loc[data["index"] == 0, "low"].isna().all()  # the baseline has no band of its own
     svg = render.timeline_svg(fr, "texture.sq", labels)
     assert "band of no detectable change" in svg
+
+
+# ------------------------------------------------------------------------------ the PDF report
+
+def _pdf_text(data: bytes) -> tuple[int, str]:
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def test_pdf_report_holds_the_summary_table_timeline_and_provenance_on_two_pages(series, tmp_path):
+    import shutil
+    import subprocess
+
+    from texturecmp.ui.pdf import report_pdf
+
+    labels = ["2024-01-10", "2024-02-07", "2024-03-06"]
+    data = report_pdf(series, labels, 2, pixel_size_mm=0.05, timeline_metrics=["scar.delta_e00", "texture.sq"],
+                      created="2025-01-01 10:00 UTC")
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    pages, text = _pdf_text(data)
+    assert 1 <= pages <= 2
+    flat = _squash(text)
+    for _, sentence in render.headlines(series.vs_baseline[1]):
+        assert _squash(sentence) in flat, sentence
+    cmp = series.vs_baseline[1]
+    assert cmp.settings.hash in flat and tc.__version__ in text
+    for m in series.measurements:
+        assert m.image["sha256"] in flat
+    assert "texture.glcm_entropy" in text and "Across sessions" in text and "Provenance" in text
+    assert "photo '" not in text
+    if shutil.which("pdftoppm"):  # rendered as a viewer shows it: pages with content, not blank
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(_write(tmp_path / "r.pdf", data)), str(tmp_path / "p")],
+                       check=True, capture_output=True)
+        import cv2
+
+        pngs = sorted(tmp_path.glob("p-*.png"))
+        assert len(pngs) == pages
+        for png in pngs:
+            img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+            assert img.shape[0] > img.shape[1]  # A4 portrait
+            assert (img < 200).mean() > 0.02, f"{png.name} is nearly blank"
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_pdf_report_is_offered_next_to_the_html_one(sample_app):
+    labels = [d.label for d in sample_app.get("download_button")]
+    assert "Report (PDF, A4)" in labels and "Report (HTML, one page)" in labels

@@ -222,6 +222,20 @@ def test_sample_button_shows_verdicts(page, screenshots):
         page.get_by_role("button", name="Comparison (JSON)").click()
     data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
     assert data["labels"] == ["baseline", "session 1", "session 2"]
+    # the PDF: a valid file of one or two pages whose text holds the summary sentences shown on the page
+    sentences = [t.split(" · ", 1)[1] for t in page.locator(".st-key-tc_summary li").all_inner_texts() if " · " in t]
+    assert len(sentences) >= 3, sentences
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Report (PDF, A4)").click()
+    assert dl.value.suggested_filename.endswith(".pdf")
+    from pypdf import PdfReader
+
+    reader = PdfReader(dl.value.path())
+    assert 1 <= len(reader.pages) <= 2
+    flat = re.sub(r"\s+", "", "".join(pg.extract_text() for pg in reader.pages))
+    for sentence in sentences:
+        assert re.sub(r"\s+", "", sentence) in flat, sentence
+    subprocess.run(["pdftoppm", "-r", "60", "-png", dl.value.path(), str(screenshots / "7_report_pdf")], check=False)
     _only_local(page)
     _no_leak(page)
 
@@ -360,13 +374,18 @@ def test_a_file_name_with_a_persons_name_reaches_no_download(page, tmp_path):
     page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
     _results_table(page).wait_for()
     _idle(page)
-    for name in ("Comparison (JSON)", "Metrics table (CSV)", "Overlays (PNG, zipped)", "Report (HTML, one page)"):
+    for name in ("Comparison (JSON)", "Metrics table (CSV)", "Overlays (PNG, zipped)", "Report (HTML, one page)",
+                 "Report (PDF, A4)"):
         with page.expect_download() as dl:
             page.get_by_role("button", name=name).click()
         data = Path(dl.value.path()).read_bytes()
         if dl.value.suggested_filename.endswith(".zip"):
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 text = " ".join(z.namelist())
+        elif dl.value.suggested_filename.endswith(".pdf"):
+            from pypdf import PdfReader
+
+            text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(data)).pages)
         else:
             text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
         for part in ("jane", "1970-01-01"):

@@ -653,14 +653,22 @@ def exports(series: tc.Series, labels: list[str], index: int, key: str, pixel_si
         return render.report_html(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
                                   list(render.KEY_METRICS), created=created).encode("utf-8")
 
+    def pdf() -> bytes:
+        from texturecmp.ui.pdf import report_pdf
+
+        created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        return report_pdf(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
+                          list(render.KEY_METRICS), created=created)
+
     return [Export("Comparison (JSON)", "texturecmp_series.json", "application/json", js),
             Export("Metrics table (CSV)", "texturecmp_metrics.csv", "text/csv", csv),
             Export("Overlays (PNG, zipped)", "texturecmp_overlays.zip", "application/zip", zipped),
-            Export("Report (HTML, one page)", _safe(f"texturecmp_report_{labels[index]}") + ".html", "text/html", report)]
+            Export("Report (HTML, one page)", _safe(f"texturecmp_report_{labels[index]}") + ".html", "text/html", report),
+            Export("Report (PDF, A4)", _safe(f"texturecmp_report_{labels[index]}") + ".pdf", "application/pdf", pdf)]
 
 
 _DOWNLOAD_KEYS = {"application/json": "dl_json", "text/csv": "dl_csv", "application/zip": "dl_zip",
-                  "text/html": "dl_report"}
+                  "text/html": "dl_report", "application/pdf": "dl_pdf"}
 
 
 def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
@@ -669,9 +677,10 @@ def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str,
     files = exports(series, labels, index, key, pixel_size, timeline)
     for col, ex in zip(st.columns(len(files)), files):
         col.download_button(ex.label, data=ex.build, file_name=ex.file_name, mime=ex.mime, key=_DOWNLOAD_KEYS[ex.mime],
-                            on_click="ignore", type="primary" if ex.mime == "text/html" else "secondary")
-    st.caption("PNG files carry no metadata; the report embeds the photos, overlays, table, chart, "
-               f"the texturecmp version ({tc.__version__}) and the settings.")
+                            on_click="ignore", type="primary" if ex.mime == "application/pdf" else "secondary")
+    st.caption("PNG files carry no metadata; the reports (HTML, and PDF for record systems) hold the photos, "
+               f"overlays, table, timeline, the texturecmp version ({tc.__version__}), the settings hash and the "
+               "photos' SHA-256 hashes.")
 
 
 def _safe(s: str) -> str:

@@ -27,7 +27,7 @@ __all__ = [
     "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "table_number", "display_label",
     "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
     "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
-    "add_thresholds", "timeline_band", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
+    "add_thresholds", "timeline_band", "TimelineSeries", "timeline_series", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
 #: Heat-map colour scales (as the CLI's ``--maps``): key -> (low, high, OpenCV colormap, unit, title).
@@ -446,23 +446,49 @@ def timeline_chart(frame, order: Sequence[str], metrics: Sequence[str], *, colum
 
 # ------------------------------------------------------------------------------ timeline (SVG, for the report)
 
-def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330, height: int = 190) -> str:
-    """A small inline SVG: the metric per session with the bars of :func:`timeline_band`."""
+@dataclass(frozen=True)
+class TimelineSeries:
+    """One metric across sessions, as the report's charts draw it: values, bars (:func:`timeline_band`),
+    which values are finite, the title, the y range with an 8 % margin (``ymin``, ``ymax``) and that margin."""
+
+    values: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    finite: np.ndarray
+    title: str
+    what: str
+    ymin: float = 0.0
+    ymax: float = 1.0
+    pad: float = 0.0
+
+
+def timeline_series(frame, metric: str) -> TimelineSeries:
+    """The :class:`TimelineSeries` of ``metric`` in a tidy frame (sorted by session index)."""
     d = frame[frame["metric"] == metric].sort_values("index")
     vals = d["value"].to_numpy(float)
     low, high, what = timeline_band(d)
     lo, hi = low.to_numpy(float), high.to_numpy(float)
     fin = np.isfinite(vals)
     unit = str(d["unit"].iloc[0]) if len(d) else ""
-    title = html.escape(f"{metric} ({unit})" if unit else metric)
+    title = f"{metric} ({unit})" if unit else metric
     if not fin.any():
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="8" y="20" font-size="12">{title}: no values</text></svg>'
+        return TimelineSeries(vals, lo, hi, fin, title, what)
     span = np.concatenate([vals[fin], lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
     ymin, ymax = float(span.min()), float(span.max())
     if ymax - ymin < 1e-12:
         ymin, ymax = ymin - 1, ymax + 1
     pad = 0.08 * (ymax - ymin)
-    ymin, ymax = ymin - pad, ymax + pad
+    return TimelineSeries(vals, lo, hi, fin, title, what, ymin - pad, ymax + pad, pad)
+
+
+def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330, height: int = 190) -> str:
+    """A small inline SVG: the metric per session with the bars of :func:`timeline_band`."""
+    tl = timeline_series(frame, metric)
+    vals, lo, hi, fin, what = tl.values, tl.low, tl.high, tl.finite, tl.what
+    title = html.escape(tl.title)
+    if not fin.any():
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="8" y="20" font-size="12">{title}: no values</text></svg>'
+    ymin, ymax, pad = tl.ymin, tl.ymax, tl.pad
     L, R, T, B = 52, 12, 26, 34
     n = len(vals)
     xs = [L + (width - L - R) * (i + 0.5) / n for i in range(n)]
