@@ -694,3 +694,28 @@ def _write(path: Path, data: bytes) -> Path:
 def test_pdf_report_is_offered_next_to_the_html_one(sample_app):
     labels = [d.label for d in sample_app.get("download_button")]
     assert "Report (PDF, A4)" in labels and "Report (HTML, one page)" in labels
+
+
+# ------------------------------------------------------------------------------ the capture step's check
+
+def test_capture_check_says_what_to_correct_in_plain_words():
+    import cv2
+
+    from texturecmp.ui.capture import check_shot, decode_data_url
+
+    base = cv2.cvtColor(cv2.imread(str(SAMPLE / "session0_baseline.jpg")), cv2.COLOR_BGR2RGB)
+    same = cv2.cvtColor(cv2.imread(str(SAMPLE / "session1.jpg")), cv2.COLOR_BGR2RGB)
+    ok = check_shot(base, same)
+    assert ok.ok and ok.aligned and abs(ok.scale - 1) < 0.05, ok
+    closer = cv2.resize(same[77:691, 102:922], (1024, 768), interpolation=cv2.INTER_CUBIC)  # 1.25x closer
+    c = check_shot(base, closer)
+    assert any("closer than the baseline; step back" in a for a in c.advice), c
+    assert "About 25 %" in " ".join(c.advice), c
+    big = cv2.resize(same, (2048, 1536))  # another resolution, the same framing: no advice on distance
+    assert not any("closer" in a or "farther" in a for a in check_shot(base, big).advice)
+    blurred = cv2.GaussianBlur(same, (0, 0), 4)
+    assert any(a.startswith("Blurred") for a in check_shot(base, blurred).advice)
+    dark = (same * 0.6).astype(np.uint8)
+    assert any(a.startswith("Darker") for a in check_shot(base, dark).advice)
+    with pytest.raises(tc.errors.UnreadableImageError):
+        decode_data_url("data:text/plain;base64,aGVsbG8=")

@@ -30,7 +30,9 @@ from texturecmp.io import encode_png
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("TEXTURECMP_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
+               "--disable-component-update", "--no-first-run",
+               # the capture step: chromium's own test camera (a moving pattern), permission granted
+               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 #: Screenshots go to out/ (ignored by git).
 SCREENSHOTS = REPO / "out" / "browser"
 
@@ -94,12 +96,23 @@ def app_url(chromium_path):
             log.close()
 
 
+def _fake_camera_file(path: Path) -> Path:
+    """A Motion-JPEG file for chromium's fake camera: the sample's first follow-up, so that the
+    capture step photographs the same skin as the baseline (a few frames of one picture)."""
+    frame = (SAMPLE / "session1.jpg").read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(frame * 5)
+    return path
+
+
 @pytest.fixture(scope="session")
-def browser(chromium_path):
+def browser(chromium_path, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
+    video = _fake_camera_file(tmp_path_factory.mktemp("camera") / "follow_up.mjpeg")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path,
+                              args=LAUNCH_ARGS + [f"--use-file-for-fake-video-capture={video}"])
         yield b
         b.close()
 
@@ -443,5 +456,39 @@ def test_uploads_in_the_wrong_order_come_out_by_capture_date(page, screenshots, 
     page.get_by_text("Summary: 2024-01-10 → 2024-03-06").wait_for()
     _idle(page)
     _shot(page, screenshots / "6_capture_order.png")
+    _only_local(page)
+    _no_leak(page)
+
+
+def test_capture_step_with_the_fake_camera_reaches_the_comparison(page, screenshots):
+    """One uploaded baseline; the follow-up is taken with the camera (chromium's fake device)
+    under the baseline's ghost, checked, kept, and compared as photo 2."""
+    _uploader(page, "Photos of one skin area").set_input_files([str(SAMPLE / "session0_baseline.jpg")])
+    page.get_by_text("Take a follow-up with the camera").click()
+    cam = page.locator('[data-testid="tc-cam"]')
+    cam.get_by_role("button", name="Open the camera").click()
+    cam.locator(".msg").filter(has_text="Camera open").wait_for(timeout=30_000)  # the component lives in a shadow root
+    assert cam.locator("video").evaluate("v => v.videoWidth") > 0
+    ghost = cam.locator("img.ghost")
+    assert ghost.get_attribute("src").startswith("data:image/jpeg;base64,")
+    cam.locator('input[type="range"]').fill("60")
+    assert ghost.evaluate("g => g.style.opacity") == "0.6"
+    cam.get_by_role("button", name="Take the photo").click()
+    page.get_by_role("button", name="Keep it as the next session").wait_for()
+    _idle(page)
+    # the check speaks in plain words (the fake camera shows the sample's follow-up: lined up)
+    advice = page.locator('[data-testid="stAlert"]').filter(has_text=re.compile("baseline", re.I)).first
+    advice.wait_for()
+    print(f"\n[capture] check: {advice.inner_text()}")
+    _shot(page, screenshots / "8_capture_check.png")
+    page.get_by_role("button", name="Keep it as the next session").click()
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.locator(".st-key-tc_summary").wait_for()
+    _idle(page)
+    summary = page.locator(".st-key-tc_summary").inner_text()
+    assert re.search(r"Summary: session 1 → \d{4}-\d{2}-\d{2}", summary), summary  # labelled by its capture date
+    assert "Skin roughness (Sq)" in summary, summary
+    _shot(page, screenshots / "9_capture_compared.png")
     _only_local(page)
     _no_leak(page)

@@ -15,7 +15,7 @@ import os
 import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +233,56 @@ def _order_strip(photos: list[Photo]) -> list[Photo]:
     return [photos[i] for i in order]
 
 
+def _capture_step(photos: list[Photo]) -> None:
+    """Take a follow-up with the device camera, lined up with a ghost of the baseline; check the
+    shot against the baseline in plain words; a kept shot joins the photos as the next session.
+
+    Shots stay in this session's memory (``st.session_state["captured"]``), as uploads do.
+    """
+    from texturecmp.ui.capture import check_shot, decode_data_url
+    from texturecmp.ui.components import camera_capture
+
+    rank = {i: r for r, i in enumerate(capture_order([ph.info.taken for ph in photos])[0])}
+    base = min(range(len(photos)), key=lambda i: (int(st.session_state.get(f"order_{photos[i].info.sha256}", 0) or 0)
+                                                  or rank[i] + 1, rank[i]))
+    base = photos[base]
+    kept = st.session_state.setdefault("captured", [])
+    with st.expander(f"Take a follow-up with the camera, lined up with the baseline ({len(kept)} kept)",
+                     icon=":material/photo_camera:"):
+        st.caption("Open the camera, line the skin up with the semi-transparent baseline (set its opacity), keep the "
+                   "distance, angle and light of the baseline, and take the photo. It is checked at once; keep it or "
+                   "take another.")
+        ghost = cache.data_url(f"ghost/{base.info.sha256}", lambda: base.info.small)
+        shot = camera_capture(ghost, key="camera")
+        if shot is None or shot["n"] == st.session_state.get("_camera_kept_n"):
+            return
+        try:
+            data = decode_data_url(shot["url"])
+            info = cache.decode_photo(cache.digest(data), data, NEUTRAL_NAME)
+        except TextureCmpError as exc:
+            st.error(f"The shot cannot be used: {_sentence(_core_message(exc))} Take another.")
+            return
+        memo = st.session_state.setdefault("_camera_checks", {})
+        if info.sha256 not in memo:
+            memo.clear()
+            memo[info.sha256] = check_shot(base.info.small, info.small)
+        check = memo[info.sha256]
+        c1, c2 = st.columns([1, 2])
+        c1.image(info.thumb, caption=f"shot {shot['n']} · {info.width}×{info.height}", width=cache.THUMB_WIDTH)
+        with c2:
+            if check.ok:
+                st.success("Lined up with the baseline: same framing, angle, focus and exposure.")
+            else:
+                st.warning("\n".join(f"- {a}" for a in check.advice))
+
+            def keep(data=data, n=shot["n"]) -> None:
+                st.session_state["captured"].append((data, _dt.datetime.now().astimezone()))
+                st.session_state["_camera_kept_n"] = n
+
+            st.button("Keep it as the next session", type="primary", on_click=keep, key="camera_keep")
+            st.caption("Or take another photo above (it replaces this one).")
+
+
 def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
     """Uploads, ordering and labels. Returns (ordered photos, labels, repeat bytes, pixel size, sample?)."""
     header = st.empty()
@@ -281,10 +331,17 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                              min_value=0.0, max_value=9.9, value=0.0, step=0.005, format="%.4f", key="pixel_size")
         pixel_size = float(px) if px and px > 0 else None
 
+    for k, (data, when) in enumerate(st.session_state.get("captured", []), start=1):
+        info = _decode(f"Camera photo {k}", data, errors)
+        if info is not None and info.sha256 not in {ph.info.sha256 for ph in photos}:
+            photos.append(Photo(len(items) + k, data, replace(info, taken=when), ""))
+    if photos:
+        _capture_step(photos)
+
     if len(photos) < 2:
         if not errors:
             st.info("Upload at least two photos of the same skin area (the first is the baseline), "
-                    "or click **Try the sample images**.")
+                    "or click **Try the sample images**; with one photo, take the follow-up with the camera.")
         return photos, [], repeat, pixel_size, using_sample
 
     photos = _order_strip(photos)
