@@ -31,8 +31,8 @@ Working on a copy downsampled to ``work_side`` pixels on its long side:
    (robust to a large textured share) are removed, after a morphological opening with a
    square of side ``2 * window + 1`` (so that the lines left by edges, eyelids, nose, jaw
    and the outline itself, do not cut the skin into pieces).
-4. **Cleaning.** A morphological opening (3x3) and closing (5x5), holes smaller than
-   ``max_hole`` of the image filled, and connected regions smaller than ``min_region``
+4. **Cleaning.** A morphological opening (3x3) and closing (5x5), holes enclosed by skin
+   up to ``max_hole`` of the image filled (lesions, scars and moles inside the skin), and connected regions smaller than ``min_region``
    of the largest one dropped. The mask is resized back to the photo's size (linear
    interpolation of the 0/1 mask, threshold 0.5).
 
@@ -48,8 +48,8 @@ Limits
   close to neutral (median 8.6 codes from grey on the darkest London portrait against 7.8
   for that backdrop), so no saturation rule is applied. The app shows the outline for the
   user to accept, and offers the whole photo, drawing and uploading instead.
-* Lips, nostrils and the inside of the eyes are usually excluded (colour or texture);
-  small holes are filled, so closed eyes may be included.
+* Enclosed holes are filled, so eyes, nostrils and the mouth of a portrait are inside the
+  region, as a lesion inside the skin is; draw the region to leave them out.
 * Deep shadows (``Y' < 40``) and clipped highlights (all channels saturated, chroma near
   neutral) are excluded, which is what a texture measurement wants.
 * It sees colour only at the working resolution: details under about ``1 / work_side`` of
@@ -106,7 +106,7 @@ def _positive(name: str, v: Any) -> float:
 
 
 def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float = 3.0, work_side: int = 512,
-              max_hole: float = 0.005, min_region: float = 0.25) -> np.ndarray:
+              max_hole: float = 0.1, min_region: float = 0.25) -> np.ndarray:
     """Return the photo's skin as a boolean mask of its size (True: skin).
 
     Parameters
@@ -122,7 +122,9 @@ def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float
     work_side : int, optional
         Long side in pixels of the copy the mask is found on (at least 64). Default 512.
     max_hole : float, optional
-        Holes up to this fraction of the image's area are filled. Default 0.005.
+        Holes (regions not touching the border, enclosed by skin) up to this fraction of the
+        image's area are filled. Default 0.1: a scar, mole or lesion inside the skin is skin,
+        whatever its colour, so that a lesion marked later lies inside the region.
     min_region : float, optional
         Regions smaller than this fraction of the largest one are dropped. Default 0.25.
 
@@ -204,6 +206,6 @@ def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float
         raise BadMaskError("no skin found: the skin region is smaller than 0.5 % of the photo; "
                            "draw the region to measure or use the whole photo")
     if f < 1:
-        big = cv2.resize(m.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        return big >= 0.5
+        big = cv2.resize(m * np.uint8(255), (w, h), interpolation=cv2.INTER_LINEAR)
+        return big >= 128
     return m.astype(bool)
