@@ -162,13 +162,15 @@ def decode_mask(sha256: str, _data: bytes, shape: tuple[int, int], name: str) ->
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def skin_region(sha256: str, _info: PhotoInfo, _data: bytes) -> tuple[np.ndarray, str]:
+def skin_region(sha256: str, _info: PhotoInfo, _data: bytes) -> tuple[np.ndarray | None, str | None]:
     """The photo's skin (:func:`texturecmp.skin.skin_mask`) at full resolution, read-only, with its
-    digest; cached by the photo's hash. Raises BadMaskError when no skin is found."""
+    digest; cached by the photo's hash. (None, None) when the skin is the whole photo (a close-up):
+    the core then takes the whole-photo path. Raises BadMaskError when no skin is found."""
     from texturecmp.skin import skin_mask
 
     img = _info.image if _info.image is not None else tc.load_image(_data, name="photo")
-    return _frozen(skin_mask(img))
+    m = skin_mask(img)
+    return (None, None) if m.all() else _frozen(m)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

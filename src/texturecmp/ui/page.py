@@ -409,6 +409,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     drawing: list[str] = []
     methods: dict[str, str] = {}
     slots: dict[str, Any] = {}  # where each region's errors go: under its own control
+    skin_found = False
     suffix = "s" if using_sample else "u"
     for col, region in zip(cols, ("roi", "lesion", "reference")):
         with col:
@@ -425,6 +426,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                     ready = False
                 elif method == SKIN:
                     masks[region], hashes[region] = cache.skin_region(base.info.sha256, base.info, base.data)
+                    skin_found = True
                 elif method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
                     masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
@@ -484,7 +486,10 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 st.caption(f"Lesion: {preview.lesion_px:,} px · reference: {preview.reference_px:,} px")
             else:
                 st.caption("No lesion marked: texture metrics only (no scar metrics).")
-            if methods["roi"] == SKIN:
+            if methods["roi"] == SKIN and masks["roi"] is None:
+                st.caption("The **region measured** is the skin found automatically from its colour and smooth "
+                           "texture: here, all of the photo.")
+            elif methods["roi"] == SKIN:
                 st.caption("The **region measured** (white outline) is the skin found automatically from its colour "
                            "and smooth texture" + (", with the lesion" if masks["lesion"] is not None else "")
                            + ". Keep it, or choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure* "
@@ -496,9 +501,11 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     elif not drawing and methods["lesion"] is None:
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
+    # the region to measure is known (for the background preparation): the skin is, unless a lesion
+    # is still to come that may grow it
     roi_settled = methods["roi"] == "Whole photo" or (masks["roi"] is not None and methods["roi"] != SKIN) or (
-        methods["roi"] == SKIN and masks["roi"] is not None and (masks["lesion"] is not None or methods["lesion"] is None
-                                                                 or methods["lesion"].startswith("No lesion")))
+        skin_found and (masks["roi"] is None or masks["lesion"] is not None or methods["lesion"] is None
+                        or methods["lesion"].startswith("No lesion")))
     if ready and preview is not None:
         header.subheader(f"2 · Mark the regions on the baseline {_DONE}")
     return masks, hashes, ready and preview is not None, roi_settled
