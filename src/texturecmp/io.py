@@ -85,6 +85,7 @@ __all__ = [
     "load_mask",
     "encode_png",
     "image_to_uint8",
+    "capture_time",
 ]
 
 MAX_PIXELS: int = 100_000_000
@@ -1361,3 +1362,81 @@ def encode_png(rgb_or_gray: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - cv2 only fails on unsupported input, excluded above
         raise ValueError("encode_png: PNG encoding failed")
     return buf.tobytes()
+
+
+# ----------------------------------------------------------------------------- capture time
+
+_EXIF_IFD_TAG = 0x8769
+_DATETIME_ORIGINAL_TAG = 0x9003
+_OFFSET_TIME_ORIGINAL_TAG = 0x9011
+_SUBSEC_TIME_ORIGINAL_TAG = 0x9291
+_EXIF_DATETIME = re.compile(r"(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+
+
+def capture_time(source: str | bytes | os.PathLike | IO[bytes], *, name: str | None = None):
+    """Return when a photo was taken, from its EXIF ``DateTimeOriginal``, or None.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        The photo file (any format Pillow reads with EXIF: JPEG, TIFF, PNG, WebP, HEIC).
+        Only the header is read; the pixels are not decoded.
+    name : str, optional
+        Name used in error messages (default: the file's base name or ``"<bytes>"``).
+
+    Returns
+    -------
+    datetime.datetime or None
+        ``DateTimeOriginal`` (EXIF tag 0x9003, ``"YYYY:MM:DD HH:MM:SS"``) with the fraction of
+        a second from ``SubSecTimeOriginal`` (0x9291). When ``OffsetTimeOriginal`` (0x9011,
+        ``"+HH:MM"``) is present the result is timezone-aware; otherwise it is naive (the
+        camera's local clock, zone unknown). None when the tag is missing, blank or not a
+        calendar date (cameras write ``"0000:00:00 00:00:00"`` or spaces when unset).
+
+    Raises
+    ------
+    UnreadableImageError
+        The file cannot be read or is not an image.
+
+    Notes
+    -----
+    The EXIF 2.32 standard (CIPA DC-008-2019, sections 4.6.5 and 4.6.6) defines these tags.
+    ``DateTime`` (0x0132) is not used: editors rewrite it when a file is saved. Naive and
+    aware results cannot be compared with each other: a caller ordering photos by it has to
+    decide how to treat a series that mixes them.
+    """
+    import datetime as dt
+
+    label = name if name else _source_label(source)
+    data = _read_bytes(source, label, UnreadableImageError)
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as im:
+            exif = im.getexif()
+            sub = exif.get_ifd(_EXIF_IFD_TAG)
+    except (OSError, ValueError, SyntaxError, PIL.Image.DecompressionBombError) as exc:
+        raise UnreadableImageError(f"{label}: not a readable image ({exc})") from None
+
+    def text(tag: int) -> str:
+        v = sub.get(tag, exif.get(tag))
+        if isinstance(v, bytes):
+            v = v.decode("ascii", "replace")
+        return v.strip("\x00 ").strip() if isinstance(v, str) else ""
+
+    m = _EXIF_DATETIME.fullmatch(text(_DATETIME_ORIGINAL_TAG))
+    if m is None:
+        return None
+    try:
+        when = dt.datetime(*(int(g) for g in m.groups()))
+    except ValueError:  # 0000:00:00, month 13...
+        return None
+    frac = text(_SUBSEC_TIME_ORIGINAL_TAG)
+    if frac.isdigit():
+        when = when.replace(microsecond=int((frac + "000000")[:6]))
+    off = _EXIF_OFFSET.fullmatch(text(_OFFSET_TIME_ORIGINAL_TAG))
+    if off is not None:
+        minutes = int(off.group(2)) * 60 + int(off.group(3))
+        if minutes < 24 * 60:
+            sign = -1 if off.group(1) == "-" else 1
+            when = when.replace(tzinfo=dt.timezone(sign * dt.timedelta(minutes=minutes)))
+    return when
