@@ -48,7 +48,7 @@ SKIN = "Skin (found automatically)"
 _REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
 _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
                "Polygon (click the points; click the first one to close)": "polygon"}
-_TABLE_NUMBERS = ["before", "after", "change", "% change", "± SE"]
+_TABLE_NUMBERS = ["before", "after", "change", "% change", "± u"]
 #: Tag colours of the verdicts in the metrics tables.
 _VERDICT_COLOUR = {"improved": "#1a7f37", "worsened": "#c62828", "changed": "#8a5a00", "no detectable change": "#808495",
                    "not computable": "#808495", "not comparable": "#5f6368"}
@@ -570,8 +570,7 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
 
 def _table_block(cmp, key: str) -> None:
     st.markdown("##### All metrics")
-    st.caption("Before, after, change and its standard error (± SE); a change is detectable when it exceeds both "
-               "1.96 × SE and the metric's capture floor (or the test-retest MDC95). Definitions, better "
+    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " Definitions, better "
                "directions and references are in the expander under the table.")
     # One table, grouped by family (a family column, rows in catalogue order): a table per family
     # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas

@@ -249,7 +249,7 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
 
     # page 2: the table, the timeline, the provenance
     story.append(Paragraph("Metrics", h2))
-    head = ["metric", "unit", "before", "after", "change", "% change", "± SE", "verdict"]
+    head = ["metric", "unit", "before", "after", "change", "% change", "± u", "verdict"]
     rows = [[t(h) for h in head]]
     style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 6.3),
              ("FONTNAME", (0, 0), (-1, 0), bold), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
@@ -265,14 +265,12 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
         for r in fr.to_dict("records"):
             rows.append([r["metric"], t(r["unit"]), render.table_number(r["before"]), render.table_number(r["after"]),
                          render.table_number(r["change"]), render.table_number(r["% change"]),
-                         render.table_number(r["± SE"]), r["verdict"]])
+                         render.table_number(r["± u"]), r["verdict"]])
             if r["verdict"] in _VERDICT_RGB:
                 style.append(("TEXTCOLOR", (7, len(rows) - 1), (7, len(rows) - 1), colors.HexColor(_VERDICT_RGB[r["verdict"]])))
     story.append(Table(rows, colWidths=[44 * mm, 20 * mm, 19 * mm, 19 * mm, 19 * mm, 17 * mm, 17 * mm, 31 * mm],
                        repeatRows=1, style=TableStyle(style)))
-    story.append(Paragraph(t("A change is detectable when |Δ| exceeds both 1.96 × its standard error and the metric's "
-                             "capture floor (or the test-retest MDC95); improved / worsened follow the metric's better "
-                             "direction."), small))
+    story.append(Paragraph(t(render.RULE_TEXT), small))
 
     frame = render.add_thresholds(series.to_frame(), series)
     chosen = [m for m in timeline_metrics if m in set(frame["metric"])][:3]

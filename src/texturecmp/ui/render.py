@@ -9,6 +9,7 @@ module only formats, colours and lays them out.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import math
@@ -68,15 +69,25 @@ MARK_COLOURS: Mapping[str, tuple[int, int, int]] = {
 }
 MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin"}
 
-#: Metrics summarised in a sentence each, with a name in plain words (shown when present).
+#: Plain-word names of the headline metrics (texturecmp.catalogue.HEADLINE), summarised in a
+#: sentence each when present.
 KEY_METRICS: Mapping[str, str] = {
     "scar.delta_e00": "Scar colour difference",
     "scar.visible_area": "Visible scar area",
+    "scar.visibility_excess": "Scar visibility beyond the just-noticeable difference",
     "scar.texture_ratio": "Scar texture ratio",
     "texture.sq": "Skin roughness (Sq)",
-    "pore.density": "Pore density",
+    "texture.band_fine": "Fine skin texture",
+    "pore.area_fraction": "Pore area",
     "wrinkle.density": "Fine-line density",
 }
+
+#: How a verdict is decided, in one sentence (the app's table caption, the HTML and PDF reports).
+RULE_TEXT = ("A change is detectable when |Δ| exceeds Student's t times √(SE² + capture SD²): its tile standard "
+             "error combined with the metric's capture error, calibrated on nuisance-only retakes (pooled with a "
+             "baseline repeat when there is one). The summary reads its metrics together under Holm's rule, so "
+             "that a false \"improved\" among them stays at 5 %; improved / worsened follow the metric's better "
+             "direction; photos that cannot be aligned are not comparable.")
 
 FAMILY_TITLES: Mapping[str, str] = {
     "texture": "Texture", "wrinkle": "Fine lines and wrinkles", "pore": "Pores", "color": "Colour",
@@ -291,7 +302,7 @@ def _verdict_phrase(ch) -> str:
     if ch.verdict == "not computable":
         return "not computable"
     if ch.verdict == "not comparable":
-        why = getattr(ch, "note", "") or getattr(ch, "rule", "")
+        why = getattr(ch, "rule", "")
         return f"not comparable ({why})" if why else "not comparable"
     return "within the measurement's noise (no detectable change)"
 
@@ -321,13 +332,13 @@ def headline(name: str, ch) -> str | None:
 
 
 def headlines(cmp) -> list[tuple[str, str]]:
-    """(verdict, sentence) for each key metric present in the comparison."""
+    """(verdict, sentence) for each headline metric of the comparison, with its family-wise
+    verdict (:attr:`texturecmp.Comparison.headline`: Holm over the headline metrics)."""
     out = []
-    for name in KEY_METRICS:
-        ch = cmp.changes.get(name)
-        s = headline(name, ch)
+    for h in cmp.headline:
+        s = headline(h.metric, dataclasses.replace(h.change, verdict=h.verdict))
         if s:
-            out.append((ch.verdict, s))
+            out.append((h.verdict, s))
     return out
 
 
@@ -342,7 +353,7 @@ def changes_frame(cmp, family: str | None = None):
             continue
         rows.append({
             "metric": name, "unit": ch.unit or "—", "before": ch.before, "after": ch.after, "change": ch.delta,
-            "% change": ch.percent, "± SE": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
+            "% change": ch.percent, "± u": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
             "better": info.better, "family": info.family, "definition": info.definition,
         })
     return pd.DataFrame(rows)
@@ -569,7 +580,7 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
                 f'<td>{table_number(getattr(r, "_5"))}</td><td>{table_number(getattr(r, "_6"))}</td>'
                 f'<td class="l {e(r.verdict)}">{e(r.verdict)}</td></tr>')
     table = ('<table><tr><th class="l">metric</th><th class="l">unit</th><th>before</th><th>after</th><th>change</th>'
-             '<th>% change</th><th>± SE</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
+             '<th>% change</th><th>± u</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
     frame = add_thresholds(series.to_frame(), series)
     charts = "".join(timeline_svg(frame, m, labels) for m in timeline_metrics if m in set(frame["metric"]))
     al = cmp.alignment
@@ -587,8 +598,7 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
 <h2>Warnings</h2><ul>{warn_html}</ul>
 <h2>Photos and overlays</h2><div class="imgs">{fig_html}</div>
 <h2>Metrics</h2>{table}
-<p class="small">A change is detectable when |Δ| exceeds both 1.96 × its standard error and the metric's capture floor
-(or the test-retest MDC95); improved / worsened follow the metric's better direction.</p>
+<p class="small">{e(RULE_TEXT)}</p>
 <h2>Across sessions</h2><div class="imgs">{charts}</div>
 <h2>Provenance</h2><ul class="small">{imgs}</ul>
 <details><summary class="small">Settings (SHA-256 {e(cmp.settings.hash[:16])}…)</summary><pre>{e(settings)}</pre></details>
