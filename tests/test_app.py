@@ -405,6 +405,7 @@ def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(t
     from texturecmp.ui import page
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEXTURECMP_RECORDS_DIR", str(tmp_path))  # stores are kept inside the records folder
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.file_uploader(key="photos").set_value([
         (PERSON, (SAMPLE / "session0_baseline.jpg").read_bytes(), "image/jpeg"),
@@ -414,7 +415,7 @@ def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(t
     _no_crash(at)
     assert _tables(at)
     db = tmp_path / "store.db"
-    at.text_input(key="records_db").set_value(str(db))
+    at.text_input(key="records_db").set_value(db.name)
     at.text_input(key="records_subject").set_value("P-0001")
     at.button(key="records_save").click().run()
     _no_crash(at)

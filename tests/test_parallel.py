@@ -224,10 +224,12 @@ def test_strip_glcm_equals_the_tile_glcm(with_mask):
 def test_tiny_photo_with_a_fine_pixel_size_has_a_defined_anisotropy():
     # the tensor's box (sigma / 2 = 250 px at 0.001 mm/px) is larger than the 64 x 80 photo;
     # other work in between leaves other values in freed memory, which must never be read
+    # (tiles of 0.01 mm: at the default 1 mm the photo would be one tile, below the minimum)
     ph = skin_phantom(shape=(64, 80), seed=1)
     other = skin_phantom(shape=(96, 120), seed=2)
+    s = tc.Settings(min_tile_mm=0.01)
     values = []
     for _ in range(4):
-        tc.measure(other.rgb, pixel_size_mm=0.002)
-        values.append(tc.measure(ph.rgb, pixel_size_mm=0.001)["texture.anisotropy"].value)
+        tc.measure(other.rgb, pixel_size_mm=0.002, settings=s)
+        values.append(tc.measure(ph.rgb, pixel_size_mm=0.001, settings=s)["texture.anisotropy"].value)
     assert 0.0 <= values[0] <= 1.0 and len(set(values)) == 1, values

@@ -365,7 +365,7 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
     changes = {}
     for name, ch in c.changes.items():
         d = ch.to_dict()
-        for k in ("metric", "before", "after"):
+        for k in ("metric", "before", "after", "se", "p_value"):  # the record keeps u, threshold and verdict
             d.pop(k, None)
         d["rule_kind"] = _rule_kind(ch)
         changes[name] = d
