@@ -11,11 +11,12 @@ import pytest
 
 from texturecmp import records as R
 
-from test_records import _cli, _variant, rec, results  # noqa: F401  (fixtures)
+from pg_fixture import pg_cluster  # noqa: F401  (the session's PostgreSQL server)
+from test_records import _cli, _variant, new_store, rec, results  # noqa: F401  (fixtures)
 
 
-def _store_with(tmp_path, rec, n=3):
-    db = tmp_path / "s.db"
+def _store_with(tmp_path, rec, n=3, db=None):
+    db = tmp_path / "s.db" if db is None else db
     recs = [_variant(rec, i, subject="P-001", session=f"v{i}", date=f"2024-0{i + 1}-01") for i in range(n)]
     with R.Store(db) as store:
         ids = store.add_many(recs)
@@ -24,12 +25,15 @@ def _store_with(tmp_path, rec, n=3):
 
 def _edit_body(db, rid, edit):
     """Change a stored body behind the store's back (as a tool or a damaged disk would)."""
-    conn = sqlite3.connect(db)
-    body = json.loads(conn.execute("SELECT body FROM records WHERE id = ?", (rid,)).fetchone()[0])
-    edit(body)
-    conn.execute("UPDATE records SET body = ? WHERE id = ?", (json.dumps(body, sort_keys=True), rid))
-    conn.commit()
-    conn.close()
+    from sqlalchemy import create_engine, text
+
+    db = str(db)
+    engine = create_engine(db.replace("postgresql://", "postgresql+psycopg://") if "://" in db else f"sqlite:///{db}")
+    with engine.begin() as conn:
+        body = json.loads(conn.execute(text("SELECT body FROM records WHERE id = :i"), {"i": rid}).scalar())
+        edit(body)
+        conn.execute(text("UPDATE records SET body = :b WHERE id = :i"), {"b": json.dumps(body, sort_keys=True), "i": rid})
+    engine.dispose()
 
 
 def _digest(path):
@@ -40,8 +44,8 @@ def _digest(path):
     (lambda b: b.update(patient_name="Jane Doe"), "patient_name"),
     (lambda b: b.pop("metrics"), "metrics"),
 ])
-def test_tampered_record_is_named_and_the_others_export(tmp_path, rec, edit, what):
-    db, recs, ids = _store_with(tmp_path, rec)
+def test_tampered_record_is_named_and_the_others_export(tmp_path, new_store, rec, edit, what):
+    db, recs, ids = _store_with(tmp_path, rec, db=new_store())
     _edit_body(db, ids[1], edit)
     with R.Store(db) as store:
         with pytest.raises(R.DamagedRecordError, match=rf"record {ids[1][:12]} .*no longer hashes to its id.*{what}"):

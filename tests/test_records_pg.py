@@ -16,7 +16,7 @@ from texturecmp import records as R
 from texturecmp.phantoms import save_image, save_mask, skin_phantom
 
 from pg_fixture import CLINIC_PASSWORD, pg_cluster  # noqa: F401  (the session's PostgreSQL server)
-from test_records import _cli, _variant, rec, results  # noqa: F401  (fixtures)
+from test_records import _cli, _variant, new_store, rec, results  # noqa: F401  (fixtures)
 
 
 def _with_password(url: str, password: str) -> str:
@@ -213,3 +213,31 @@ def test_compare_db_url_stores_into_postgresql(pg_cluster, tmp_path, capsys):
     with R.Store(url) as store:
         assert len(store) == 1 and store.history("P-9")[0].record["session"] == "week4"
     assert url in capsys.readouterr().out
+
+
+def test_a_writer_that_cannot_get_the_lock_in_time_gets_a_clear_error(new_store, rec):
+    """Another process holds the store's write lock past ``timeout``: a one-line StoreError, nothing written."""
+    import sqlite3
+
+    import psycopg
+
+    db = new_store()
+    with R.Store(db) as store:
+        store.add(_variant(rec, 1))
+    if "://" in db:
+        holder = psycopg.connect(db, autocommit=True)
+        holder.execute("SELECT pg_advisory_lock(%s)", (0x54584352,))  # the lock every writer takes
+    else:
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    try:
+        with R.Store(db, timeout=0.5) as store:
+            with pytest.raises(R.StoreError, match="could not start writing") as err:
+                store.add(_variant(rec, 2))
+            assert len(str(err.value).splitlines()) == 1
+    finally:
+        holder.close()
+    with R.Store(db) as store:
+        assert len(store) == 1
+        store.add(_variant(rec, 2))  # and once the lock is free, the same add goes through
+        assert len(store) == 2

@@ -1,4 +1,4 @@
-"""Records: texturecmp results attached to subjects and sessions, with provenance, in an embedded store.
+"""Records: texturecmp results attached to subjects and sessions, with provenance, in an SQLite or PostgreSQL store.
 
 A *record* is a JSON object (a ``dict``) following :data:`SCHEMA` (shipped as
 ``texturecmp/data/record.schema.json``): the user's subject and session identifiers, the
