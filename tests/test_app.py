@@ -720,3 +720,26 @@ def test_capture_check_says_what_to_correct_in_plain_words():
     assert any(a.startswith("Darker") for a in check_shot(base, dark).advice)
     with pytest.raises(tc.errors.UnreadableImageError):
         decode_data_url("data:text/plain;base64,aGVsbG8=")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not here")
+def test_a_portrait_with_smoothed_skin_reads_improved_with_the_default_region():
+    """Hair, clothes and background hid a smoothing of the face's skin ("no detectable change" on
+    the whole photo); on the skin found automatically the roughness reads "improved"."""
+    import cv2
+
+    from texturecmp.skin import skin_mask
+
+    img = tc.load_image(REAL / "024_03_neutral.jpg")
+    a = img.rgb8
+    m = skin_mask(img)
+    b = a.copy()
+    b[m] = cv2.GaussianBlur(a, (0, 0), 1.0)[m]  # a gentle smoothing of the skin only
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("before.png", encode_png(a), "image/png"),
+                                              ("after.png", encode_png(b), "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
+    line = next(t for t in _texts(at).splitlines() if "Skin roughness (Sq)" in t)
+    assert "improved" in line, line  # on the whole photo it read "no detectable change" (docs/app.md)

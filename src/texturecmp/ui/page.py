@@ -71,6 +71,7 @@ class Photo:
     data: bytes
     info: cache.PhotoInfo
     default_label: str
+    source: str = "upload"  # "upload", "sample photo" or "camera shot"
 
 
 def _hint(exc: TextureCmpError) -> str:
@@ -172,7 +173,7 @@ def capture_order(taken: list[_dt.datetime | None]) -> tuple[list[int], str]:
     missing = [i for i, t in enumerate(taken) if t is None]
     if missing or n == 0:
         which = ", ".join(str(i + 1) for i in missing)
-        why = (f"photo{'s' if len(missing) > 1 else ''} {which} in upload order {'have' if len(missing) > 1 else 'has'} "
+        why = (f"photo{'s' if len(missing) > 1 else ''} {which} of the uploads {'have' if len(missing) > 1 else 'has'} "
                "no capture date in its EXIF" if len(missing) < n else "the photos have no capture date in their EXIF")
         return list(range(n)), f"in upload order ({why})"
     if all(t.tzinfo is not None for t in taken):
@@ -227,7 +228,7 @@ def _order_strip(photos: list[Photo]) -> list[Photo]:
             with st.container(border=True):
                 st.markdown(f"**{k + 1}** · " + (":primary-badge[baseline]" if k == 0 else f"follow-up {k}"))
                 st.image(ph.info.thumb, width=cache.THUMB_WIDTH,
-                         caption=f"{_taken_text(ph.info.taken)} · {ph.info.width}×{ph.info.height} · upload {ph.slot}")
+                         caption=f"{_taken_text(ph.info.taken)} · {ph.info.width}×{ph.info.height} · {ph.source} {ph.slot}")
                 st.text_input("Session label", key=f"label_{ph.info.sha256}")
                 st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
     return [photos[i] for i in order]
@@ -312,7 +313,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
         for k, (name, data, lab) in enumerate(_sample_photos(sample_dir), start=1):
             info = _decode(f"Sample photo {k}", data, errors)
             if info is not None:
-                photos.append(Photo(k, data, info, lab))
+                photos.append(Photo(k, data, info, lab, "sample photo"))
         st.info("Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
                 "Upload your own photos above to replace it.")
 
@@ -334,7 +335,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     for k, (data, when) in enumerate(st.session_state.get("captured", []), start=1):
         info = _decode(f"Camera photo {k}", data, errors)
         if info is not None and info.sha256 not in {ph.info.sha256 for ph in photos}:
-            photos.append(Photo(len(items) + k, data, replace(info, taken=when), ""))
+            photos.append(Photo(k, data, replace(info, taken=when), "", "camera shot"))
     if photos:
         _capture_step(photos)
 
