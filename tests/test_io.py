@@ -1055,3 +1055,11 @@ def test_decoding_works_without_a_stderr_descriptor(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0 and r.stdout == "(64, 80)", r
+
+
+def test_junk_after_a_complete_scan_is_accepted() -> None:
+    # libjpeg warns "Corrupt JPEG data: 3 extraneous bytes before marker 0xd9", yet every block
+    # was decoded (some cameras write such files): not damage
+    data = _blurred_jpeg()
+    junk = data[:-2] + b"\x00\x01\x02\xff\xd9"
+    np.testing.assert_array_equal(load_image(junk).rgb8, load_image(data).rgb8)
