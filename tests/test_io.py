@@ -1041,3 +1041,25 @@ def test_profiles_read_by_littlecms_when_not_matrix_shaper(monkeypatch: pytest.M
     truth = rgb_to_lab(KNOWN_SRGB.astype(np.float32)[None])[0]
     got = rgb_to_lab(np.ascontiguousarray(img.rgb[8, 8::16][None]))[0]
     assert delta_e00(got, truth).max() < 1.0
+
+
+def test_decoding_works_without_a_stderr_descriptor(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(pil_bytes(PIL.Image.fromarray(rand_u8()), "JPEG"))
+    code = ("import os, sys; os.close(2); from texturecmp.io import load_image; "
+            f"sys.stdout.write(str(load_image({str(path)!r}).shape))")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout == "(64, 80)", r
+
+
+def test_junk_after_a_complete_scan_is_accepted() -> None:
+    # libjpeg warns "Corrupt JPEG data: 3 extraneous bytes before marker 0xd9", yet every block
+    # was decoded (some cameras write such files): not damage
+    data = _blurred_jpeg()
+    junk = data[:-2] + b"\x00\x01\x02\xff\xd9"
+    np.testing.assert_array_equal(load_image(junk).rgb8, load_image(data).rgb8)

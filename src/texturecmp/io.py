@@ -420,7 +420,11 @@ def _native_messages() -> Iterator[list[str]]:
             sys.stderr.flush()
         except (AttributeError, OSError, ValueError):  # pragma: no cover - no usable sys.stderr
             pass
-        saved = os.dup(2)
+        try:
+            saved = os.dup(2)
+        except OSError:  # no descriptor 2 (a daemon started with it closed): nothing to hear
+            yield lines
+            return
         os.dup2(sink.fileno(), 2)
         try:
             yield lines

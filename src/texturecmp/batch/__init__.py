@@ -420,16 +420,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m texturecmp.batch MANIFEST -o OUT [...]``: the ``texturecmp batch`` command on its own."""
-    ap = argparse.ArgumentParser(prog="texturecmp")
-    sub = ap.add_subparsers(dest="command", required=True)
-    add_cli(sub)
-    args = ap.parse_args(["batch", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except (TextureCmpError, OSError, ValueError) as exc:
-        print(f"texturecmp: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("texturecmp: interrupted", file=sys.stderr)
-        return 130
+    """``python -m texturecmp.batch MANIFEST -o OUT [...]``: the ``texturecmp batch`` command on its own
+    (the same errors, exit statuses and quiet stderr as :func:`texturecmp.cli.main`)."""
+    from texturecmp.cli import main as cli_main
+
+    return cli_main(["batch", *(sys.argv[1:] if argv is None else argv)])
