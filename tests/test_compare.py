@@ -557,3 +557,18 @@ def test_prepared_compare_measures_only_the_baselines_scar_family_again(prepared
     calls.clear()
     prep.compare()
     assert calls.get("scar", 0) == 0 and all(calls[n] == n_follow for n in FAMILY_REGISTRY if n != "scar")
+
+
+def test_photos_with_different_colour_profiles_are_warned_about():
+    """Both photos are converted to sRGB, but a series taken with two colour settings (an
+    untagged baseline, a Display P3 follow-up) gets a warning naming both profiles."""
+    from test_io import P3_TO_PCS, _png_with_icc, icc_matrix_profile
+
+    from texturecmp.phantoms import to_uint8
+
+    ph = to_uint8(phantom(SMALL, 5).rgb)
+    p3 = _png_with_icc(ph, icc_matrix_profile("Display P3", P3_TO_PCS), 8)
+    c = tc.compare(ph, p3, labels=("baseline", "photo 2"))
+    assert any("photo 'photo 2' carries the colour profile Display P3" in w and "untagged" in w for w in c.warnings)
+    same = tc.compare(ph, ph.copy())
+    assert not any("colour profile" in w for w in same.warnings)

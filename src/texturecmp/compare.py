@@ -625,6 +625,10 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)
+    pb, pa = b.img.icc_profile or "untagged (sRGB)", a.img.icc_profile or "untagged (sRGB)"
+    if pb != pa:
+        warnings.append(f"photo '{a.label}' carries the colour profile {pa} and photo '{b.label}' {pb}; both are "
+                        "converted to sRGB, but use one camera setting for a series")
     rb, ra = _fine_ratio(b.measurement), _fine_ratio(a.measurement)
     if math.isfinite(rb) and math.isfinite(ra) and ra < s.blur_ratio * rb:
         warnings.append(f"photo '{a.label}' is blurred compared with photo '{b.label}' (fine detail {100 * (ra / rb - 1):+.0f} % "

@@ -145,7 +145,7 @@ def photo_input(info: PhotoInfo, data: bytes, position: int) -> tc.Image | bytes
     if img is None or img.rgb8 is None:
         return data
     return tc.Image(sha256=img.sha256, source=f"photo '{position}'", format=img.format, bit_depth=img.bit_depth,
-                    exif_orientation=img.exif_orientation, rgb8=img.rgb8)
+                    exif_orientation=img.exif_orientation, rgb8=img.rgb8, icc_profile=img.icc_profile)
 
 
 def _frozen(mask: np.ndarray) -> tuple[np.ndarray, str]:
