@@ -19,7 +19,8 @@ Tables:
    detectable change" (with its 95 % Clopper-Pearson upper bound); "not comparable"
    retakes are counted apart;
 2. the headline (:attr:`texturecmp.Comparison.headline`, Holm): the fraction of retakes
-   whose summary says "improved" or "worsened";
+   whose summary says "improved" or "worsened"; the same with a third capture given as
+   ``baseline_repeat`` (skin2 retakes);
 3. sensitivity: on a clean capture (sensor noise only, no JPEG), the smallest treatment
    strength k of each headline metric's generator that the metric calls "improved", and
    that the headline calls "improved", per generator (texturecmp.phantoms at held-out
@@ -112,10 +113,15 @@ def retake_pair(gen: str, item: str, variant: int):
     return b, r, roi, lesion
 
 
-def run_retake(job: tuple[str, str, int]) -> dict:
+def run_retake(job: tuple[str, str, int], *, repeat: bool = False) -> dict:
+    """Compare a held-out retake pair (``repeat``: with a third capture as ``baseline_repeat``)."""
     b, r, roi, lesion = retake_pair(*job)
+    extra = {}
+    if repeat:
+        rgb = skin2.render(skin2.SKINS[job[1]], seed=job[2]).rgb if job[0] == "skin2" else real_photo(job[1])[0]
+        extra["baseline_repeat"] = skin2.random_capture(rgb, 2 * job[2] + 1001)[0]
     try:
-        cmp = tc.compare(b, r, roi=roi, lesion=lesion)
+        cmp = tc.compare(b, r, roi=roi, lesion=lesion, **extra)
     except tc.errors.TextureCmpError as exc:
         return {"job": job, "error": str(exc)}
     return {"job": job, "comparable": cmp.comparable, "verdicts": {n: c.verdict for n, c in cmp.changes.items()},
@@ -142,6 +148,10 @@ def false_rates(results: list[dict]) -> tuple[dict[str, tuple[int, int]], tuple[
         per[name] = (k, len(comp))
     head = sum(any(v in ("improved", "worsened") for v in r["headline"].values()) for r in comp)
     return per, (head, len(comp)), len(ok) - len(comp), len(results) - len(ok)
+
+
+def run_retake_with_repeat(job: tuple[str, str, int]) -> dict:
+    return run_retake(job, repeat=True)
 
 
 # ------------------------------------------------------------------------------ sensitivity
@@ -206,12 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rows", type=Path, help="also write every retake's changes (CSV)")
     ap.add_argument("--no-sensitivity", action="store_true", help="only the false-verdict tables")
+    ap.add_argument("--repeats", type=int, default=50, help="skin2 retakes also run with a baseline repeat (default 50)")
     a = ap.parse_args(argv)
     if a.quick:
-        a.skin2, a.real, a.seeds = 10, 9, 1
+        a.skin2, a.real, a.seeds, a.repeats = 10, 9, 1, 5
     t0 = time.time()
     with ProcessPoolExecutor(a.jobs) as ex:
         res = list(ex.map(run_retake, retake_jobs(a.skin2, a.real)))
+        res_rep = list(ex.map(run_retake_with_repeat, retake_jobs(a.repeats, 0)))
         sens_jobs = [(g, s, k) for g, base in (("phantoms", 9000), ("skin2", 500)) for s in range(base, base + a.seeds)
                      for k in STRENGTHS]
         sens = [] if a.no_sensitivity else list(ex.map(run_sensitivity, sens_jobs))
@@ -234,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         worst = sorted(((k / max(n, 1), m) for m, (k, n) in per_g.items() if m not in CAPTURE_MEASURES), reverse=True)[:5]
         print(f"\n{gen}: {len(sub)} retakes; headline {100 * kg / max(ng, 1):.1f} %; highest: "
               + ", ".join(f"{m} {100 * r:.1f} %" for r, m in worst))
+    per_r, (kr, nr), _, _ = false_rates(res_rep)
+    worst_r = sorted(((k / max(n, 1), m) for m, (k, n) in per_r.items() if m not in CAPTURE_MEASURES), reverse=True)[:3]
+    print(f"\nwith a baseline repeat (pooled, {len(res_rep)} skin2 retakes): headline {100 * kr / max(nr, 1):.1f} %; "
+          "highest: " + ", ".join(f"{m} {100 * r:.1f} %" for r, m in worst_r))
     k, n = head
     print(f"\nHeadline (Holm over {len(HEADLINE)} metrics) says improved or worsened: {100 * k / max(n, 1):.1f} % "
           f"({k}/{n}; 95 % upper bound {100 * clopper_pearson_upper(k, n):.1f} %)\n")
