@@ -81,6 +81,9 @@ def test_chart_corners_validation_and_parse():
         chart.ChartCorners.parse("1,2,3")
     with pytest.raises(BadSettingsError, match="convex"):
         chart.ChartCorners(((0, 0), (100, 100), (100, 0), (0, 100)))  # a bow tie
+    with pytest.raises(BadSettingsError, match="convex"):
+        chart.ChartCorners(((0, 0), (100, 0), (0, 60), (100, 80)))  # patches 24 and 19 swapped
+    assert chart.ChartCorners(((100, 0), (0, 0), (0, 60), (100, 60))).pitch_px() == pytest.approx(20.0)  # mirrored
     with pytest.raises(BadSettingsError, match="4 finite"):
         chart.ChartCorners(((0, 0), (1, 0), (1, float("nan")), (0, 1)))
 
@@ -294,3 +297,23 @@ def test_prepare_calibration_inputs():
     assert given.source == "corners"
     with pytest.raises(BadSettingsError, match="calibration must be"):
         chart.prepare_calibration(r.rgb, "yes")
+
+
+def test_apply_by_strips_equals_whole():
+    # measure applies the correction strip by strip: the result must not depend on the strips
+    r = shot(camera="nikon", cct_k=3500.0)
+    lin = linearize(r.rgb, 8)
+    for method in ("Cheung 2004", "Finlayson 2015"):
+        cal = chart.calibrate(r.rgb, method=method, reference=REF, max_loo_mean=np.inf, max_loo_max=np.inf)
+        whole = chart.apply_calibration(lin, cal)
+        strips = np.concatenate([chart.apply_calibration(lin[y : y + 64], cal) for y in range(0, SHAPE[0], 64)])
+        assert np.array_equal(whole, strips), method
+
+
+def test_colour_science_is_imported_on_first_use_only():
+    import subprocess
+    import sys
+
+    code = "import sys, texturecmp, texturecmp.chart; print('colour' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # importing colour-science takes about a second
