@@ -17,10 +17,10 @@ import pytest
 import texturecmp as tc
 from texturecmp.phantoms import Phantom, SkinParams, nuisance_retake, skin_phantom
 
-#: Small phantoms: fast, for everything that does not depend on the capture floors.
+#: Small phantoms: fast, for everything that does not depend on the capture model.
 SMALL = (384, 512)
-#: The phantoms' native size (about 0.05 mm per pixel); the capture floors were
-#: calibrated on it (scripts/make_floors.py), so floor-dependent tests use it.
+#: The phantoms' native size (about 0.05 mm per pixel); the capture model was
+#: calibrated on it (scripts/calibrate_capture.py), so verdict-dependent tests use it.
 NATIVE = (768, 1024)
 
 #: Treatment strengths of the follow-ups of the treatment series (baseline k = 0).

@@ -198,3 +198,13 @@ def test_mm_factor_matches_the_definition(info):
     assert info.mm_factor(0.05) == pytest.approx(MM_FACTORS.get(info.name, 1.0), rel=1e-12)
     assert info.mm_factor(None) == 1.0
     assert (info.name in MM_FACTORS) == (info.unit != info.unit_px)
+
+
+def test_graded_scar_visibility_is_catalogued():
+    """scar.visibility_excess (issue 12): the graded companion of the saturating visible area."""
+    m = METRICS["scar.visibility_excess"]
+    assert (m.family, m.unit, m.unit_px, m.better, m.floor, m.scope, m.px_power) == (
+        "scar", "ΔE00", "ΔE00", "lower", "abs", "photo", 0)
+    assert "JND" in m.definition and "CIEDE2000" in m.definition and "Sharma" in m.reference
+    names = list(METRICS)
+    assert names.index("scar.visibility_excess") == names.index("scar.visible_fraction") + 1

@@ -92,7 +92,7 @@ def test_treatment_series_is_aligned_without_warnings(treatment_series):
 
 
 # ----------------------------------------------------------------------------- nuisance-only retakes
-# These depend on the shipped capture floors (src/texturecmp/data/floors.json): without them the
+# These depend on the calibrated capture model (src/texturecmp/data/capture.json): without it the
 # threshold is 1.96 SE alone, which nuisances (exposure, JPEG, resampling) exceed for GLCM and colour.
 
 NUISANCE_FAMILIES = ("texture", "wrinkle", "pore", "color", "scar")
@@ -259,44 +259,59 @@ def with_repeat():
     return tc.compare(base.rgb, fol.rgb, lesion=base.lesion, baseline_repeat=rep.rgb)
 
 
-def test_baseline_repeat_gives_mdc_per_metric(with_repeat):
-    mdc = with_repeat.test_retest
-    assert mdc is not None
-    assert set(mdc) == set(photo_metrics())
-    assert all(finite(v) and v >= 0 for v in mdc.values())
+def test_baseline_repeat_pools_the_capture_sd_per_metric(with_repeat):
+    """One repeat pair is pooled with the calibrated capture SD as a prior worth capture_prior_df
+    retakes: the pooled SD lies between sqrt(nu0 / (nu0 + 1)) times the prior and the prior
+    enlarged by the repeat's excess difference."""
+    from texturecmp.compare import _QUALITY_LIMITS
+    from texturecmp.uncertainty import capture_error
+
+    pooled = with_repeat.test_retest
+    nu0 = with_repeat.settings.capture_prior_df
+    assert pooled is not None
+    assert set(pooled) == set(photo_metrics()) - set(_QUALITY_LIMITS)
+    for name, sd in pooled.items():
+        prior = capture_error(name, with_repeat.changes[name].before)
+        assert finite(sd) and sd >= math.sqrt(nu0 / (nu0 + 1)) * prior * (1 - 1e-9), name
+    mdc = with_repeat.test_retest_mdc95()
+    assert set(mdc) == set(pooled) and all(v is None or v >= 0 for v in mdc.values())
 
 
 def test_rule_says_which_term_decided(with_repeat):
-    z = with_repeat.settings.z
-    n_mdc = 0
+    """threshold = t * sqrt(SE^2 + pooled SD^2); rule_kind names the larger term."""
+    from texturecmp.uncertainty import t_quantile
+
+    s = with_repeat.settings
+    kinds = set()
     limits = {"quality.clipped_fraction": "clipped_max", "quality.specular_fraction": "specular_max"}
     for name in photo_metrics():
         ch = with_repeat.changes[name]
-        if name in limits:  # quality metrics are judged against their warning limits, not the MDC
-            limit = getattr(with_repeat.settings, limits[name])
-            assert ch.threshold == pytest.approx(max(z * ch.uncertainty, limit)), name
-            assert "setting" in ch.rule or "SE" in ch.rule, (name, ch.rule)
+        if name in limits:  # quality metrics are judged against their warning limits
+            limit = getattr(s, limits[name])
+            assert ch.threshold == pytest.approx(max(s.z * ch.se, limit)), name
+            assert ch.rule_kind == "quality_setting" or ch.threshold > limit, (name, ch.rule)
             continue
-        mdc = with_repeat.test_retest[name]
-        assert finite(ch.threshold), name
-        assert ch.threshold == pytest.approx(max(z * ch.uncertainty, mdc)), name
-        if mdc > z * ch.uncertainty:
-            assert "MDC" in ch.rule, (name, ch.rule)
-            n_mdc += 1
-        else:
-            assert "SE" in ch.rule and "MDC" not in ch.rule, (name, ch.rule)
+        if ch.verdict == "not computable":
+            continue
+        sd = with_repeat.test_retest[name]
+        u = math.sqrt(ch.se ** 2 + sd ** 2)
+        assert ch.uncertainty == pytest.approx(u, rel=1e-9), name
+        assert ch.threshold >= s.z * u * (1 - 1e-9), name  # Student t quantile >= the normal one
+        assert ch.threshold <= t_quantile(s.z, s.capture_prior_df + 1.0) * u * (1 + 1e-9), name
+        assert ch.rule_kind == ("standard_error" if ch.se >= sd else "test_retest_pooled"), (name, ch.rule)
         assert ch.detectable == (abs(ch.delta) > ch.threshold)
-    assert n_mdc > 0
+        kinds.add(ch.rule_kind)
+    assert "test_retest_pooled" in kinds
 
 
-def test_without_repeat_the_floor_or_se_decides():
+def test_without_repeat_the_capture_model_or_se_decides():
     base = phantom(SMALL, 4)
     c = tc.compare(base.rgb, phantom(SMALL, 4, treatment=0.3, shift=(2.0, 1.0)).rgb, lesion=base.lesion)
-    assert c.test_retest is None
+    assert c.test_retest is None and c.test_retest_mdc95() is None
     for name in photo_metrics():
-        rule = c.changes[name].rule
-        assert "MDC" not in rule
-        assert "SE" in rule or "capture floor" in rule or "setting" in rule, rule
+        ch = c.changes[name]
+        assert ch.rule_kind in ("standard_error", "capture_model", "quality_setting", "value_missing"), ch.rule
+
 
 
 # ----------------------------------------------------------------------------- unaligned / mismatched

@@ -110,7 +110,7 @@ def test_record_contents(results, rec):
     assert rec["regions"]["lesion"]["mask_sha256"] and rec["regions"]["reference"]["default"] == "ring"
     ch, got = c.changes["scar.delta_e00"], rec["changes"]["scar.delta_e00"]
     assert got["delta"] == ch.delta and got["verdict"] == ch.verdict and got["rule"] == ch.rule
-    assert got["rule_kind"] in ("standard_error", "capture_floor")
+    assert got["rule_kind"] == ch.rule_kind and got["rule_kind"] in ("standard_error", "capture_model")
     assert rec["metrics"]["texture.sq"]["value"] == c.after.metrics["texture.sq"].value
     assert rec["baseline"]["metrics"]["texture.sq"]["uncertainty"] == c.before.metrics["texture.sq"].uncertainty
     assert rec["alignment"]["ok"] is True and rec["photometric"]["gains"]

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 import texturecmp as tc
 from texturecmp.errors import BadMaskError, TextureCmpError
-from texturecmp.regions import (MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, reference_ring,
+from texturecmp.regions import (MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, MIN_TILES, reference_ring,
                                 resolve_region)
 
 from conftest import SMALL, phantom
@@ -253,7 +253,24 @@ def test_compare_raises_bad_mask_error(lesion, arg, text):
 
 def test_roi_too_small_in_measure():
     with pytest.raises(BadMaskError, match=f"roi.*at least {MIN_ROI_PIXELS}"):
-        tc.measure(phantom(SMALL, 0).rgb, roi=tc.Rect(0, 0, 50, 50))
+        tc.measure(phantom(SMALL, 0).rgb, roi=tc.Rect(0, 0, 30, 30))
+
+
+def test_roi_of_too_few_tiles_names_the_minimum():
+    """40 x 40 px holds 2 x 2 tiles of 20 px (1 mm at the nominal pixel size): fewer than MIN_TILES."""
+    with pytest.raises(BadMaskError, match=rf"covers 4 tiles of 20 px .* at least {MIN_TILES} .* about 3,200 px"):
+        tc.measure(phantom(SMALL, 0).rgb, roi=tc.Rect(0, 0, 40, 40))
+
+
+def test_roi_of_enough_tiles_is_measured_with_a_t_quantile():
+    """A 60 x 60 px roi (9 tiles) is small but measurable: its changes get Student-t thresholds
+    (fewer than 10 degrees of freedom) instead of a refusal."""
+    ph = phantom(SMALL, 0)
+    roi = tc.Rect(100, 100, 60, 60)
+    c = tc.compare(ph.rgb, phantom(SMALL, 0, treatment=0.5).rgb, roi=roi, align=False)
+    ch = c.changes["texture.sq"]
+    assert ch.verdict == "improved"
+    assert "df" in ch.rule and ch.threshold > 1.96 * ch.uncertainty
 
 
 def test_lesion_outside_the_roi():

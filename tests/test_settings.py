@@ -43,7 +43,7 @@ def test_hash_is_stable_and_changes_with_each_setting():
     assert len(s.hash) == 64 and int(s.hash, 16) >= 0
     changed = {
         "glcm_levels": 64, "detail_sigma_mm": 1.5, "band_fine_mm": (0.05, 0.2), "wrinkle_sigmas_mm": (0.1, 0.3),
-        "z": 2.5, "map_max_side": 1024, "reference_ring": (1.2, 2.0), "floor_multiplier": 1.5,
+        "z": 2.5, "map_max_side": 1024, "reference_ring": (1.2, 2.0), "capture_multiplier": 1.5,
     }
     hashes = {s.hash}
     for k, v in changed.items():
@@ -88,7 +88,7 @@ def test_from_dict_needs_a_mapping():
     ("target_tiles", 2), ("band_fine_mm", (0.15, 0.05)), ("band_fine_mm", (0.0, 0.1)), ("band_fine_mm", 0.1),
     ("pore_diameter_mm", (0.1, float("nan"))), ("wrinkle_sigmas_mm", ()), ("wrinkle_sigmas_mm", (0.1, -0.2)),
     ("min_overlap", 0.0), ("min_correlation", 1.0), ("align_max_side", 32), ("map_max_side", 10),
-    ("jnd_delta_e00", -2.3), ("floor_multiplier", float("nan")),
+    ("jnd_delta_e00", -2.3), ("capture_multiplier", float("nan")),
 ])
 def test_invalid_value_names_the_setting(name, value):
     with pytest.raises(BadSettingsError, match=name):
@@ -111,7 +111,7 @@ valid_settings = st.fixed_dictionaries({}, optional={
     "wrinkle_sigmas_mm": st.lists(st.floats(0.01, 2), min_size=1, max_size=5).map(tuple),
     "target_tiles": st.integers(4, 400),
     "z": st.floats(0.5, 4),
-    "floor_multiplier": st.floats(0, 5),
+    "capture_multiplier": st.floats(0, 5),
     "map_max_side": st.integers(64, 8000),
     "min_overlap": st.floats(0.01, 1),
 })
@@ -215,5 +215,7 @@ def test_comparison_records_its_settings():
     c = tc.compare(base.rgb, phantom(SMALL, 3, noise_seed=2).rgb, lesion=base.lesion, settings=s)
     assert c.to_dict()["provenance"]["settings_sha256"] == s.hash
     zse = [ch for ch in c.changes.values() if "SE" in ch.rule and math.isfinite(ch.uncertainty)]
-    assert zse and all(ch.threshold == pytest.approx(2.5 * ch.uncertainty) for ch in zse)
-    assert all("2.5·SE" in ch.rule for ch in zse)
+    # Student t at z = 2.5's confidence: 2.5 u with many degrees of freedom, more with few
+    assert zse and all(ch.threshold >= 2.5 * ch.uncertainty * (1 - 1e-9) for ch in zse)
+    assert all(ch.threshold == pytest.approx(2.5 * ch.uncertainty, rel=3e-3) for ch in zse if "df" not in ch.rule)  # t(1000 df) within 0.2 % of z
+    assert all(("2.5·√(SE²" in ch.rule or "2.5·SE" in ch.rule) for ch in zse if "df" not in ch.rule)

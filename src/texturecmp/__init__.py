@@ -21,8 +21,8 @@ from texturecmp.io import Image, load_image, load_mask
 from texturecmp.regions import Ellipse, Polygon, Rect
 from texturecmp.align import Alignment, register
 from texturecmp.measure import Measurement, MetricValue, measure
-from texturecmp.compare import (Change, Comparison, Photometric, PreparedSeries, Series, compare, compare_series,
-                                prepare_series)
+from texturecmp.compare import (Change, Comparison, Headline, Photometric, PreparedSeries, Series, compare,
+                                compare_series, headline, prepare_series)
 from texturecmp.batch import score_batch, to_wide
 from texturecmp._parallel import keep_heap_memory
 from texturecmp import color, glcm, records
@@ -30,7 +30,8 @@ from texturecmp import color, glcm, records
 __all__ = [
     "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
-    "Change", "Comparison", "Photometric", "Series", "compare", "compare_series", "PreparedSeries", "prepare_series",
+    "Change", "Comparison", "Headline", "Photometric", "Series", "compare", "compare_series", "PreparedSeries",
+    "prepare_series", "headline",
     "score_batch", "to_wide", "keep_heap_memory",
     "color", "glcm", "records",
 ]

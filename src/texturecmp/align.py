@@ -109,6 +109,8 @@ _RANSAC_THRESHOLD_PX = 3.0
 _CANDIDATE_MIN_OVERLAP = 0.25
 #: Tolerance when deciding whether correlation got worse (it is re-measured, not ECC's value).
 _CORR_TOLERANCE = 0.02
+#: Estimates closer than this (working pixels, at any corner) to "no motion" agree with it.
+_SAME_MOTION_PX = 0.5
 
 _INTERPOLATIONS = {
     "nearest": cv2.INTER_NEAREST,
@@ -583,11 +585,17 @@ def _phase_shift(fixed: _Prepared, moving: _Prepared) -> tuple[float, float, flo
     h = max(fixed.hw[0], moving.hw[0])
     w = max(fixed.hw[1], moving.hw[1])
 
+    # With a roi on the baseline only, the follow-up is weighted by the same roi (when the
+    # grids match): the motion is small against the region, and the follow-up's background
+    # (hair, eyes, a door behind) would otherwise dominate the correlation.
+    shared = fixed.weight if fixed.weight is not None and moving.weight is None and fixed.hw == moving.hw else None
+
     def padded(p: _Prepared) -> NDArray[np.float32]:
         # always a fresh array: OpenCV 5's phaseCorrelate multiplies its inputs by the
         # window IN PLACE, which would corrupt the detail layers used afterwards
         out = np.zeros((h, w), np.float32)
-        out[: p.hw[0], : p.hw[1]] = p.detail if p.weight is None else p.detail * p.weight
+        weight = p.weight if p.weight is not None else shared
+        out[: p.hw[0], : p.hw[1]] = p.detail if weight is None else p.detail * weight
         return out
 
     window = cv2.createHanningWindow((w, h), cv2.CV_32F)
@@ -779,11 +787,11 @@ def register(
         )
 
     def finish(s: NDArray[np.float64], method: str, corr_before: float, corr_after: float, overlap: float,
-               note: str = "") -> Alignment:
+               note: str = "", failure: str = "") -> Alignment:
         full = np.linalg.inv(mp.to_small) @ _as3(s) @ fp.to_small
         m = full[:2]
         shift, rotation, scale = _decompose(m, fixed_hw)
-        reasons = []
+        reasons = [failure] if failure else []
         if not math.isfinite(corr_after) or corr_after < min_correlation:
             ca = "not measurable" if not math.isfinite(corr_after) else f"{corr_after:.2f}"
             reasons.append(f"the images do not match (correlation {ca} after alignment, needs {min_correlation:.2f})")
@@ -847,7 +855,8 @@ def register(
         return max(candidates, key=key)
 
     current = best()
-    if s_ecc is None or not (math.isfinite(current[2]) and current[2] >= max(_FEATURE_TRIGGER, min_correlation)):
+    if (s_ecc is None or current[1] == "identity"
+            or not (math.isfinite(current[2]) and current[2] >= max(_FEATURE_TRIGGER, min_correlation))):
         s_feat = _features(fp, mp, allow_scale)
         if s_feat is not None:
             s_feat_ecc = _ecc(fp, mp, s_feat, allow_scale)
@@ -856,10 +865,27 @@ def register(
         current = best()
 
     s, method, corr_after, overlap = current
-    note = ""
-    if fixed_hw != moving_hw and method == "identity":
-        note = "photos of different sizes compared pixel for pixel"
-    return finish(s, method, corr_before, corr_after, overlap, note)
+    note = failure = ""
+    if method == "identity":
+        # "no motion" won: either the estimators agree with it (then report theirs), or they
+        # found a motion that does not match better than none, which is a failure to align
+        estimates = [c for c in candidates if c[1] != "identity" and math.isfinite(c[2])]
+        moved = [_displacement(c[0], s_identity, fp.detail.shape) for c in estimates]
+        if estimates and min(moved) < _SAME_MOTION_PX:
+            s, method, corr_after, overlap = estimates[int(np.argmin(moved))]
+        else:
+            failure = ("no estimated transform matched better than none "
+                       f"(correlation {corr_before:.2f} without moving the photo)")
+            if fixed_hw != moving_hw:
+                note = "photos of different sizes"
+    return finish(s, method, corr_before, corr_after, overlap, note, failure)
+
+
+def _displacement(a: NDArray[np.float64], b: NDArray[np.float64], shape: tuple[int, ...]) -> float:
+    """Largest distance (working pixels) between where two 2x3 transforms put the corners of ``shape``."""
+    h, w = shape[:2]
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], np.float64).T
+    return float(np.max(np.hypot(*((a - b) @ corners))))
 
 
 def _check_alignment(alignment: Alignment) -> NDArray[np.float64]:

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["MetricInfo", "METRICS", "FAMILIES", "DIRECTIONS", "metrics_table"]
+__all__ = ["MetricInfo", "METRICS", "FAMILIES", "DIRECTIONS", "HEADLINE", "metrics_table"]
 
 #: Allowed better directions.
 DIRECTIONS = ("lower", "higher", "toward 0", "toward 1", "none")
 #: Metric families, in display order.
 FAMILIES = ("texture", "wrinkle", "pore", "color", "scar", "quality", "change")
+#: The metrics a summary leads with (app sentences, CLI summary, reports), in that order.
+#: All have a better direction; their verdicts are read together under Holm's
+#: family-wise rule (:func:`texturecmp.uncertainty.holm`).
+HEADLINE = ("scar.delta_e00", "scar.visible_area", "scar.texture_ratio", "texture.sq", "texture.band_fine",
+            "pore.area_fraction", "wrinkle.density")
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,8 @@ class MetricInfo:
     reference : str
         Where the method comes from.
     floor : str
-        How the capture floor of a change is expressed: ``"abs"`` (in the metric's unit)
-        or ``"rel"`` (a fraction of the baseline value).
+        How the calibrated capture error of a change is expressed: ``"abs"`` (in the
+        metric's unit) or ``"rel"`` (a fraction of the baseline value).
     scope : str
         ``"photo"``: measured on each photo; ``"pair"``: only defined for a comparison.
     px_power : int
@@ -109,7 +114,7 @@ _ENTRIES = [
     # wrinkles
     MetricInfo("wrinkle.density", "wrinkle", "", "lower", "Fraction of the region on detected dark ridges (multi-scale Hessian, elongated, long enough).", _REF_WRK, floor="abs"),
     MetricInfo("wrinkle.length_density", "wrinkle", "mm/mm²", "lower", "Total ridge skeleton length per region area.", _REF_WRK, unit_px="px/px²", floor="abs", px_power=-1),
-    MetricInfo("wrinkle.depth", "wrinkle", _L, "lower", "Mean darkening -D along detected ridges (0 when there are none).", _REF_WRK, floor="abs"),
+    MetricInfo("wrinkle.depth", "wrinkle", _L, "lower", "Darkening -D integrated over the detected ridges per region area (the region's mean darkening by lines; 0 without ridges).", _REF_WRK, floor="abs"),
     # pores
     MetricInfo("pore.density", "pore", "1/cm²", "lower", "Number of dark round blobs of pore size per area (centroid inside the region).", _REF_PORE, unit_px="1/10⁴px²", floor="abs", px_power=-2),
     MetricInfo("pore.mean_diameter", "pore", "mm", "lower", "Mean equivalent diameter of the detected pores (NaN when there are none).", _REF_PORE, unit_px="px", px_power=1),
@@ -131,7 +136,8 @@ _ENTRIES = [
     MetricInfo("scar.delta_melanin", "scar", "", "toward 0", "Melanin index of the lesion minus that of the reference.", _REF_EI, floor="abs"),
     MetricInfo("scar.visible_area", "scar", "mm²", "lower", "Area of lesion pixels (lightly smoothed) whose CIEDE2000 to the reference mean exceeds the JND.", _REF_SCAR, unit_px="px²", px_power=2),
     MetricInfo("scar.visible_fraction", "scar", "", "lower", "Visible scar area as a fraction of the lesion area.", _REF_SCAR, floor="abs"),
-    MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "texture.sq of the lesion divided by texture.sq of the reference (1 = matches its surroundings).", _REF_ISO, floor="abs"),
+    MetricInfo("scar.visibility_excess", "scar", "ΔE00", "lower", "Mean over the lesion of the CIEDE2000 (lightly smoothed pixel to the reference mean) beyond the JND, max(0, ΔE00 - JND).", _REF_SCAR, floor="abs"),
+    MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "RMS of the lesion's own masked detail layer (sigma 0.5 mm) over the reference's, a 0.5 mm band each side of the border left out (1 = matches its surroundings).", _REF_ISO, floor="abs"),
     MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "METRICS.md 3 (border contrast)", unit_px="L*/px", px_power=-1),
     # quality: warnings, not verdicts
     MetricInfo("quality.sharpness", "quality", "L*²/px²", "none", "Variance of the Laplacian of L* inside the region (focus measure).", "Pech-Pacheco et al. 2000 (variance of Laplacian)"),

@@ -47,7 +47,15 @@ def _print_changes(cmp, out) -> None:
     print(f"{cmp.labels[0]} -> {cmp.labels[1]}    alignment: {cmp.alignment.message}", file=out)
     g = cmp.photometric.gains
     print(f"photometric correction (linear gains R G B): {g[0]:.3f} {g[1]:.3f} {g[2]:.3f} on the {cmp.photometric.region}", file=out)
-    head = f"{'metric':28} {'unit':10} {'before':>10} {'after':>10} {'change':>10} {'%':>8} {'± SE':>9}  verdict"
+    if not cmp.comparable:
+        print(f"\nNOT COMPARABLE: {cmp.not_comparable_reason}; no metric is judged", file=out)
+    else:
+        print("\nsummary (headline metrics, Holm's family-wise rule at 5 %):", file=out)
+        for h in cmp.headline:
+            c = h.change
+            pct = f" ({c.percent:+.0f} %)" if h.verdict in ("improved", "worsened") and c.percent == c.percent else ""
+            print(f"  {h.metric:26} {h.verdict}{pct}", file=out)
+    head = f"{'metric':28} {'unit':10} {'before':>10} {'after':>10} {'change':>10} {'%':>8} {'± u':>9}  verdict"
     for fam in FAMILIES:
         rows = [c for c in cmp.changes.values() if METRICS[c.metric].family == fam]
         if not rows:

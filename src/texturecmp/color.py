@@ -84,11 +84,29 @@ def _map_chunked(
     return out
 
 
+#: cv2.pow runs its vectorised loop over whole SIMD vectors and a scalar loop over the
+#: rest, and the two differ in the last bit; lengths that are multiples of this (at least
+#: any x86-64 vector width in float32) take the vectorised loop only.
+_POW_BLOCK = 64
+
+
 def _pow_into(dst: NDArray[np.float32], power: float) -> None:
-    """In-place ``dst **= power`` (OpenCV's SIMD pow is ~2.5x numpy's float32 pow)."""
+    """In-place ``dst **= power`` (OpenCV's SIMD pow is ~2.5x numpy's float32 pow).
+
+    A tail shorter than ``_POW_BLOCK`` is raised in a padded block, so that every value
+    takes the same (vectorised) path: the result of an element does not depend on the
+    length of the array it came in.
+    """
     flat = dst.reshape(1, -1)
-    if flat.shape[1] > 0:
-        cv2.pow(flat, power, dst=flat)
+    n = flat.shape[1]
+    body = n - n % _POW_BLOCK
+    if body:
+        cv2.pow(flat[:, :body], power, dst=flat[:, :body])
+    if body < n:
+        tail = np.ones((1, _POW_BLOCK), np.float32)
+        tail[0, : n - body] = flat[0, body:]
+        cv2.pow(tail, power, dst=tail)
+        flat[0, body:] = tail[0, : n - body]
 
 
 # ---------------------------------------------------------------------------
@@ -233,9 +251,15 @@ def rgb_to_lab(rgb: ArrayLike) -> NDArray[np.float32]:
 
     Notes
     -----
-    Agreement with ``skimage.color.rgb2lab`` (float64, D65, 2°): maximum
-    absolute difference over 100 000 random colours 7e-5 in L*, 0.0025 in a*,
-    0.0047 in b* (the test allows 0.05).
+    Agreement with ``skimage.color.rgb2lab`` (float64, D65, 2°), measured over
+    all 16.7 million 8-bit sRGB codes: maximum absolute difference 0.0041 in L*,
+    0.032 in a*, 0.014 in b*, the largest at L* < 10; for L* >= 10, 0.0007 L*,
+    0.020 a*, 0.0072 b*. Random float colours stay within the same bounds
+    (0.031 a* at worst). These bounds are those of OpenCV's vectorised float
+    path, which rows of 8 pixels or more take; shorter rows take its scalar
+    path, within 7e-5 L*, 0.0025 a* and 0.0047 b*, so a few pixels converted
+    alone can differ from the same pixels converted in an image by up to the
+    larger bounds. Tested on a dense grid of 8-bit codes (``tests/test_color.py``).
 
     Why not ``cv2.COLOR_RGB2Lab`` directly: with OpenCV 5.0 its float32 sRGB
     path decodes the gamma through a coarse table and quantises a*, b* (steps
@@ -435,9 +459,13 @@ def delta_e00(
         common for textiles). Must be positive.
     dtype : {numpy.float64, numpy.float32}, optional
         Precision of the computation and of the result. float64 (the default)
-        reproduces the reference data; float32 is about 1.7x faster and within
-        1e-4 relative of it (a few 1e-6 on skin colours), enough for per-pixel
-        maps and for averages of many pixels (texturecmp uses it for those).
+        reproduces the reference data; float32 is about 1.7x faster. Measured
+        against float64 on 2 million pairs per spread: absolute error at most
+        6e-5 for colours within ΔE00 ~20 of each other, 1.3e-4 for unrelated
+        colours, 1.2e-5 on skin colours; relative error below 1e-4 from ΔE00
+        0.5 up and below 5e-3 from 0.01 up, unbounded toward 0 (an absolute
+        error over a vanishing difference). Enough for per-pixel maps and for
+        averages of many pixels (texturecmp uses it for those).
 
     Returns
     -------

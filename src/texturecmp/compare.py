@@ -26,7 +26,7 @@ from texturecmp._parallel import opencv_serial, pool_map
 from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
-from texturecmp.catalogue import METRICS
+from texturecmp.catalogue import HEADLINE, METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
 from texturecmp.errors import AlignmentError, MismatchedImagesError
 from texturecmp.io import Image, load_image
@@ -34,12 +34,13 @@ from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, mak
                                 resolve_regions)
 from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
 from texturecmp.settings import Settings, coerce_settings
-from texturecmp.uncertainty import floor_for, jackknife_se, verdict
+from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, load_capture_model, pool_repeat,
+                                    t_quantile)
 
 T = TypeVar("T")
 
-__all__ = ["Change", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
-           "prepare_series"]
+__all__ = ["Change", "Headline", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
+           "prepare_series", "headline"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,17 @@ class Change:
     """The change of one metric from the baseline (before) to the follow-up (after).
 
     ``percent`` is NaN (with a note) when ``before`` is 0 or NaN. ``uncertainty`` is the
-    standard error of ``delta``; ``threshold`` = max(z * uncertainty, floor or MDC95);
-    ``detectable`` = |delta| > threshold; ``rule`` says which term decided.
+    standard uncertainty of ``delta``: the tile SE combined with the calibrated capture
+    error, sqrt(SE^2 + capture SD^2) (:mod:`texturecmp.uncertainty`); ``threshold`` =
+    t * uncertainty; ``detectable`` = |delta| > threshold; ``p_value`` is two-sided;
+    ``se`` is the tile SE alone (jackknife of the paired tiles);
+    ``rule`` says in words how it was decided and ``rule_kind`` names the term that
+    dominated ("standard_error", "capture_model", "test_retest_pooled",
+    "quality_setting", "pair_quantile", "value_missing", "not_comparable").
+
+    ``verdict`` is "improved", "worsened", "changed" (a metric without a better
+    direction), "no detectable change", "not computable" (a value is missing) or
+    "not comparable" (the photos cannot be compared; ``rule`` gives the reason).
     """
 
     metric: str
@@ -64,12 +74,35 @@ class Change:
     verdict: str
     rule: str
     note: str = ""
+    p_value: float = math.nan
+    rule_kind: str = ""
+    se: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "unit": self.unit, "better": self.better, "before": _f(self.before),
                 "after": _f(self.after), "delta": _f(self.delta), "percent": _f(self.percent),
                 "uncertainty": _f(self.uncertainty), "threshold": _f(self.threshold), "detectable": bool(self.detectable),
-                "verdict": self.verdict, "rule": self.rule, "note": self.note}
+                "se": _f(self.se), "p_value": _f(self.p_value), "verdict": self.verdict, "rule": self.rule,
+                "rule_kind": self.rule_kind, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline metric of a comparison, judged with the others under Holm's rule.
+
+    ``verdict`` is the family-wise verdict: "improved" / "worsened" only when the change
+    survives Holm's step-down rule over all headline metrics present, at the level
+    alpha = 2 (1 - Phi(z)) of ``Settings.z``; else "no detectable change" (or the
+    change's own "not computable" / "not comparable"). ``change`` keeps the per-metric
+    judgement.
+    """
+
+    metric: str
+    change: Change
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "verdict": self.verdict, "p_value": _f(self.change.p_value)}
 
 
 @dataclass(frozen=True)
@@ -107,17 +140,41 @@ class Comparison:
     labels: tuple[str, str] = ("baseline", "follow-up")
     test_retest: Mapping[str, float] | None = None
     version: str = __version__
+    not_comparable_reason: str = ""
+
+    @property
+    def comparable(self) -> bool:
+        """False when the photos cannot be compared (``not_comparable_reason`` says why):
+        every change then has the verdict "not comparable"."""
+        return not self.not_comparable_reason
+
+    def test_retest_mdc95(self) -> dict[str, float] | None:
+        """With a baseline repeat: each metric's MDC95, the threshold of a change without tile
+        SE under the pooled capture SD (t with ``capture_prior_df`` + 1 df times the SD)."""
+        if self.test_retest is None:
+            return None
+        q = float(t_quantile(self.settings.z, self.settings.capture_prior_df + 1.0))
+        return {k: _f(q * v) for k, v in self.test_retest.items()}
+
+    @property
+    def headline(self) -> tuple[Headline, ...]:
+        """The headline metrics' family-wise verdicts (:func:`headline`)."""
+        return headline(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: changes, alignment, correction, warnings and provenance (maps are not included)."""
         return {
             "kind": "comparison",
             "labels": list(self.labels),
+            "comparable": self.comparable,
+            "not_comparable_reason": self.not_comparable_reason,
+            "headline": [h.to_dict() for h in self.headline],
             "changes": {k: c.to_dict() for k, c in self.changes.items()},
             "alignment": self.alignment.to_dict(),
             "photometric": self.photometric.to_dict(),
             "warnings": list(self.warnings),
-            "test_retest_mdc95": None if self.test_retest is None else {k: _f(v) for k, v in self.test_retest.items()},
+            "test_retest_capture_sd": None if self.test_retest is None else {k: _f(v) for k, v in self.test_retest.items()},
+            "test_retest_mdc95": self.test_retest_mdc95(),
             "before": self.before.to_dict(),
             "after": self.after.to_dict(),
             "provenance": {
@@ -270,9 +327,9 @@ class _Engine:
                       max_side=s.align_max_side, min_correlation=s.min_correlation, min_overlap=s.min_overlap)
         if al.ok:
             return al, ()
-        return _fallback_alignment(b.shape, img.shape, al), (
-            f"photo '{label}' could not be aligned to the baseline ({al.message}); its regions are "
-            "taken at the same relative positions and pixel maps are not available",)
+        return _fallback_alignment(b.shape, img.shape, al, label), (
+            f"photo '{label}' could not be aligned to the baseline ({al.message}); it is not comparable: its "
+            "regions are only taken at the same relative positions and pixel maps are not available",)
 
     def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None,
                 aligned: tuple[Alignment, tuple[str, ...]] | None = None) -> _Photo:
@@ -322,27 +379,37 @@ class _Engine:
                                        scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'")
 
 
-def _fallback_alignment(fixed_shape, moving_shape, failed: Alignment) -> Alignment:
+def _orientation(shape: Sequence[int]) -> str:
+    h, w = shape[:2]
+    return "portrait" if h > w else ("landscape" if w > h else "square")
+
+
+def _fallback_alignment(fixed_shape, moving_shape, failed: Alignment, label: str = "follow-up") -> Alignment:
     """After a failed registration: same relative positions (scale by the size ratio)."""
     sy = moving_shape[0] / fixed_shape[0]
     sx = moving_shape[1] / fixed_shape[1]
     if abs(sx - sy) > 0.02 * max(sx, sy):
-        raise AlignmentError(f"after: the photos could not be aligned ({failed.message}) and their aspect ratios differ, "
-                             "so regions cannot be carried over")
+        of, om = _orientation(fixed_shape), _orientation(moving_shape)
+        why = (f"photo '{label}' is {om} ({moving_shape[1]}x{moving_shape[0]}) and the baseline {of} "
+               f"({fixed_shape[1]}x{fixed_shape[0]}); rotate it to the baseline's orientation" if om != of else
+               "their aspect ratios differ, so regions cannot be carried over")
+        raise AlignmentError(f"after: the photos could not be aligned ({failed.message}); {why}")
     return Alignment(((sx, 0.0, 0.0), (0.0, sy, 0.0)), (0.0, 0.0), 0.0, float(sx), failed.correlation_before,
                      failed.correlation_before, 1.0, False, "failed", failed.message, tuple(fixed_shape), tuple(moving_shape))
 
 
-def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> float:
+def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tuple[float, float]:
+    """Tile SE of the change of ``name`` and its degrees of freedom (tiles with data - 1)."""
     rb = mb._internal["replicates"].get(name)
     ra = ma._internal["replicates"].get(name)
     if rb is None or ra is None:
-        return math.nan
+        return math.nan, math.nan
     if paired and len(rb) == len(ra):
         ok = np.isfinite(rb) & np.isfinite(ra)
         if ok.sum() >= 4:
-            return jackknife_se(ra[ok] - rb[ok])
-    return math.sqrt(mb.metrics[name].uncertainty ** 2 + ma.metrics[name].uncertainty ** 2)
+            return jackknife_se(ra[ok] - rb[ok]), float(ok.sum() - 1)
+    se = math.sqrt(mb.metrics[name].uncertainty ** 2 + ma.metrics[name].uncertainty ** 2)
+    return se, float(min(np.isfinite(rb).sum(), np.isfinite(ra).sum()) - 1)
 
 
 def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
@@ -354,19 +421,30 @@ def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
     return float(np.sum(np.where(s > 0, (p - q) ** 2 / np.where(s > 0, s, 1), 0.0)))
 
 
+#: Quality metrics judged by their warning limits (they measure the capture, not the skin).
+_QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
+                   "quality.specular_fraction": "specular_max"}
+
+
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
-             mdc: Mapping[str, float] | None, pixel_size_mm: float | None) -> dict[str, Change]:
+             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "") -> dict[str, Change]:
+    """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
+
+    ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
+    ``not_comparable``: the reason the photos cannot be compared (every verdict is then
+    "not comparable")."""
     out: dict[str, Change] = {}
+    model = load_capture_model()
     for name, info in METRICS.items():
         unit = info.unit_for(pixel_size_mm)
         if info.scope == "pair":
             b = 0.0
             a = photometric.exposure_shift_L if name == "quality.exposure_shift" else _lbp_chi2(mb, ma)
-            se = math.nan
+            se, se_df = math.nan, math.nan
             note = "pair metric: 'after' is its value for this pair"
         else:
             b, a = mb.metrics[name].value, ma.metrics[name].value
-            se = _paired_se(mb, ma, name, paired)
+            se, se_df = _paired_se(mb, ma, name, paired)
             note = mb.metrics[name].note or ma.metrics[name].note
         delta = a - b
         if info.scope == "pair" or not math.isfinite(b) or b == 0:
@@ -375,25 +453,64 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                 note = note or "percent undefined: the baseline value is 0"
         else:
             pct = 100.0 * delta / abs(b)
-        if mdc is not None and name in mdc and math.isfinite(mdc[name]):
-            fl, fl_name = mdc[name], "test-retest MDC95"
-        else:
-            fl = floor_for(name, b if info.scope != "pair" else 1.0, multiplier=s.floor_multiplier, pixel_size_mm=pixel_size_mm)
-            fl_name = "capture floor"
-        quality_limit = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
-                         "quality.specular_fraction": "specular_max"}.get(name)
-        if quality_limit:  # judged like their warnings
-            fl, fl_name = getattr(s, quality_limit), f"{quality_limit} setting"
-        zse = s.z * se if math.isfinite(se) else 0.0
+        if not_comparable:
+            out[name] = Change(name, unit, info.better, b, a, delta, pct, math.nan, math.nan, False, "not comparable",
+                               not_comparable, note, math.nan, "not_comparable", se)
+            continue
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
-                               "value missing", note or "value missing in one photo")
+                               "value missing", note or "value missing in one photo", math.nan, "value_missing", se)
             continue
-        thr = max(zse, fl if math.isfinite(fl) else 0.0)
-        rule = (f"|Δ| vs {s.z:g}·SE = {zse:.4g}" if zse >= fl else f"|Δ| vs {fl_name} = {fl:.4g}")
-        det = abs(delta) > thr
-        out[name] = Change(name, unit, info.better, b, a, delta, pct, se, thr, det, verdict(info.better, b, a, det), rule, note)
+        limit = _QUALITY_LIMITS.get(name)
+        if limit or info.scope == "pair":  # a fixed threshold on |value| (no SE, no sign)
+            if limit:  # like its warning, and beyond its own tile SE
+                zse = s.z * se if math.isfinite(se) else 0.0
+                thr = max(getattr(s, limit), zse)
+                rule = f"|Δ| vs {limit} setting = {thr:.4g}" if thr > zse else f"|Δ| vs {s.z:g}·SE = {thr:.4g}"
+            else:
+                thr = model[name].quantile * s.capture_multiplier
+                rule = f"value vs its upper quantile over nuisance-only calibration retakes = {thr:.4g}"
+            det = abs(delta) > thr
+            out[name] = Change(name, unit, info.better, b, a, delta, pct, se, thr, det,
+                               "changed" if det else "no detectable change", rule, note, math.nan,
+                               "quality_setting" if limit else "pair_quantile", se)
+            continue
+        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm)
+        cap_df, kind = math.inf, "capture_model"
+        if repeat is not None and name in repeat:
+            cap, cap_df, kind = repeat[name], s.capture_prior_df + 1.0, "test_retest_pooled"
+        d = decide(delta, b, a, better=info.better, se=se, se_df=se_df, capture_sd=cap, capture_df=cap_df, z=s.z,
+                   capture_rule=kind)
+        out[name] = Change(name, unit, info.better, b, a, delta, pct, d.uncertainty, d.threshold, d.detectable,
+                           d.verdict, d.rule, note, d.p_value, d.rule_kind, se)
     return out
+
+
+def _alpha(s: Settings) -> float:
+    """The two-sided error rate of a verdict, 2 (1 - Phi(z))."""
+    return math.erfc(s.z / math.sqrt(2.0))
+
+
+def headline(cmp: "Comparison") -> tuple[Headline, ...]:
+    """The headline metrics of a comparison (:data:`texturecmp.catalogue.HEADLINE`, those
+    present and computable) with their family-wise verdicts.
+
+    Holm's step-down rule (:func:`texturecmp.uncertainty.holm`) runs over the p-values of
+    the headline metrics at alpha = 2 (1 - Phi(z)); a change that the per-metric rule calls
+    detectable but Holm does not reads "no detectable change" here. When the photos are
+    not comparable every item reads "not comparable".
+    """
+    present = {n: cmp.changes[n] for n in HEADLINE if n in cmp.changes and math.isfinite(cmp.changes[n].before)
+               and math.isfinite(cmp.changes[n].after)}
+    passed = holm({n: c.p_value for n, c in present.items()}, _alpha(cmp.settings))
+    out = []
+    for n, c in present.items():
+        if c.verdict in ("not comparable", "not computable"):
+            v = c.verdict
+        else:
+            v = c.verdict if passed.get(n) and c.detectable else "no detectable change"
+        out.append(Headline(n, c, v))
+    return tuple(out)
 
 
 def _small_rgb(ph: _Photo) -> tuple[np.ndarray, float]:
@@ -491,7 +608,7 @@ def _relative_alignment(al_from: Alignment, al_to: Alignment, shape_from, shape_
                      tuple(shape_from), tuple(shape_to))
 
 
-def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | None, *, maps: bool = True) -> Comparison:
+def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] | None, *, maps: bool = True) -> Comparison:
     s = eng.s
     if b is eng.base:
         al, rel_ok = a.alignment, a.alignment.ok
@@ -503,14 +620,12 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | N
         shift = a.photometric.exposure_shift_L - b.photometric.exposure_shift_L
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
-    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, mdc, eng.p)
+    reason = _not_comparable(b, a, al)
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)
-    def fine_ratio(m: Measurement) -> float:
-        return m.value("texture.band_fine") / m.value("texture.band_medium")
-
-    rb, ra = fine_ratio(b.measurement), fine_ratio(a.measurement)
+    rb, ra = _fine_ratio(b.measurement), _fine_ratio(a.measurement)
     if math.isfinite(rb) and math.isfinite(ra) and ra < s.blur_ratio * rb:
         warnings.append(f"photo '{a.label}' is blurred compared with photo '{b.label}' (fine detail {100 * (ra / rb - 1):+.0f} % "
                         "relative to medium detail); texture metrics may show a false improvement")
@@ -520,22 +635,45 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, mdc: Mapping[str, float] | N
         base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
     pixel_maps = _maps(base_for_maps, a, rel) if maps else {}
     return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
-                      MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if mdc is None else MappingProxyType(dict(mdc)))
+                      MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if retest is None else MappingProxyType(dict(retest)),
+                      not_comparable_reason=reason)
+
+
+def _fine_ratio(m: Measurement) -> float:
+    """Fine-band over medium-band texture (NaN when the medium band is 0: a blank photo)."""
+    fine, medium = m.value("texture.band_fine"), m.value("texture.band_medium")
+    return fine / medium if math.isfinite(medium) and medium > 0 else math.nan
+
+
+def _blank(m: Measurement) -> bool:
+    """A photo with no detail in its region (a black, white or flat-filled frame)."""
+    return not (m.value("texture.sq") > 1e-6)
+
+
+def _not_comparable(b: _Photo, a: _Photo, al: Alignment) -> str:
+    """Why photos ``b`` and ``a`` cannot be compared, in the user's terms ("" when they can)."""
+    for ph in (a, b):
+        if _blank(ph.measurement):
+            return f"photo '{ph.label}' is blank (no detail in the region to measure)"
+    if not al.ok:
+        return f"photo '{a.label}' could not be aligned with photo '{b.label}' (see the warnings)"
+    return ""
 
 
 def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
-    """MDC95 per metric from a second baseline photo (see texturecmp.uncertainty)."""
+    """Capture SDs pooled with the baseline repeat's difference (:func:`texturecmp.uncertainty.pool_repeat`)."""
     mb, mr = eng.base.measurement, repeat.measurement
+    s = eng.s
     out = {}
     for name, info in METRICS.items():
-        if info.scope == "pair":
+        if info.scope == "pair" or name in _QUALITY_LIMITS:
             continue
-        d = mr.metrics[name].value - mb.metrics[name].value
-        se = _paired_se(mb, mr, name, repeat.alignment.ok)
-        if not math.isfinite(d):
-            continue
-        sd = math.sqrt(d * d + (se * se if math.isfinite(se) else 0.0))
-        out[name] = 1.96 * sd  # = 1.96 * sqrt(2) * SEM with SEM = sd / sqrt(2)
+        b = mb.metrics[name].value
+        d = mr.metrics[name].value - b
+        se, _ = _paired_se(mb, mr, name, repeat.alignment.ok)
+        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=eng.p)
+        if math.isfinite(d) and math.isfinite(cap):
+            out[name] = pool_repeat(cap, d, se, prior_df=s.capture_prior_df)[0]
     return out
 
 
@@ -577,7 +715,8 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
                  repeat: Any = None, aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None] = (),
                  reuse: Measurement | None = None) -> tuple[list[_Photo], dict | None]:
     """Measure the baseline and the follow-ups (``imgs[1:]``; ``aligned``, their registrations when
-    already made) and the baseline repeat; returns the follow-ups and the test-retest MDC."""
+    already made) and the baseline repeat; returns the follow-ups and the capture SDs pooled
+    with the repeat (None without one)."""
     grays = list(grays) or [None] * len(imgs)
     aligned = list(aligned) or [None] * (len(imgs) + 1)
     # The baseline is measured (on the strip pool) while the follow-ups are registered here:
@@ -605,13 +744,13 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
         follow, rep = _beside(lambda: eng.measure_baseline(reuse), follow_ups)
         if reuse is None:
             measure(follow, rep)
-    mdc = _test_retest(eng, rep) if rep is not None else None
-    return follow, mdc
+    retest = _test_retest(eng, rep) if rep is not None else None
+    return follow, retest
 
 
-def _series(eng: _Engine, labels: Sequence[str], follow: Sequence[_Photo], mdc: dict | None) -> Series:
-    vs_base = tuple(_comparison(eng, eng.base, f, mdc) for f in follow)
-    vs_prev = tuple(_comparison(eng, follow[i - 1], follow[i], mdc) for i in range(1, len(follow)))
+def _series(eng: _Engine, labels: Sequence[str], follow: Sequence[_Photo], retest: dict | None) -> Series:
+    vs_base = tuple(_comparison(eng, eng.base, f, retest) for f in follow)
+    vs_prev = tuple(_comparison(eng, follow[i - 1], follow[i], retest) for i in range(1, len(follow)))
     return Series(tuple(labels), tuple([eng.base.measurement] + [f.measurement for f in follow]), vs_base, vs_prev)
 
 
@@ -644,8 +783,8 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
         Register the follow-up to the baseline (default). With False the photos must have
         the same size and are taken as already aligned.
     baseline_repeat : image, optional
-        A second baseline photo taken minutes apart: its test-retest MDC95 replaces the
-        default capture floors.
+        A second baseline photo taken minutes apart: its test-retest difference is pooled
+        with the calibrated capture error (:func:`texturecmp.uncertainty.pool_repeat`).
     pixel_size_mm : float, optional
     settings : Settings, mapping or file, optional
     labels : (str, str)
@@ -662,8 +801,8 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
     labels = list(labels)
     eng, imgs, grays = _open([before, after], labels, roi=roi, lesion=lesion, reference=reference, align=align,
                              pixel_size_mm=pixel_size_mm, settings=settings)
-    follow, mdc = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
-    return _comparison(eng, eng.base, follow[0], mdc)
+    follow, retest = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
+    return _comparison(eng, eng.base, follow[0], retest)
 
 
 def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, lesion: Any = None,
@@ -678,8 +817,8 @@ def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     labels = _series_labels(images, labels)
     eng, imgs, grays = _open(images, labels, roi=roi, lesion=lesion, reference=reference, align=align,
                              pixel_size_mm=pixel_size_mm, settings=settings)
-    follow, mdc = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
-    return _series(eng, labels, follow, mdc)
+    follow, retest = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
+    return _series(eng, labels, follow, retest)
 
 
 class PreparedSeries:
@@ -715,9 +854,9 @@ class PreparedSeries:
         e0 = self._eng0
         eng = _Engine(self._imgs[0], roi=self._roi, lesion=lesion, reference=reference, align=self._align,
                       pixel_size_mm=e0.p, settings=e0.s, label=self._labels[0])
-        follow, mdc = _measure_all(eng, self._imgs, self._labels, repeat=self._repeat, aligned=self._aligned,
+        follow, retest = _measure_all(eng, self._imgs, self._labels, repeat=self._repeat, aligned=self._aligned,
                                    reuse=e0.base.measurement)
-        return _series(eng, self._labels, follow, mdc)
+        return _series(eng, self._labels, follow, retest)
 
 
 def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, align: bool = True,

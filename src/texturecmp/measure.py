@@ -18,7 +18,7 @@ from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, Context
-from texturecmp.regions import reference_ring, region_to_dict, resolve_region, MIN_REFERENCE_PIXELS
+from texturecmp.regions import MIN_REFERENCE_PIXELS, MIN_TILES, reference_ring, region_to_dict, resolve_region
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import jackknife, jackknife_se
 
@@ -151,13 +151,29 @@ def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: An
 
 
 def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None) -> tuple[TileGrid, TileGrid | None]:
+    """The roi's tile grid and the scar family's (lesion and reference); raises
+    :class:`BadMaskError` when the roi holds fewer than :data:`MIN_TILES` tiles with data."""
     min_tile = max(4, int(round(settings.px(settings.min_tile_mm, pixel_size_mm))))
     grid = TileGrid.covering(regions.roi, target_tiles=settings.target_tiles, min_tile=min_tile)
+    _check_tiles(regions.roi, grid, settings.px(1.0, pixel_size_mm))
     scar_grid = None
     if regions.lesion is not None:
         both = regions.lesion | regions.reference
         scar_grid = TileGrid.covering(both, target_tiles=settings.target_tiles, min_tile=max(4, min_tile // 2))
     return grid, scar_grid
+
+
+def _check_tiles(roi: np.ndarray, grid: TileGrid, px_per_mm: float) -> None:
+    n_px = int(np.count_nonzero(roi))
+    if n_px >= 4 * MIN_TILES * grid.t * grid.t:  # always enough tiles: skip the count
+        return
+    n = int(np.count_nonzero(grid.sums(roi) > 0))
+    if n < MIN_TILES:
+        side = int(math.ceil(math.sqrt(MIN_TILES) * grid.t))
+        raise BadMaskError(f"roi: the region to measure ({n_px:,} px) covers {n} tiles of {grid.t} px "
+                           f"({grid.t / px_per_mm:.2g} mm) with data; at least {MIN_TILES} are needed to judge a change. "
+                           f"Mark a larger region, about {MIN_TILES * grid.t * grid.t:,} px or more "
+                           f"(for example {side} x {side} px)")
 
 
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
@@ -169,7 +185,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
     and gains, made without the lesion: its families' tile statistics are taken as they are
     and only the families it lacks (the scar family) are computed; if it was made with
-    ``keep_colour`` (it then holds its colour grids, about 7 bytes a pixel), without a
+    ``keep_colour`` (it then holds its colour grids, about 8 bytes a pixel), without a
     full-resolution pass.
     """
     prior = None
@@ -249,6 +265,7 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     D = np.empty((h, w), np.float32)
     L1 = np.empty((h, w), np.float32)
     D2c = np.empty((max(1, h // ck), max(1, w // ck)), np.float32)
+    Dc = np.empty_like(D2c) if ck > 1 else None  # D's block means: the scar texture's sub-block variance
 
     def detail(y0: int, y1: int) -> None:
         G = enlarge_rows(num, kd, y0, y1, w)
@@ -260,12 +277,16 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
         D[y0:y1] = d
         L1[y0:y1] = g1.rows(y0, y1)
         down_rows(d * d, y0, ck, D2c)
+        if Dc is not None:
+            down_rows(d, y0, ck, Dc)
 
     map_rows(detail, h)
     ctx = Context(rgb=px_src, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
                   grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
     ctx.cache["roi_all"] = roi_all
     ctx.cache[("down", "D2", ck)] = D2c
+    if Dc is not None:
+        ctx.cache[("down", "D", ck)] = Dc
     if not roi_all:
         ctx.cache["roi_n"] = parts["n"]
     return ctx
@@ -340,7 +361,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     }
     if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
         internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
-                              {k: ctx.cache[k] for k in ("roi_all", "roi_n") if k in ctx.cache})
+                              {k: ctx.cache[k] for k in ("roi_all", "roi_n", ("down", "D", ctx.ck)) if k in ctx.cache})
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
                        MappingProxyType(regions.info), tuple(warnings), __version__, internal)
 

@@ -19,10 +19,14 @@ import numpy as np
 from texturecmp.errors import BadMaskError
 
 __all__ = ["Rect", "Ellipse", "Polygon", "Shape", "resolve_region", "reference_ring",
-           "MIN_ROI_PIXELS", "MIN_LESION_PIXELS", "MIN_REFERENCE_PIXELS", "region_to_dict"]
+           "MIN_ROI_PIXELS", "MIN_LESION_PIXELS", "MIN_REFERENCE_PIXELS", "MIN_TILES", "region_to_dict"]
 
 #: Smallest regions texturecmp measures (pixels).
-MIN_ROI_PIXELS = 4096
+#: The smallest roi accepted at all; whether a region can be judged is set by its tiles (MIN_TILES).
+MIN_ROI_PIXELS = 1024
+#: Tiles with data a region needs for the jackknife SE of its metrics (Student t with
+#: MIN_TILES - 1 degrees of freedom widens the threshold of a small region).
+MIN_TILES = 8
 MIN_LESION_PIXELS = 100
 MIN_REFERENCE_PIXELS = 100
 

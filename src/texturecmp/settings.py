@@ -71,8 +71,11 @@ class Settings:
         multiples of the lesion's equivalent radius.
     Uncertainty and verdicts
         target_tiles [64]: about this many tiles cover a region for tile standard
-        errors; min_tile_mm [1.0]: smallest tile side; z [1.96]: multiplier of the
-        standard error; floor_multiplier [1.0]: scales the shipped capture floors.
+        errors; min_tile_mm [1.0]: smallest tile side; z [1.96]: normal quantile of a
+        verdict's confidence (1.96: 95 % two-sided; with few tiles the matching Student t
+        quantile is used); capture_multiplier [1.0]: scales the calibrated capture error;
+        capture_prior_df [8]: how many retakes the calibrated capture error counts for
+        when it is pooled with a test-retest pair (``baseline_repeat``).
     Quality gate
         min_sharpness [0.5]: warn when quality.sharpness (variance of the Laplacian of
         L*) is below it; blur_ratio [0.7]: warn when a follow-up's ratio of fine-band to
@@ -109,7 +112,8 @@ class Settings:
     target_tiles: int = 64
     min_tile_mm: float = 1.0
     z: float = 1.96
-    floor_multiplier: float = 1.0
+    capture_multiplier: float = 1.0
+    capture_prior_df: float = 8.0
     min_sharpness: float = 0.5
     blur_ratio: float = 0.7
     clipped_max: float = 0.01
@@ -140,7 +144,7 @@ class Settings:
                     raise BadSettingsError(f"settings.{f.name}: expected a finite number >= 0, got {v!r}")
                 object.__setattr__(self, f.name, float(v))
         for name in ("nominal_pixel_size_mm", "detail_sigma_mm", "glcm_bin_width", "glcm_distance_mm", "lbp_radius_mm",
-                     "anisotropy_sigma_mm", "wrinkle_min_length_mm", "min_tile_mm", "z", "unevenness_sigma_mm"):
+                     "anisotropy_sigma_mm", "wrinkle_min_length_mm", "min_tile_mm", "z", "unevenness_sigma_mm", "capture_prior_df"):
             if getattr(self, name) <= 0:
                 raise BadSettingsError(f"settings.{name}: expected a number > 0, got {getattr(self, name)!r}")
         if self.glcm_levels < 2 or self.glcm_levels > 256:

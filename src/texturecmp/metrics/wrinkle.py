@@ -12,7 +12,11 @@ line has a large positive :math:`\lambda_1` (the profile across it is a valley) 
 - ``wrinkle.density``: ridge pixels / region pixels (Osman et al. 2017 wrinkle index).
 - ``wrinkle.length_density``: skeleton pixels of the ridges per region area (the
   skeleton pixel count approximates length; mm/mm² with a pixel size, else px/px²).
-- ``wrinkle.depth``: mean of -D over ridge pixels (L* units; 0 when there are none).
+- ``wrinkle.depth``: :math:`\sum_{ridges} (-D) / n`, the darkening integrated over the
+  ridge pixels per region pixel (L* units: the region's mean darkening by lines; 0 when
+  there are none). It is not the mean over the ridge pixels: the threshold keeps the
+  darkest part of each line, so that mean stays where it is while lines fade (they fade
+  out of the detection instead); the integral falls with both.
 
 Larger scales are computed on area-downsampled images (sigma stays >= 2 px there).
 """
@@ -196,7 +200,7 @@ class WrinkleFamily(Family):
         length = safe_div(tot["skel"], n)
         if pixel_size_mm:
             length = length / pixel_size_mm  # px/px^2 -> mm/mm^2
-        depth = np.where(tot["ridge"] > 0, safe_div(tot["dark"], tot["ridge"]), 0.0)
+        depth = np.where(tot["ridge"] > 0, safe_div(tot["dark"], n), 0.0)
         return {
             "wrinkle.density": safe_div(tot["ridge"], n),
             "wrinkle.length_density": length,

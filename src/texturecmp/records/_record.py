@@ -275,16 +275,7 @@ def _flags(warnings: Iterable[str], alignment_ok: bool = True) -> list[str]:
 
 
 def _rule_kind(change: Any) -> str:
-    rule = change.rule
-    if change.verdict == "not computable" or rule == "value missing":
-        return "value_missing"
-    if "·SE" in rule:
-        return "standard_error"
-    if "MDC95" in rule:
-        return "test_retest_mdc95"
-    if "setting" in rule:
-        return "quality_setting"
-    return "capture_floor"
+    return change.rule_kind or ("value_missing" if change.verdict == "not computable" else "capture_model")
 
 
 def _common(subject: Any, session: Any, date: Any, settings: Any, version: str, pixel_size_mm: float | None) -> dict:
@@ -381,7 +372,7 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
     rec["changes"] = changes
     rec["alignment"] = c.alignment.to_dict()
     rec["photometric"] = c.photometric.to_dict()
-    rec["test_retest_mdc95"] = None if c.test_retest is None else dict(c.test_retest)
+    rec["test_retest_mdc95"] = None if c.test_retest is None else c.test_retest_mdc95()
     return _finish(rec)
 
 

@@ -1,0 +1,302 @@
+#!/usr/bin/env python
+"""Calibrate the capture-error model, ``src/texturecmp/data/capture.json`` (texturecmp.uncertainty).
+
+The capture error of a metric is the part of a change that a second capture of the same,
+untreated skin produces beyond the tile SE: exposure and white balance, shift, rotation
+and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only retakes of the
+**calibration corpus** (and never on the validation corpus of
+``benchmarks/validate_verdicts.py``):
+
+* ``phantom-mottled``: :func:`texturecmp.phantoms.skin_phantom` with its default skin
+  (b* mottling), scene seeds 1000-1999;
+* ``phantom-flat``: the same renderer with flat chroma (``mottling_amplitude=0``) in
+  three skin tones, scene seeds 2000-2999;
+* ``phantom-varied``: the same renderer with every skin property drawn per seed
+  (:func:`varied_params`: tone, mottling 0-3 (none on even seeds), grain, micro-relief,
+  pore density, size and depth, fine lines, scar colour, texture, size and border), scene
+  seeds 3000-3999;
+* ``real``: real photos from ``../shared/data/real/`` (London set subjects 021, 024 and
+  061, neutral; ISIC_0000000 and ISIC_0000001), each captured twice by
+  :func:`capture_real` below with independent nuisances.
+
+Nuisances are drawn per pair: exposure 0.9-1.1, white-balance gains within +-3 %, shift up
+to 8 px per axis, rotation up to 1 deg, scale 0.99-1.01, JPEG quality 75-95 on both
+photos, fresh sensor noise.
+
+For each photo metric and retake i with change d_i, tile SE s_i and baseline value b_i, the
+capture SD that puts d_i exactly on the decision threshold is
+sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). An absolute metric's SD is the (1 - alpha)
+quantile of sigma_i (``--alpha``, default 0.025): at most alpha of the calibration retakes
+are flagged. A relative metric's SD is sqrt(a^2 + (c b)^2): c is that quantile of
+sigma_i / |b_i| over the retakes with the larger half of |b_i|, and a the smallest absolute
+part that keeps the flagged fraction at alpha. For the pair metric ``change.lbp_chi2`` (no
+SE, no sign) the threshold itself is the (1 - alpha) quantile of its value. Metrics judged
+by a quality setting (exposure shift, clipping, glare) get no model.
+
+The deltas and SEs do not depend on the model installed (only verdicts do), so the file
+does not feed back into itself. **Re-run after changing any metric** and commit the file::
+
+    PYTHONPATH=src python scripts/calibrate_capture.py              # the full corpus, 2 processes
+    PYTHONPATH=src python scripts/calibrate_capture.py --quick      # smoke test
+    PYTHONPATH=src python scripts/calibrate_capture.py --rows /tmp/cal.csv --out /tmp/capture.json
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse
+import datetime as _dt
+import json
+import math
+import sys
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+
+import texturecmp as tc  # noqa: E402
+from texturecmp.catalogue import METRICS  # noqa: E402
+from texturecmp.color import linear_to_srgb, srgb_to_linear  # noqa: E402
+from texturecmp.phantoms import SkinParams, jpeg_roundtrip, skin_phantom  # noqa: E402
+
+DEFAULT_OUT = ROOT / "src" / "texturecmp" / "data" / "capture.json"
+REAL = ROOT.parent / "shared" / "data" / "real"
+
+#: Real photos of the calibration corpus (the others are held out for validation).
+CAL_LONDON = ("021", "024", "061")
+CAL_ISIC = ("ISIC_0000000", "ISIC_0000001")
+#: Flat-chroma skin tones (linear-ish base RGB of SkinParams): light, medium, dark.
+FLAT_TONES = ((0.80, 0.62, 0.52), (0.62, 0.45, 0.34), (0.36, 0.24, 0.17))
+#: Metrics judged by their quality settings, not by a capture model.
+QUALITY_LIMITED = ("quality.exposure_shift", "quality.clipped_fraction", "quality.specular_fraction")
+
+
+# ------------------------------------------------------------------------------- nuisances
+
+def varied_params(rng: np.random.Generator, *, flat: bool) -> SkinParams:
+    """A skin drawn at random over the range of skins the phantoms can render (``flat``:
+    without mottling, where JPEG moves a region's mean chroma as a whole)."""
+    tone = FLAT_TONES[int(rng.integers(len(FLAT_TONES)))]
+    jitter = rng.uniform(0.9, 1.1, 3)
+    return SkinParams(base_rgb=tuple(float(np.clip(t * j, 0.05, 0.95)) for t, j in zip(tone, jitter)),
+                      fine_amplitude=float(rng.uniform(0.8, 3.0)), microrelief_depth=float(rng.uniform(1.5, 6.0)),
+                      pore_density=float(rng.uniform(0.3, 3.0)), pore_depth=float(rng.uniform(4.0, 14.0)),
+                      pore_radius_px=float(rng.uniform(2.0, 5.0)), wrinkle_count=int(rng.integers(0, 25)),
+                      wrinkle_depth=float(rng.uniform(3.0, 12.0)), mottling_amplitude=0.0 if flat else float(rng.uniform(0.0, 3.0)),
+                      scar_delta_lab=(float(rng.uniform(-8, 4)), float(rng.uniform(0, 12)), float(rng.uniform(-2, 6))),
+                      scar_texture_ratio=float(rng.uniform(0.3, 1.2)), scar_border_px=float(rng.uniform(2, 12)),
+                      scar_radii=(float(rng.uniform(0.08, 0.2)), float(rng.uniform(0.05, 0.14))))
+
+
+def draw_nuisance(rng: np.random.Generator, *, scale: bool) -> dict:
+    """One capture's nuisances (calibration ranges)."""
+    return {"exposure": float(rng.uniform(0.9, 1.1)), "wb": tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
+            "shift": tuple(float(v) for v in rng.uniform(-8, 8, 2)), "rotation": float(rng.uniform(-1, 1)),
+            "scale": float(rng.uniform(0.99, 1.01)) if scale else 1.0, "quality": int(rng.integers(75, 96)),
+            "noise": float(rng.uniform(0.5, 2.0)) / 255.0, "noise_seed": int(rng.integers(0, 2**62))}
+
+
+def capture_real(rgb: np.ndarray, nz: dict) -> np.ndarray:
+    """A re-capture of a real photo: similarity warp, gains in linear light, noise, JPEG."""
+    h, w = rgb.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), nz["rotation"], nz["scale"])
+    m[:, 2] += nz["shift"]
+    lin = srgb_to_linear(rgb.astype(np.float32) / 255.0).astype(np.float32)
+    lin = cv2.warpAffine(lin, m, (w, h), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
+    lin = np.clip(lin * (nz["exposure"] * np.asarray(nz["wb"], np.float32)), 0, 1)
+    out = linear_to_srgb(lin).astype(np.float32)
+    out += np.random.default_rng(nz["noise_seed"]).normal(0, nz["noise"], out.shape).astype(np.float32)
+    out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, nz["quality"]])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def london_regions(tem: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cheeks and forehead (roi) and a cheek patch (lesion) from the pupils (points 0, 1) of a
+    189-point FRL template."""
+    pts = np.loadtxt(tem, skiprows=1, max_rows=2)
+    (lx, ly), (rx, ry) = pts[0], pts[1]
+    d = math.hypot(rx - lx, ry - ly)
+    roi = np.zeros(shape, np.uint8)
+    for cx, cy, ax, ay in ((lx - 0.05 * d, ly + 0.75 * d, 0.28 * d, 0.30 * d),
+                           (rx + 0.05 * d, ry + 0.75 * d, 0.28 * d, 0.30 * d),
+                           ((lx + rx) / 2, (ly + ry) / 2 - 0.65 * d, 0.50 * d, 0.18 * d)):
+        cv2.ellipse(roi, (int(cx), int(cy)), (int(ax), int(ay)), 0, 0, 360, 1, -1)
+    lesion = np.zeros(shape, np.uint8)
+    cv2.circle(lesion, (int(lx - 0.05 * d), int(ly + 0.75 * d)), int(0.1 * d), 1, -1)
+    return roi.astype(bool), lesion.astype(bool)
+
+
+def isic_regions(shape: tuple[int, int]) -> tuple[None, np.ndarray]:
+    """Dermoscopy: the whole photo, and the centred lesion as an ellipse."""
+    h, w = shape
+    lesion = np.zeros(shape, np.uint8)
+    cv2.ellipse(lesion, (w // 2, h // 2), (w // 4, h // 4), 0, 0, 360, 1, -1)
+    return None, lesion.astype(bool)
+
+
+# ---------------------------------------------------------------------------------- corpus
+
+def jobs(n_phantom: int, n_real: int) -> list[tuple]:
+    """(generator, item, variant) of every calibration retake."""
+    out = [("phantom-mottled", 1000 + i, 0) for i in range(n_phantom)]
+    out += [("phantom-flat", 2000 + i, 0) for i in range(n_phantom)]
+    out += [("phantom-varied", 3000 + i, 0) for i in range(2 * n_phantom)]
+    real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC]
+    out += [("real", r, v) for v in range(n_real) for r in real]
+    return out
+
+
+def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """(baseline, retake, roi, lesion) of one calibration retake."""
+    rng = np.random.default_rng([zlib.crc32(gen.encode()), int(variant), zlib.crc32(str(item).encode())])
+    if gen.startswith("phantom"):
+        if gen == "phantom-mottled":
+            params = SkinParams()
+        elif gen == "phantom-flat":
+            params = SkinParams(mottling_amplitude=0.0, base_rgb=FLAT_TONES[int(item) % len(FLAT_TONES)])
+        else:
+            params = varied_params(rng, flat=int(item) % 2 == 0)
+        photos = []
+        for first in (True, False):
+            nz = draw_nuisance(rng, scale=True)
+            ph = skin_phantom((768, 1024), seed=int(item), params=params, noise_seed=nz["noise_seed"],
+                              **({} if first else {"exposure": nz["exposure"], "white_balance": nz["wb"],
+                                                   "shift_px": nz["shift"], "rotation_deg": nz["rotation"],
+                                                   "scale": nz["scale"]}))
+            photos.append((jpeg_roundtrip(ph.rgb, nz["quality"]), ph.lesion))
+        (b, lesion), (r, _) = photos
+        return b, r, None, lesion
+    kind, name = item.split("/")
+    if kind == "london":
+        path = REAL / "london_neutral_smiling" / f"{name}_03_neutral.jpg"
+    else:
+        path = REAL / "isic_uda1_cc0" / f"{name}.jpg"
+    rgb = tc.load_image(path).pixels()
+    if kind == "london":
+        roi, lesion = london_regions(path.with_suffix(".tem"), rgb.shape[:2])
+    else:
+        roi, lesion = isic_regions(rgb.shape[:2])
+    b = capture_real(rgb, draw_nuisance(rng, scale=True))
+    r = capture_real(rgb, draw_nuisance(rng, scale=True))
+    return b, r, roi, lesion
+
+
+def rows_of(cmp: tc.Comparison, **tags) -> list[dict]:
+    """One row per metric of a comparison: change, tile SE, baseline value, verdict (for fitting or rates)."""
+    return [{**tags, "metric": n, "before": c.before, "delta": c.delta, "se": c.se, "verdict": c.verdict,
+             "p_value": c.p_value} for n, c in cmp.changes.items()]
+
+
+def run_job(job: tuple) -> list[dict]:
+    gen, item, variant = job
+    b, r, roi, lesion = make_pair(gen, item, variant)
+    cmp = tc.compare(b, r, roi=roi, lesion=lesion)
+    return rows_of(cmp, generator=gen, item=str(item), variant=variant, aligned=cmp.alignment.ok)
+
+
+# ------------------------------------------------------------------------------------- fit
+
+def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
+    """The capture model (see the module docstring) from retake rows."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df = df[df["aligned"]]
+    model = {}
+    for name, info in METRICS.items():
+        if name in QUALITY_LIMITED:
+            continue
+        g = df[df["metric"] == name]
+        d = g["delta"].to_numpy(float)
+        ok = np.isfinite(d)
+        if info.scope == "pair":
+            v = np.abs(d[ok])
+            model[name] = {"kind": "abs", "sd": 0.0, "quantile": float(np.quantile(v, 1 - alpha)), "n": int(ok.sum())}
+            continue
+        se = np.nan_to_num(g["se"].to_numpy(float), nan=0.0)[ok]
+        b = np.abs(g["before"].to_numpy(float))[ok]
+        need = np.sqrt(np.maximum((d[ok] / z) ** 2 - se ** 2, 0.0))
+        entry = {"kind": info.floor, "n": int(need.size)}
+        if info.floor == "rel":
+            # sigma(b) = sqrt(a^2 + (c b)^2): c from the larger half of the baseline values,
+            # then the smallest absolute part a that keeps the flagged fraction at alpha
+            big = b >= np.median(b)
+            c = float(np.quantile(need[big] / b[big], 1 - alpha)) if big.any() else 0.0
+            entry["sd"], entry["sd_abs"] = c, _smallest_floor(need, c * b, alpha)
+        else:
+            entry["sd"] = float(np.quantile(need, 1 - alpha)) if need.size else 0.0
+        model[name] = entry
+    return model
+
+
+def _smallest_floor(need: np.ndarray, rel: np.ndarray, alpha: float) -> float:
+    """Smallest a >= 0 with at most ``alpha`` of ``need > sqrt(a^2 + rel^2)`` (bisection)."""
+    def flagged(a: float) -> float:
+        return float(np.mean(need > np.sqrt(a * a + rel * rel) * (1 + 1e-12)))
+    lo, hi = 0.0, float(need.max()) if need.size else 0.0
+    if flagged(lo) <= alpha:
+        return 0.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if flagged(mid) <= alpha else (mid, hi)
+    return hi
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--phantoms", type=int, default=60, help="retakes per phantom generator (default 60; varied: twice)")
+    ap.add_argument("--real", type=int, default=12, help="retakes per real calibration photo (default 12)")
+    ap.add_argument("--alpha", type=float, default=0.025, help="flagged fraction of calibration retakes (default 0.025)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="smoke test: 4 + 4 phantoms, 1 per real photo")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--rows", type=Path, help="also write the retake rows (CSV)")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.phantoms, a.real = 4, 1
+    todo = jobs(a.phantoms, a.real)
+    t0 = time.time()
+    rows: list[dict] = []
+    with ProcessPoolExecutor(a.jobs) as ex:
+        for i, part in enumerate(ex.map(run_job, todo, chunksize=1)):
+            rows.extend(part)
+            if (i + 1) % 20 == 0:
+                print(f"{i + 1}/{len(todo)} retakes, {time.time() - t0:.0f} s", file=sys.stderr)
+    z = tc.Settings().z
+    model = fit(rows, alpha=a.alpha, z=z)
+    n_gen = {}
+    for j in todo:
+        n_gen[j[0]] = n_gen.get(j[0], 0) + 1
+    out = {"made_by": "scripts/calibrate_capture.py", "date": _dt.date.today().isoformat(),
+           "texturecmp_version": tc.__version__, "alpha": a.alpha, "z": z, "retakes": n_gen,
+           "corpus": {"phantom-mottled": "texturecmp.phantoms, default skin, seeds 1000+",
+                      "phantom-flat": "texturecmp.phantoms, mottling 0, 3 tones, seeds 2000+",
+                      "phantom-varied": "texturecmp.phantoms, skin properties drawn per seed, seeds 3000+",
+                      "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}"},
+           "metrics": model}
+    a.out.write_text(json.dumps(out, indent=1) + "\n")
+    if a.rows:
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(a.rows, index=False)
+    print(f"{len(todo)} retakes in {time.time() - t0:.0f} s -> {a.out}", file=sys.stderr)
+    for name, m in model.items():
+        print(f"{name:28s} {m['kind']:3s} sd {m['sd']:.4g} abs {m.get('sd_abs', 0):.4g} q {m.get('quantile', float('nan')):.4g}"
+              f"  n {m['n']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
