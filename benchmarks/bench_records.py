@@ -1,10 +1,16 @@
-"""Benchmark of the record store: add 10,000 records, then query one subject's history.
+"""Benchmark of the record store on each back end: add 10,000 records, then query one subject's history.
 
 A script, not a test: it prints the figures and does not fail when a target is missed.
-Targets (issue 5): inserts under 10 s, history query under 50 ms.
+Targets (issues 5 and 18): inserts under 10 s, history query under 50 ms, also with
+100,000 records in the store.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py            # 10,000 records
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --n 2000 --single 200
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py                 # SQLite and PostgreSQL
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --backend sqlite --n 2000 --single 200
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --pg postgresql://me@localhost/bench
+
+PostgreSQL: a throwaway local server (initdb + pg_ctl in a temporary folder, with the
+server's default durability: fsync on) unless ``--pg`` names a database (it must be
+empty; its tables are dropped afterwards).
 
 The records are copies of one real comparison record (a 256 x 320 phantom pair), each
 with its own subject (200 subjects), session, capture date and metric values, so every
@@ -16,8 +22,11 @@ record is schema-valid and distinct. Generating them is not timed. Timed:
     public ``records.canonical_json`` (which first scans the record for NaN) and the
     store's path for a validated record (no scan, UTF-8 bytes);
 (d) ``Store.history(subject)`` for one subject (median of 20): the query, and the query
-    plus parsing every record of the history (``.record`` is parsed on first access);
-    ``Store.entries`` (index fields only).
+    plus parsing every record of the history (``.record`` is parsed and checked on
+    first access); ``Store.entries`` (index fields only);
+(e) with ``--big`` records (default 100,000; 2,000 subjects of 50 records each) in a new
+    store, added with ``add_many`` in batches of 5,000: the history of one subject (50
+    records, median of 20), with and without parsing.
 """
 
 from __future__ import annotations
@@ -60,43 +69,34 @@ def variants(base: dict, n: int, *, subjects: int = 200, seed: int = 0, offset: 
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=10_000, help="records added with add_many")
-    ap.add_argument("--single", type=int, default=500, help="records added one by one with add")
-    ap.add_argument("--batch", type=int, default=1000, help="records per add_many transaction")
-    ap.add_argument("--dir", default=None, help="folder for the database (default: a temporary one)")
-    args = ap.parse_args()
+def _history_times(store, subject: str) -> tuple[float, float, int]:
+    times, parsed_times = [], []
+    for _ in range(20):
+        t = time.perf_counter()
+        hist = store.history(subject)
+        times.append(time.perf_counter() - t)
+    for _ in range(20):
+        t = time.perf_counter()
+        parsed = [h.record for h in store.history(subject)]
+        parsed_times.append(time.perf_counter() - t)
+    assert len(parsed) == len(hist)
+    return statistics.median(times), statistics.median(parsed_times), len(hist)
 
+
+def _size(store, db: str) -> float:
+    if store.backend == "sqlite":
+        return os.path.getsize(db) + (os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0)
+    return float(store.query("SELECT pg_database_size(current_database())")[0][0])
+
+
+def run(backend: str, new_db, base: dict, args: argparse.Namespace, per_record: tuple[float, float, float]) -> None:
     from texturecmp import records
 
-    base = make_base()
+    t_val, t_json, t_bytes = per_record
     recs = variants(base, args.n)
     singles = variants(base, args.single, seed=1, offset=args.n)
-    folder = args.dir or tempfile.mkdtemp(prefix="texturecmp_bench_records_")
-    db = os.path.join(folder, "records.db")
-    if os.path.exists(db):
-        os.remove(db)
-    print(f"record size: {len(records.canonical_json(base)) / 1024:.1f} KiB of canonical JSON, "
-          f"{len(base['metrics'])} metrics + {len(base['changes'])} changes + baseline block")
-
-    k = min(300, len(recs))
-    t = time.perf_counter()
-    for r in recs[:k]:
-        records.validate(r)
-    t_val = (time.perf_counter() - t) / k
-    t = time.perf_counter()
-    for r in recs[:k]:
-        records.canonical_json(r)
-    t_json = (time.perf_counter() - t) / k
-    from texturecmp.records._record import canonical_bytes
-
-    t = time.perf_counter()
-    for r in recs[:k]:
-        canonical_bytes(r, checked=True)
-    t_bytes = (time.perf_counter() - t) / k
+    db = new_db("records")
     load0 = os.getloadavg()[0]
-
     with records.Store(db) as store:
         t = time.perf_counter()
         for i in range(0, len(recs), args.batch):
@@ -108,23 +108,12 @@ def main() -> None:
         t_single = time.perf_counter() - t
         n_total = len(store)
         subject = "P-0042"
-        times = []
-        for _ in range(20):
-            t = time.perf_counter()
-            hist = store.history(subject)
-            times.append(time.perf_counter() - t)
-        t_hist = statistics.median(times)
-        times = []
-        for _ in range(20):
-            t = time.perf_counter()
-            parsed = [h.record for h in store.history(subject)]
-            times.append(time.perf_counter() - t)
-        t_parsed = statistics.median(times)
+        t_hist, t_parsed, n_hist = _history_times(store, subject)
         t = time.perf_counter()
         entries = store.entries(subject=subject)
         t_entries = time.perf_counter() - t
-        size = os.path.getsize(db) + (os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0)
-
+        size = _size(store, db)
+    print(f"\n== {backend} ({store.path})")
     print(f"{'':4}{'figure':52} {'value':>12}  target")
     print(f"(a) add_many: {args.n} records, batches of {args.batch:<14}{t_many:>11.2f} s  < 10 s   "
           f"({1000 * t_many / args.n:.2f} ms/record)")
@@ -133,12 +122,96 @@ def main() -> None:
     print(f"(c) validate one record{'':30}{1000 * t_val:>9.2f} ms")
     print(f"    canonical JSON of one record{'':21}{1000 * t_json:>9.2f} ms")
     print(f"    canonical bytes of a validated record (store){'':4}{1000 * t_bytes:>9.2f} ms")
-    print(f"(d) history('{subject}'): {len(hist)} records (median of 20){'':6}{1000 * t_hist:>9.2f} ms  < 50 ms")
+    print(f"(d) history('{subject}'): {n_hist} records (median of 20){'':6}{1000 * t_hist:>9.2f} ms  < 50 ms")
     print(f"    history('{subject}') and parse every record{'':6}{1000 * t_parsed:>9.2f} ms")
     print(f"    entries('{subject}') (index fields only){'':12}{1000 * t_entries:>9.2f} ms")
-    assert len(parsed) == len(hist) == len(entries)
-    print(f"store: {n_total} records, {size / 2**20:.0f} MiB ({db})")
+    assert n_hist == len(entries)
+    print(f"store: {n_total} records, {size / 2**20:.0f} MiB")
+    if args.big:
+        big = new_db("big")
+        subjects = max(1, args.big // 50)
+        with records.Store(big) as store:
+            t = time.perf_counter()
+            for i in range(0, args.big, 5000):
+                store.add_many(variants(base, min(5000, args.big - i), subjects=subjects, offset=i))
+            t_fill = time.perf_counter() - t
+            t_hist, t_parsed, n_hist = _history_times(store, f"P-{min(42, subjects - 1):04d}")
+            n_big, size = len(store), _size(store, big)
+        print(f"(e) {n_big} records ({subjects} subjects, {size / 2**20:.0f} MiB; added in {t_fill:.0f} s)")
+        print(f"    history(one subject): {n_hist} records (median of 20){'':6}{1000 * t_hist:>9.2f} ms  < 50 ms")
+        print(f"    history(one subject) and parse every record{'':6}{1000 * t_parsed:>9.2f} ms")
+        if store.backend == "sqlite":
+            os.remove(big)
     print(f"1-minute load average: {load0:.2f} before the inserts, {os.getloadavg()[0]:.2f} after")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    ap.add_argument("--n", type=int, default=10_000, help="records added with add_many")
+    ap.add_argument("--single", type=int, default=500, help="records added one by one with add")
+    ap.add_argument("--batch", type=int, default=1000, help="records per add_many transaction")
+    ap.add_argument("--big", type=int, default=100_000, help="records of the store for (e) (0: skip)")
+    ap.add_argument("--dir", default=None, help="folder for the SQLite databases (default: a temporary one)")
+    ap.add_argument("--pg", default=None, help="an empty PostgreSQL database (default: a throwaway local server)")
+    args = ap.parse_args()
+
+    from texturecmp import records
+    from texturecmp.records._record import canonical_bytes
+
+    base = make_base()
+    print(f"record size: {len(records.canonical_json(base)) / 1024:.1f} KiB of canonical JSON, "
+          f"{len(base['metrics'])} metrics + {len(base['changes'])} changes + baseline block")
+    sample = variants(base, 300)
+    t = time.perf_counter()
+    for r in sample:
+        records.validate(r)
+    t_val = (time.perf_counter() - t) / len(sample)
+    t = time.perf_counter()
+    for r in sample:
+        records.canonical_json(r)
+    t_json = (time.perf_counter() - t) / len(sample)
+    t = time.perf_counter()
+    for r in sample:
+        canonical_bytes(r, checked=True)
+    t_bytes = (time.perf_counter() - t) / len(sample)
+    per_record = (t_val, t_json, t_bytes)
+
+    if args.backend in ("sqlite", "both"):
+        folder = args.dir or tempfile.mkdtemp(prefix="texturecmp_bench_records_")
+
+        def new_sqlite(name: str) -> str:
+            db = os.path.join(folder, f"{name}.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+            return db
+
+        run("sqlite", new_sqlite, base, args, per_record)
+    if args.backend in ("postgresql", "both"):
+        cluster = None
+        if args.pg:
+            def new_pg(name: str) -> str:
+                with records.Store(args.pg) as s:  # emptied: the store's tables only
+                    s.query("DROP TABLE IF EXISTS comparisons, measurements, records, sessions, subjects, meta")
+                return args.pg
+        else:
+            import sys
+
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+            from pg_fixture import Cluster, server_bin
+
+            if server_bin() is None:
+                raise SystemExit("PostgreSQL server programs not found: apt-get install postgresql, or give --pg URL")
+            cluster = Cluster(server_bin(), fast=False)
+
+            def new_pg(name: str) -> str:
+                return cluster.new_database()
+        try:
+            run("postgresql", new_pg, base, args, per_record)
+        finally:
+            if cluster is not None:
+                cluster.remove()
 
 
 if __name__ == "__main__":

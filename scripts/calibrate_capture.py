@@ -15,6 +15,10 @@ and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only reta
   (:func:`varied_params`: tone, mottling 0-3 (none on even seeds), grain, micro-relief,
   pore density, size and depth, fine lines, scar colour, texture, size and border), scene
   seeds 3000-3999;
+* ``phantom-chromaflat``: drawn flat skins whose a* and b* are then made exactly uniform
+  outside and inside the scar (:func:`flatten_chroma`), captured twice like the real
+  photos: the worst case for JPEG's rounding of each block's mean chroma, scene seeds
+  4000-4999;
 * ``real``: real photos from ``../shared/data/real/`` (London set subjects 021, 024 and
   061, neutral; ISIC_0000000 and ISIC_0000001), each captured twice by
   :func:`capture_real` below with independent nuisances.
@@ -99,6 +103,18 @@ def varied_params(rng: np.random.Generator, *, flat: bool) -> SkinParams:
                       scar_radii=(float(rng.uniform(0.08, 0.2)), float(rng.uniform(0.05, 0.14))))
 
 
+def flatten_chroma(rgb: np.ndarray, lesion: np.ndarray) -> np.ndarray:
+    """uint8 sRGB with a* and b* set to their medians outside the lesion and inside it
+    (blended over a 3 px soft border); L* is kept."""
+    lab = cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
+    w = cv2.GaussianBlur(lesion.astype(np.float32), (0, 0), 3.0)
+    for c in (1, 2):
+        out, inside = np.median(lab[..., c][~lesion]), np.median(lab[..., c][lesion])
+        lab[..., c] = out + w * (inside - out)
+    flat = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    return np.clip(flat * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def draw_nuisance(rng: np.random.Generator, *, scale: bool) -> dict:
     """One capture's nuisances (calibration ranges)."""
     return {"exposure": float(rng.uniform(0.9, 1.1)), "wb": tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
@@ -153,6 +169,7 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
     out = [("phantom-mottled", 1000 + i, 0) for i in range(n_phantom)]
     out += [("phantom-flat", 2000 + i, 0) for i in range(n_phantom)]
     out += [("phantom-varied", 3000 + i, 0) for i in range(2 * n_phantom)]
+    out += [("phantom-chromaflat", 4000 + i, 0) for i in range(n_phantom)]
     real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC]
     out += [("real", r, v) for v in range(n_real) for r in real]
     return out
@@ -161,6 +178,12 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
 def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     """(baseline, retake, roi, lesion) of one calibration retake."""
     rng = np.random.default_rng([zlib.crc32(gen.encode()), int(variant), zlib.crc32(str(item).encode())])
+    if gen == "phantom-chromaflat":
+        ph = skin_phantom((768, 1024), seed=int(item), params=varied_params(rng, flat=True),
+                          noise_seed=int(rng.integers(0, 2**62)))
+        rgb = flatten_chroma(ph.rgb, ph.lesion)
+        return capture_real(rgb, draw_nuisance(rng, scale=True)), capture_real(rgb, draw_nuisance(rng, scale=True)), \
+            None, ph.lesion
     if gen.startswith("phantom"):
         if gen == "phantom-mottled":
             params = SkinParams()
@@ -284,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
            "corpus": {"phantom-mottled": "texturecmp.phantoms, default skin, seeds 1000+",
                       "phantom-flat": "texturecmp.phantoms, mottling 0, 3 tones, seeds 2000+",
                       "phantom-varied": "texturecmp.phantoms, skin properties drawn per seed, seeds 3000+",
+                      "phantom-chromaflat": "drawn flat skins with exactly uniform a*, b* outside and inside the scar, "
+                                            "seeds 4000+",
                       "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}"},
            "metrics": model}
     a.out.write_text(json.dumps(out, indent=1) + "\n")

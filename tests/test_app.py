@@ -160,7 +160,9 @@ def test_broken_upload_gets_a_message_and_the_rest_works():
     ]).run()
     _no_crash(at)
     errs = [e.value for e in at.error]
-    assert any("broken.jpg" in e and "cannot be used" in e for e in errs), errs
+    # named by its place in the uploader's list, not by its file name (which may carry a person's name)
+    assert any("Upload 1" in e and "cannot be used" in e for e in errs), errs
+    assert not any("broken" in e for e in errs), errs
     assert not any("Traceback" in e for e in errs)
     # the two good photos go on: the marks section is there; choose "no lesion" and get results
     at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
@@ -265,8 +267,9 @@ def _sha(name: str) -> str:
 
 @pytest.fixture()
 def records_app(tmp_path, monkeypatch) -> AppTest:
-    """The sample series with its results, run from an empty working directory."""
+    """The sample series with its results, run from an empty working directory that is also the records folder."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEXTURECMP_RECORDS_DIR", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.button(key="sample_button").click().run()
     _no_crash(at)
@@ -276,8 +279,7 @@ def records_app(tmp_path, monkeypatch) -> AppTest:
 
 def test_nothing_is_written_until_save_is_pressed(records_app, tmp_path):
     at = records_app
-    default = tmp_path / "texturecmp_records.db"
-    assert at.text_input(key="records_db").value == str(default)
+    assert at.text_input(key="records_db").value == "texturecmp_records.db"  # a name in the records folder
     assert at.button(key="records_save").label == "Save to records"
     # the history tab reads the default path: no store there yet, and it does not create one
     assert any("no record store at this path" in i.value for i in at.info), [i.value for i in at.info]
@@ -363,3 +365,357 @@ def test_bad_date_missing_subject_and_bad_path_get_messages(records_app, tmp_pat
     errs = " ".join(e.value for e in at.error)
     assert errs.startswith("Nothing was saved") and "cannot be used" in errs, errs
     assert not any("Saved" in s.value for s in at.success)
+
+
+# ------------------------------------------------------------------------------ privacy and error details
+
+#: A file name that carries a person's name and birth date, as clinic exports often do.
+PERSON = "jane_doe_1970-01-01_baseline.jpg"
+PERSON_PARTS = ("jane", "jane_doe", "1970-01-01")
+
+
+def _page_text(at: AppTest) -> str:
+    """Everything the page holds (every element's protobuf as text: labels, values, captions, messages)."""
+    out: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            out.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(out)
+
+
+def test_config_shows_no_error_details():
+    """``showErrorDetails = false`` is Streamlit's deprecated spelling of "stacktrace" (the
+    traceback, with file paths, shown in the browser): the app must say "none" or "type"."""
+    import tomllib
+
+    cfg = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["showErrorDetails"] in ("none", "type")
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert set(cfg["server"]["allowedHosts"]) == {"localhost", "127.0.0.1"}
+
+
+def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(tmp_path, monkeypatch):
+    from texturecmp import records
+    from texturecmp.ui import page
+
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([
+        (PERSON, (SAMPLE / "session0_baseline.jpg").read_bytes(), "image/jpeg"),
+        ("john_smith_1980-02-02_week4.jpg", (SAMPLE / "session1.jpg").read_bytes(), "image/jpeg"),
+    ]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert _tables(at)
+    db = tmp_path / "store.db"
+    at.text_input(key="records_db").set_value(str(db))
+    at.text_input(key="records_subject").set_value("P-0001")
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    assert "Saved **2** new records" in " ".join(s.value for s in at.success)
+    text = _page_text(at).lower()
+    # the uploader's own file chips live in the browser, not in the page's elements
+    for part in PERSON_PARTS + ("john", "smith", "1980-02-02"):
+        assert part not in text, f"{part!r} is on the page"
+    raw = db.read_bytes().lower()
+    for part in PERSON_PARTS:
+        assert part.encode() not in raw, f"{part!r} is in the record store"
+    with records.Store(db) as store:
+        assert [h.session for h in store.history("P-0001")] == ["session 1", "session 2"]
+
+    # the exports the page offers, with the labels the page shows
+    labels = [at.text_input(key=f"label_{cache.digest((SAMPLE / n).read_bytes())}").value
+              for n in ("session0_baseline.jpg", "session1.jpg")]
+    series = tc.compare_series([(SAMPLE / n).read_bytes() for n in ("session0_baseline.jpg", "session1.jpg")],
+                               labels=["1", "2"])
+    for ex in page.exports(series, labels, 1, "privacy-test", None, ["texture.sq"]):
+        data = ex.build()
+        if ex.mime == "application/zip":  # PNG files (no metadata, tested above): their names
+            text = " ".join(zipfile_names(data))
+        elif ex.mime == "application/pdf":
+            text = _pdf_text(data)[1]
+        else:  # embedded pictures are base64: random letters
+            text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
+        for part in PERSON_PARTS:
+            assert part not in ex.file_name.lower()
+            assert part not in text.lower(), f"{part!r} in {ex.file_name}"
+
+
+def zipfile_names(blob: bytes) -> list[str]:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return z.namelist()
+
+
+# ------------------------------------------------------------------------------ order by capture date
+
+def _with_date(name: str, when: str, offset: str | None = "+01:00") -> bytes:
+    """A sample photo re-saved with EXIF DateTimeOriginal (and its offset)."""
+    import io
+
+    import PIL.Image
+
+    im = PIL.Image.open(SAMPLE / name)
+    exif = PIL.Image.Exif()
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = when
+    if offset:
+        sub[0x9011] = offset
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=92, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_capture_order_rule():
+    import datetime as dt
+
+    from texturecmp.ui.page import capture_order
+
+    utc = dt.timezone.utc
+    order, rule = capture_order([dt.datetime(2024, 3, 1, tzinfo=utc), dt.datetime(2024, 1, 1, tzinfo=utc),
+                                 dt.datetime(2024, 2, 1, tzinfo=utc)])
+    assert order == [1, 2, 0] and "capture date" in rule
+    # the same instant in two zones is not reordered by its clock time
+    order, _ = capture_order([dt.datetime(2024, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+                              dt.datetime(2024, 1, 1, 8, tzinfo=utc)])
+    assert order == [0, 1]
+    order, rule = capture_order([dt.datetime(2024, 3, 1), None, dt.datetime(2024, 1, 1)])
+    assert order == [0, 1, 2] and "upload order" in rule and "photo 2" in rule
+    order, rule = capture_order([dt.datetime(2024, 3, 1), dt.datetime(2024, 1, 1, tzinfo=utc)])
+    assert order == [1, 0] and "camera clock" in rule
+
+
+def test_uploads_in_the_wrong_order_are_ordered_by_their_capture_dates():
+    files = [("astro_after.jpg", _with_date("session1.jpg", "2024:02:07 10:00:00"), "image/jpeg"),
+             ("astro_after2.jpg", _with_date("session2.jpg", "2024:03:06 10:00:00"), "image/jpeg"),
+             ("astro_before.jpg", _with_date("session0_baseline.jpg", "2024:01:10 09:30:00"), "image/jpeg")]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value(files).run()
+    _no_crash(at)
+    shas = [cache.digest(f[1]) for f in files]
+    assert [at.number_input(key=f"order_{s}").value for s in shas] == [2, 3, 1]
+    assert [at.text_input(key=f"label_{s}").value for s in shas] == ["2024-02-07", "2024-03-06", "2024-01-10"]
+    assert "ordered by the capture date" in _texts(at)
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert "Summary: 2024-01-10 → 2024-03-06" in _texts(at)
+    assert at.text_input(key=f"rec_date_{shas[2]}").value == "2024-01-10"  # the records' date, prefilled
+    assert at.text_input(key=f"rec_session_{shas[2]}").value == "2024-01-10"
+    # the user's order wins, and the page says so
+    at.number_input(key=f"order_{shas[0]}").set_value(1).run()
+    _no_crash(at)
+    assert "as you set it" in _texts(at)
+
+
+# ------------------------------------------------------------------------------ the default region: the skin
+
+REAL = Path("/work/shared/data/real/london_neutral_smiling")
+if (REPO.parent / "shared" / "data" / "real" / "london_neutral_smiling").is_dir():
+    REAL = REPO.parent / "shared" / "data" / "real" / "london_neutral_smiling"
+
+
+def _column_of(at: AppTest, key: str):
+    """The page column that holds the widget with this key."""
+    for col in at.columns:
+        if any(getattr(w, "key", None) == key for w in col.radio):
+            return col
+    raise AssertionError(f"no column holds {key}")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not here")
+def test_the_default_region_is_the_skin_shown_as_an_outline():
+    photos = [(f"p{i}.jpg", (REAL / n).read_bytes(), "image/jpeg") for i, n in
+              enumerate(("021_03_neutral.jpg", "021_08_smiling.jpg"))]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value(photos).run()
+    _no_crash(at)
+    assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("skin found automatically" in c.value for c in at.caption)
+    assert "Skin mask (PNG)" in [d.label for d in at.get("download_button")]
+    assert _tables(at)
+    # the whole photo remains a choice
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    _no_crash(at)
+    assert not any("skin found automatically" in c.value for c in at.caption)
+
+
+def test_region_errors_appear_under_the_control_that_caused_them():
+    grey = encode_png(np.full((480, 640, 3), 128, np.uint8))
+    grey2 = encode_png(np.full((480, 640, 3), 131, np.uint8))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("a.png", grey, "image/png"), ("b.png", grey2, "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    col = _column_of(at, "method_roi_u")
+    assert any("no skin found" in e.value for e in col.error), [e.value for e in at.error]
+    assert not any("Mark the lesion" in i.value for i in at.info)  # "No lesion" is chosen: nothing to ask
+    # a lesion mask of the wrong size: told so under the lesion's control, not "mark a larger region"
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    at.radio(key="method_lesion_u").set_value("Upload mask").run()
+    wrong = encode_png(np.ones((100, 100), np.uint8) * 255)
+    at.file_uploader(key="mask_lesion").set_value(("m.png", wrong, "image/png")).run()
+    _no_crash(at)
+    col = _column_of(at, "method_lesion_u")
+    msgs = [e.value for e in col.error]
+    assert any("640×480" in m or "640x480" in m for m in msgs), msgs
+    assert not any("larger region" in m for m in msgs), msgs
+    assert not any(".." in m for m in msgs), msgs
+
+
+def test_each_upload_message_fits_its_cause():
+    tiny = encode_png(np.full((20, 20, 3), 200, np.uint8))
+    text = b"Patient notes: baseline visit, nothing to see here.\n" * 20
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("tiny.png", tiny, "image/png"), ("notes.jpg", text, "image/jpeg"),
+                                              _photo("session0_baseline.jpg")]).run()
+    _no_crash(at)
+    errs = [e.value for e in at.error]
+    (small,) = [e for e in errs if "Upload 1" in e]
+    assert "20x20" in small and "64" in small and "Upload a JPEG" not in small, small
+    (notes,) = [e for e in errs if "Upload 2" in e]
+    assert ".." not in notes, notes
+
+
+# ------------------------------------------------------------------------------ numbers, sentences, the timeline's band
+
+def test_report_numbers_are_formatted_as_the_table(series):
+    assert render.table_number(-100.0) == "-100" and render.table_number(2.3114e-05) == "2.31e-05"
+    assert render.table_number(56317.4) == "56317" and render.table_number(float("nan")) == "—"
+    page = render.report_html(series, ["a", "b", "c"], 2, pixel_size_mm=None, timeline_metrics=["texture.sq"],
+                              created="2025-01-01 10:00")
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert cells and not any(re.fullmatch(r"-?\d(\.\d+)?e\+\d+", c) for c in cells), [c for c in cells if "e+" in c]
+
+
+def _change(**kw):
+    from texturecmp.compare import Change
+
+    base = dict(metric="texture.sq", unit="L*", better="lower", before=0.3981, after=0.3984, delta=0.0003,
+                percent=0.075, uncertainty=0.01, threshold=0.02, detectable=False, verdict="no detectable change",
+                rule="|Δ| vs 1.96·SE", note="")
+    base.update(kw)
+    return Change(**base)
+
+
+def test_a_change_within_noise_has_no_precise_looking_percentage():
+    s = render.headline("texture.sq", _change())
+    assert "%" not in s and "no detectable change" in s and "stayed at 0.398" in s, s
+    s = render.headline("texture.sq", _change(before=0.01, after=0.02, delta=0.01, percent=100.0))
+    assert "%" not in s and "0.01 → 0.02" in s, s
+    s = render.headline("texture.sq", _change(before=2.0, after=1.0, delta=-1.0, percent=-50.0, detectable=True,
+                                              verdict="improved"))
+    assert "(-50 %)" in s and "improved" in s, s
+    assert ".." not in s
+
+
+def test_the_timeline_draws_the_verdicts_threshold_band(series):
+    labels = ["baseline", "4 weeks", "12 weeks"]
+    fr = render.add_thresholds(series.to_frame(), series)
+    data, spec = render.timeline_chart(fr, labels, ["texture.sq"])
+    base = data.loc[data["index"] == 0, "value"].item()
+    for i in (1, 2):
+        row = data.loc[data["index"] == i].iloc[0]
+        thr = series.vs_baseline[i - 1].changes["texture.sq"].threshold
+        # the bar is the band the verdict used: baseline ± its threshold, not the point ± 1.96 SE
+        # (the same two float operations as render.timeline_band: only rounding of the last bit)
+        assert row["low"] == pytest.approx(base - thr, rel=1e-12) and row["high"] == pytest.approx(base + thr, rel=1e-12)
+        outside = not (row["low"] <= row["value"] <= row["high"])
+        assert outside == series.vs_baseline[i - 1].changes["texture.sq"].detectable
+    assert data.loc[data["index"] == 0, "low"].isna().all()  # the baseline has no band of its own
+    svg = render.timeline_svg(fr, "texture.sq", labels)
+    assert "band of no detectable change" in svg
+
+
+# ------------------------------------------------------------------------------ the PDF report
+
+def _pdf_text(data: bytes) -> tuple[int, str]:
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def test_pdf_report_holds_the_summary_table_timeline_and_provenance_on_two_pages(series, tmp_path):
+    import shutil
+    import subprocess
+
+    from texturecmp.ui.pdf import report_pdf
+
+    labels = ["2024-01-10", "2024-02-07", "2024-03-06"]
+    data = report_pdf(series, labels, 2, pixel_size_mm=0.05, timeline_metrics=["scar.delta_e00", "texture.sq"],
+                      created="2025-01-01 10:00 UTC")
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    pages, text = _pdf_text(data)
+    assert 1 <= pages <= 2
+    flat = _squash(text)
+    for _, sentence in render.headlines(series.vs_baseline[1]):
+        assert _squash(sentence) in flat, sentence
+    cmp = series.vs_baseline[1]
+    assert cmp.settings.hash in flat and tc.__version__ in text
+    for m in series.measurements:
+        assert m.image["sha256"] in flat
+    assert "texture.glcm_entropy" in text and "Across sessions" in text and "Provenance" in text
+    assert "photo '" not in text
+    if shutil.which("pdftoppm"):  # rendered as a viewer shows it: pages with content, not blank
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(_write(tmp_path / "r.pdf", data)), str(tmp_path / "p")],
+                       check=True, capture_output=True)
+        import cv2
+
+        pngs = sorted(tmp_path.glob("p-*.png"))
+        assert len(pngs) == pages
+        for png in pngs:
+            img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+            assert img.shape[0] > img.shape[1]  # A4 portrait
+            assert (img < 200).mean() > 0.02, f"{png.name} is nearly blank"
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_pdf_report_is_offered_next_to_the_html_one(sample_app):
+    labels = [d.label for d in sample_app.get("download_button")]
+    assert "Report (PDF, A4)" in labels and "Report (HTML, one page)" in labels
+
+
+# ------------------------------------------------------------------------------ the capture step's check
+
+def test_capture_check_says_what_to_correct_in_plain_words():
+    import cv2
+
+    from texturecmp.ui.capture import check_shot, decode_data_url
+
+    base = cv2.cvtColor(cv2.imread(str(SAMPLE / "session0_baseline.jpg")), cv2.COLOR_BGR2RGB)
+    same = cv2.cvtColor(cv2.imread(str(SAMPLE / "session1.jpg")), cv2.COLOR_BGR2RGB)
+    ok = check_shot(base, same)
+    assert ok.ok and ok.aligned and abs(ok.scale - 1) < 0.05, ok
+    closer = cv2.resize(same[77:691, 102:922], (1024, 768), interpolation=cv2.INTER_CUBIC)  # 1.25x closer
+    c = check_shot(base, closer)
+    assert any("closer than the baseline; step back" in a for a in c.advice), c
+    assert "About 25 %" in " ".join(c.advice), c
+    big = cv2.resize(same, (2048, 1536))  # another resolution, the same framing: no advice on distance
+    assert not any("closer" in a or "farther" in a for a in check_shot(base, big).advice)
+    blurred = cv2.GaussianBlur(same, (0, 0), 4)
+    assert any(a.startswith("Blurred") for a in check_shot(base, blurred).advice)
+    dark = (same * 0.6).astype(np.uint8)
+    assert any(a.startswith("Darker") for a in check_shot(base, dark).advice)
+    with pytest.raises(tc.errors.UnreadableImageError):
+        decode_data_url("data:text/plain;base64,aGVsbG8=")

@@ -534,3 +534,82 @@ def test_bad_options(study, tmp_path):
         score_batch(study["manifest"], jobs=0, progress=False)
     rc, err = _run([str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")])
     assert rc == 2 and "manifest not found" in err
+
+
+def _descendants(pid: int) -> list:
+    psutil = pytest.importorskip("psutil")
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(procs: list) -> list:
+    import psutil
+
+    alive = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def _has_loaded(pid: int, name: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/maps") as fh:
+            return name in fh.read()
+    except OSError:
+        return False
+
+
+def test_workers_end_when_the_batch_is_killed(study, tmp_path):
+    # after kill -9 of the batch, its 2 workers and the resource tracker lived on (re-parented
+    # to init, ~210 MB each) and held the caller's stderr pipe open
+    cmd = [sys.executable, "-m", "texturecmp", "batch", str(study["manifest"]), "-o", str(tmp_path / "s.csv"),
+           "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    children: list = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _descendants(proc.pid)
+            workers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+            # OpenCV loaded: the worker has unpickled its initialiser, which runs next
+            if len(workers) >= 2 and all(_has_loaded(w.pid, "cv2") for w in workers):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(workers) >= 2, "no worker processes to watch"
+        time.sleep(0.5)
+        children = _descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only, as a user or the OOM killer would
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10  # at once by the signal; the watching thread checks every second
+        while _alive(children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _alive(children) == [], [" ".join(p.cmdline()) for p in _alive(children)]
+        proc.stderr.read()  # end of file: nothing holds the pipe any more
+    finally:
+        for p in _alive(children):
+            p.kill()
+        proc.stderr.close()
+
+
+def test_score_batch_from_a_plain_script_without_main_guard(study, tmp_path):
+    # 'spawn' re-ran such a script in every worker: 4 tracebacks and every row "BrokenProcessPool"
+    script = tmp_path / "plain_script.py"
+    script.write_text(
+        "import sys\n"
+        "import texturecmp as tc\n"
+        "print('script body runs', flush=True)\n"
+        "table = tc.score_batch(sys.argv[1], jobs=2, progress=False)\n"
+        "print('rows', len(table), 'errors', int((table['error'] != '').sum()))\n"
+    )
+    r = subprocess.run([sys.executable, str(script), str(study["manifest"])], capture_output=True, text=True,
+                       env=_env(), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "BrokenProcessPool" not in r.stdout + r.stderr
+    assert r.stdout.count("script body runs") == 1  # the workers do not run the script
+    assert f"rows {N_PHOTOS * N_METRICS} errors 0" in r.stdout

@@ -287,3 +287,103 @@ def test_bad_input_as_subprocess_has_no_traceback(bad_files):
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("texturecmp: error: "), lines
     assert r.stdout == ""
+
+
+# ----------------------------------------------------------------------------- one line on stderr, whatever the library
+
+
+def _sof_height(jpeg: bytes, height: int) -> bytes:
+    i = jpeg.find(b"\xff\xc0")
+    return jpeg[: i + 5] + struct.pack(">H", height) + jpeg[i + 7:]
+
+
+@pytest.fixture(scope="module")
+def damaged_files(tmp_path_factory) -> dict[str, Path]:
+    """Files whose decoders talk: libjpeg on fd 2, libtiff on fd 2, libheif in several lines."""
+    d = tmp_path_factory.mktemp("damaged")
+    rng = np.random.default_rng(5)
+    img = PIL.Image.fromarray(rng.integers(0, 256, (160, 200, 3), dtype=np.uint8))
+    out: dict[str, Path] = {}
+
+    def save(name: str, data: bytes) -> None:
+        out[name] = d / name
+        out[name].write_bytes(data)
+
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    jpeg = buf.getvalue()
+    save("cut.jpg", jpeg[: len(jpeg) // 2] + b"\xff\xd9")  # libjpeg: "Corrupt JPEG data: premature end..."
+    save("tall.jpg", _sof_height(jpeg, 320))
+    buf = io.BytesIO()
+    img.save(buf, "TIFF", compression="tiff_lzw")
+    tiff = buf.getvalue()
+    (ifd,) = struct.unpack("<I", tiff[4:8])
+    (n,) = struct.unpack("<H", tiff[ifd:ifd + 2])
+    tall = bytearray(tiff)
+    for k in range(n):
+        e = ifd + 2 + 12 * k
+        if struct.unpack("<H", tiff[e:e + 2])[0] == 257:  # ImageLength, SHORT
+            tall[e + 8:e + 10] = struct.pack("<H", 320)
+    save("tall.tif", bytes(tall))  # libtiff: "LZWDecode: Not enough data at scanline ..."
+    buf = io.BytesIO()
+    img.save(buf, "HEIF", quality=80)
+    heic = buf.getvalue()
+    save("cut.heic", heic[: len(heic) * 2 // 3])  # libheif: a message ending in a newline
+    # a valid photo whose EXIF has a tag pointing past its end (a Pillow UserWarning)
+    exif = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010E, 2, 1000, 99999) + b"\0\0\0\0"
+    buf = io.BytesIO()
+    PIL.Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(buf, "JPEG", exif=b"Exif\0\0" + exif)
+    save("odd_exif.jpg", buf.getvalue())
+    return out
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "texturecmp", *args], capture_output=True, text=True,
+                          env=_subprocess_env(), cwd=ROOT, timeout=timeout)
+
+
+@pytest.mark.parametrize("name, says", [
+    ("cut.jpg", "cut.jpg: image is truncated or corrupt"),
+    ("tall.jpg", "tall.jpg: image is truncated or corrupt"),
+    ("tall.tif", "tall.tif: image is truncated or corrupt"),
+    ("cut.heic", "cut.heic: image is truncated or corrupt"),
+])
+def test_damaged_photo_gives_exactly_one_line_on_stderr(damaged_files, name, says):
+    r = _cli("measure", str(damaged_files[name]))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"texturecmp: error: {says}"), r.stderr
+    assert r.stdout == ""
+
+
+def test_library_warnings_of_a_valid_photo_stay_off_stderr(damaged_files):
+    r = _cli("measure", str(damaged_files["odd_exif.jpg"]))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # Pillow's "Tag data larger than file" UserWarning is not shown
+    assert "texture.sq" in r.stdout
+
+
+def test_device_input_is_refused_in_one_line():
+    # reading /dev/zero whole ended in a MemoryError traceback
+    r = _cli("measure", "/dev/zero")
+    assert r.returncode == 2
+    assert r.stderr == "texturecmp: error: zero: is a device, not an image file; give the path of a photo file (/dev/zero)\n"
+
+
+def test_fifo_input_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    r = _cli("measure", str(fifo), timeout=60)  # opening it for reading blocked until a writer came
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "photo.jpg: is a FIFO (named pipe), not an image file" in r.stderr
+
+
+def test_unexpected_exception_is_one_line_not_a_traceback(monkeypatch):
+    import texturecmp.cli as cli
+
+    def broken(args):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(cli, "_cmd_metrics", broken)
+    rc, out, err = _run(["metrics"])
+    assert rc == 1
+    assert err == "texturecmp: error: internal error (ZeroDivisionError: float division by zero); please report it\n"

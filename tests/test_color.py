@@ -77,11 +77,14 @@ def test_delta_e00_sharma_vectorised_and_broadcast() -> None:
     de = delta_e00(lab1, lab2)
     assert de.shape == (34,) and de.dtype == np.float64
     np.testing.assert_allclose(de, expected, atol=1e-4)
-    # n-dimensional: same values as the single pairs, any layout
+    # n-dimensional: same values as the single pairs, any layout. Another layout changes
+    # numpy's inner-loop lengths and strides, and with them which elements its SIMD
+    # (SVML/Highway) or scalar libm code evaluates: a few ulp apart (~1e-15 here), so
+    # 1e-12 holds on any x86-64 CPU and still catches any mix-up of pairs.
     de3 = delta_e00(lab1.reshape(2, 17, 3), lab2.reshape(2, 17, 3))
-    np.testing.assert_array_equal(de3.ravel(), de)
+    np.testing.assert_allclose(de3.ravel(), de, rtol=1e-12, atol=1e-12)
     singles = np.array([delta_e00(a, b) for a, b in zip(lab1, lab2)])
-    np.testing.assert_array_equal(singles, de)
+    np.testing.assert_allclose(singles, de, rtol=1e-12, atol=1e-12)
     # broadcasting one colour against many
     de_b = delta_e00(lab1[:, None, :], lab2[None, :, :])
     assert de_b.shape == (34, 34)
@@ -100,12 +103,14 @@ def test_delta_e00_large_input_chunked_matches_small() -> None:
     big = delta_e00(a, b)
     assert big.shape == (200_001,)
     idx = rng.choice(a.shape[0], 50, replace=False)
-    np.testing.assert_array_equal(big[idx], delta_e00(a[idx], b[idx]))
-    # one reference colour against an image
+    # chunks and a small array are evaluated with other inner-loop lengths: SIMD and scalar
+    # libm code may then meet different elements, a few ulp apart (see the Sharma test)
+    np.testing.assert_allclose(big[idx], delta_e00(a[idx], b[idx]), rtol=1e-12, atol=1e-12)
+    # one reference colour against an image (a stride-0 operand against a copied one)
     img = a.reshape(-1, 1, 3)[:100_000].reshape(400, 250, 3)
     ref = np.array([60.0, 15.0, 18.0])
     np.testing.assert_allclose(
-        delta_e00(img, ref), delta_e00(img, np.broadcast_to(ref, img.shape)), rtol=0, atol=0
+        delta_e00(img, ref), delta_e00(img, np.broadcast_to(ref, img.shape)), rtol=1e-12, atol=1e-12
     )
 
 
@@ -137,8 +142,12 @@ def test_delta_e00_float32_error_bounds_as_documented() -> None:
     # one colour against an image, as the maps and colour unevenness use it
     img = a[:120_000].reshape(300, 400, 3)
     ref = np.array([62.0, 14.0, 17.0])
-    np.testing.assert_array_equal(delta_e00(img, ref, dtype=np.float32),
-                                  delta_e00(img, np.broadcast_to(ref, img.shape), dtype=np.float32))
+    # a stride-0 operand against a copied one: a few float32 ulp apart where numpy's SIMD and
+    # scalar code meet different elements; 1e-5 (ΔE units, 1e-5 of a just-noticeable step)
+    # holds on any x86-64 CPU
+    np.testing.assert_allclose(delta_e00(img, ref, dtype=np.float32),
+                               delta_e00(img, np.broadcast_to(ref, img.shape), dtype=np.float32),
+                               rtol=1e-5, atol=1e-5)
     assert isinstance(delta_e00([50, 2, 3], [52, 1, 3], dtype=np.float32), np.float32)
     assert isinstance(delta_e00([50, 2, 3], [52, 1, 3], dtype="float32"), np.float32)  # any spelling numpy accepts
     for bad in (np.float16, "int32", "no such type"):
@@ -241,8 +250,17 @@ def test_srgb_transfer_matches_float64_formula_and_round_trips() -> None:
     assert lin.shape == x.shape and lin.dtype == np.float32
     np.testing.assert_allclose(lin, ref, rtol=0, atol=1e-6)
     np.testing.assert_allclose(linear_to_srgb(lin), x, rtol=0, atol=2e-6)
+    # The same computation on the same values, only at other positions and array
+    # sizes: every element goes through the same SIMD code, so it is bit-identical
+    # on any CPU (the scalar tail code of cv2.pow differs from its SIMD code by 1 ulp).
     small = x[:5, :5]
     np.testing.assert_array_equal(srgb_to_linear(small), lin[:5, :5])
+    np.testing.assert_array_equal(linear_to_srgb(lin[:5, :5]), linear_to_srgb(lin)[:5, :5])
+    flat, flat_lin = x.reshape(-1), lin.reshape(-1)
+    for start, size in [(0, 1), (3, 7), (1, 17), (5, 63), (64, 65), (100, 1000)]:
+        np.testing.assert_array_equal(
+            srgb_to_linear(flat[start : start + size]), flat_lin[start : start + size]
+        )
 
 
 def test_srgb_transfer_shapes_dtypes_nan() -> None:

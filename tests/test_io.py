@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 import warnings
 import zlib
@@ -514,7 +515,7 @@ def test_image_invariants_and_to_dict() -> None:
     d = img.to_dict()
     assert d == {
         "sha256": img.sha256, "source": "a.png", "format": "PNG", "bit_depth": 8,
-        "width": 90, "height": 70, "exif_orientation": 1,
+        "width": 90, "height": 70, "exif_orientation": 1, "icc_profile": None,
     }
     json.dumps(d)
     assert "a.png" in repr(img) and "90x70" in repr(img)
@@ -736,3 +737,307 @@ def test_image_constructor_validates_and_freezes() -> None:
     rgb = np.zeros((64, 64, 3), np.float32)
     img = Image(rgb=rgb, sha256="0" * 64, source="x", format=None, bit_depth=32)
     assert not img.rgb.flags.writeable and img.exif_orientation == 1
+
+
+# ----------------------------------------------------------------------------- damaged data, odd depths
+
+
+def _sof_patched(jpeg: bytes, height: int, width: int | None = None) -> bytes:
+    """Rewrite the frame header's height (and width) of a baseline JPEG, pixel data untouched."""
+    i = jpeg.find(b"\xff\xc0")
+    assert i > 0
+    w = struct.unpack(">H", jpeg[i + 7 : i + 9])[0] if width is None else width
+    return jpeg[: i + 5] + struct.pack(">HH", height, w) + jpeg[i + 9 :]
+
+
+def _blurred_jpeg(h: int = 240, w: int = 320, mode: str = "RGB", **kwargs) -> bytes:
+    img = PIL.Image.fromarray(cv2.GaussianBlur(rand_u8(h, w, 3), (0, 0), 2)).convert(mode)
+    return pil_bytes(img, "JPEG", quality=90, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])  # OpenCV's fast path, Pillow's path (x2)
+@pytest.mark.parametrize("progressive", [False, True])
+def test_cut_jpeg_with_its_end_marker_appended_is_refused(mode: str, progressive: bool) -> None:
+    # libjpeg fills the blocks after the cut with a flat colour (49 % grey) and only warns
+    data = _blurred_jpeg(mode=mode, progressive=progressive)
+    assert load_image(data).shape == (240, 320)
+    cut = data[: len(data) // 2] + b"\xff\xd9"
+    with pytest.raises(UnreadableImageError, match=r"^follow-up\.jpg: image is truncated or corrupt"):
+        load_image(cut, name="follow-up.jpg")
+
+
+def test_jpeg_whose_frame_header_claims_more_rows_is_refused() -> None:
+    data = _blurred_jpeg()
+    with pytest.raises(UnreadableImageError, match=r"^tall\.jpg: image is truncated or corrupt"):
+        load_image(_sof_patched(data, 480), name="tall.jpg")
+
+
+def test_small_jpeg_claiming_100_mp_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 8 KB that claim 10000 x 10000 pixels used to decode to 100 MP of grey (3.3 GB, 18 s measured)
+    bomb = _sof_patched(_blurred_jpeg(), 10000, 10000)[:8000] + b"\xff\xd9"
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded although the header cannot be true")
+
+    monkeypatch.setattr(cv2, "imdecode", no_decoding)
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(UnreadableImageError, match=r"^bomb\.jpg: .*claims 10000x10000 pixels, more than the 8,002 bytes"):
+        load_image(bomb, name="bomb.jpg")
+
+
+def test_png_whose_header_claims_more_rows_is_refused() -> None:
+    # a complete zlib stream of 120 rows under a header of 240: Pillow leaves 120 rows black
+    data = pil_bytes(PIL.Image.fromarray(rand_u8(120, 160)), "PNG")
+    with pytest.raises(UnreadableImageError, match=r"^tall\.png: .*holds 50 % of the 160x240 pixels"):
+        load_image(patch_png_size(data, 160, 240), name="tall.png")
+    # a complete PNG whose last rows are black is a photo like any other
+    arr = rand_u8(120, 160)
+    arr[-10:] = 0
+    np.testing.assert_array_equal(load_image(pil_bytes(PIL.Image.fromarray(arr), "PNG")).rgb8, arr)
+
+
+def _patch_tiff_height(tiff: bytes, height: int) -> bytes:
+    """Rewrite ImageLength (tag 257) of a little-endian TIFF's first directory."""
+    assert tiff[:4] == b"II*\x00"
+    (ifd,) = struct.unpack("<I", tiff[4:8])
+    (n,) = struct.unpack("<H", tiff[ifd : ifd + 2])
+    out = bytearray(tiff)
+    for k in range(n):
+        e = ifd + 2 + 12 * k
+        tag, typ = struct.unpack("<HH", tiff[e : e + 4])
+        if tag == 257:
+            out[e + 8 : e + 12] = struct.pack("<HH", height, 0) if typ == 3 else struct.pack("<I", height)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw", "tiff_adobe_deflate", "packbits"])
+def test_tiff_whose_header_claims_more_rows_is_refused_quietly(compression: str | None,
+                                                                capfd: pytest.CaptureFixture[str]) -> None:
+    kwargs = {"compression": compression} if compression else {}
+    data = pil_bytes(PIL.Image.fromarray(cv2.GaussianBlur(rand_u8(120, 160), (0, 0), 2)), "TIFF", **kwargs)
+    assert load_image(data).shape == (120, 160)
+    with pytest.raises(UnreadableImageError, match=r"^tall\.tif: image is truncated or corrupt"):
+        load_image(_patch_tiff_height(data, 240), name="tall.tif")
+    # libtiff's own complaint ("LZWDecode: Not enough data at scanline ...") stays off stderr
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("flat lossless WebP", lambda im: pil_bytes(im, "WEBP", lossless=True)),
+        ("flat lossy WebP", lambda im: pil_bytes(im, "WEBP", quality=90)),
+        ("flat HEIC", lambda im: pil_bytes(im, "HEIF", quality=90)),
+        ("flat JPEG", lambda im: pil_bytes(im, "JPEG", quality=95)),
+        ("black progressive gray JPEG", lambda im: pil_bytes(im.convert("L").point(lambda v: 0), "JPEG", progressive=True)),
+        ("black gray PNG", lambda im: pil_bytes(im.convert("L").point(lambda v: 0), "PNG", optimize=True)),
+        ("black 1-bit PNG", lambda im: pil_bytes(im.convert("1").point(lambda v: 0), "PNG", optimize=True)),
+        ("flat deflate TIFF", lambda im: pil_bytes(im, "TIFF", compression="tiff_adobe_deflate")),
+        ("flat LZW TIFF", lambda im: pil_bytes(im, "TIFF", compression="tiff_lzw")),
+    ],
+)
+def test_highly_compressible_flat_images_stay_accepted(name: str, make) -> None:
+    # the densest genuine files of each coding (up to 25 000 pixels per byte for lossless WebP)
+    im = PIL.Image.new("RGB", (2400, 1600), (182, 121, 99))
+    data = make(im)
+    assert 2400 * 1600 / len(data) > 20, name  # the bound is exercised, not a dense file
+    assert load_image(data).shape == (1600, 2400)
+
+
+def tiff_packed(arr: np.ndarray, bits: int, extra: tuple[tuple[int, int, int, int], ...] = ()) -> bytes:
+    """An uncompressed little-endian gray TIFF whose samples are packed MSB-first at ``bits``
+    bits (16-bit samples little-endian, as the byte order says)."""
+    h, w = arr.shape
+    pad = -w * bits % 8
+    bitfield = ((arr.astype(np.uint32)[..., None] >> np.arange(bits - 1, -1, -1)) & 1).reshape(h, w * bits)
+    bitfield = np.concatenate([bitfield, np.zeros((h, pad), np.uint32)], axis=1).astype(np.uint8)
+    data = arr.astype("<u2").tobytes() if bits == 16 else np.packbits(bitfield, axis=1).tobytes()
+    tags = sorted([(256, 3, 1, w), (257, 3, 1, h), (258, 3, 1, bits), (259, 3, 1, 1), (262, 3, 1, 1),
+                   (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, h), (279, 4, 1, len(data)), *extra])
+    offset = 8 + 2 + 12 * len(tags) + 4
+    out = b"II*\x00" + struct.pack("<IH", 8, len(tags))
+    for tag, typ, count, value in tags:
+        value = offset if tag == 273 else value
+        out += struct.pack("<HHI", tag, typ, count) + (struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value))
+    return out + b"\0\0\0\0" + data
+
+
+def test_12_bit_tiff_is_scaled_by_its_12_bit_range() -> None:
+    # known answer: 12-bit codes 0, 2048 and 4095 are black, 50 % and full scale (read as
+    # 16-bit they came out 16 times too dark: 4095 / 65535 = 0.062)
+    codes = np.zeros((64, 96), np.uint16)
+    codes[:, 32:64], codes[:, 64:] = 2048, 4095
+    img = load_image(tiff_packed(codes, 12))
+    assert img.bit_depth == 16
+    # float32 of k / 4095: exact to 1 ulp
+    np.testing.assert_allclose(img.rgb[0, [0, 40, 90], 0], [0.0, 2048 / 4095, 1.0], rtol=1e-6, atol=0)
+    # a 16-bit TIFF that declares 12-bit data by SMaxSampleValue = 4095 reads the same
+    sixteen = tiff_packed(codes, 16, extra=((341, 3, 1, 4095),))
+    np.testing.assert_allclose(load_image(sixteen).rgb[0, [0, 40, 90], 0], [0.0, 2048 / 4095, 1.0], rtol=1e-6, atol=0)
+    # without it, 16-bit data keeps the 16-bit range
+    np.testing.assert_allclose(load_image(tiff_packed(codes, 16)).rgb[0, 90, 0], 4095 / 65535, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [(np.nan, r"NaN or inf values \(12288 NaN, 0 inf\)"), (np.inf, r"\(0 NaN, 12288 inf\)"),
+     (1.5, r"within \[0, 1\].*1\.5"), (-0.1, r"within \[0, 1\]")],
+)
+def test_hand_built_image_refuses_pixels_no_photo_has(values: float, match: str) -> None:
+    # an all-NaN Image used to be measured (colour L* = 100)
+    rgb = np.full((64, 64, 3), values, np.float32)
+    with pytest.raises(UnreadableImageError, match=match):
+        Image(rgb=rgb, sha256="0" * 64, source="x", format=None, bit_depth=32)
+    with pytest.raises(UnreadableImageError, match="no pixels"):
+        Image(rgb=np.zeros((0, 64, 3), np.float32), sha256="0" * 64, source="x")
+
+
+def test_device_and_fifo_are_refused_without_reading(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableImageError, match=r"^zero: is a device, not an image file"):
+        load_image("/dev/zero")
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableImageError, match=r"^photo\.jpg: is a FIFO"):
+        load_image(fifo)  # opening it would block until a writer comes
+    with open("/dev/zero", "rb") as fh, pytest.raises(UnreadableImageError, match="is a device"):
+        load_image(fh)
+
+
+# ----------------------------------------------------------------------------- embedded ICC profiles
+
+_D50 = np.array([0.9642, 1.0, 0.8249])
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def _colorants_d50(primaries: list[tuple[float, float]], white: tuple[float, float]) -> np.ndarray:
+    """RGB -> PCS XYZ (D50) matrix of RGB primaries and white (xy), Bradford-adapted as ICC profiles store it."""
+    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in primaries]).T
+    w = np.array([white[0] / white[1], 1.0, (1 - white[0] - white[1]) / white[1]])
+    m = xyz * np.linalg.solve(xyz, w)
+    adapt = np.linalg.inv(_BRADFORD) @ np.diag((_BRADFORD @ _D50) / (_BRADFORD @ w)) @ _BRADFORD
+    return adapt @ m
+
+
+P3_TO_PCS = _colorants_d50([(0.680, 0.320), (0.265, 0.690), (0.150, 0.060)], (0.3127, 0.3290))
+SRGB_TO_PCS = _colorants_d50([(0.640, 0.330), (0.300, 0.600), (0.150, 0.060)], (0.3127, 0.3290))
+
+
+def _s15f16(v: float) -> bytes:
+    return struct.pack(">i", int(round(v * 65536)))
+
+
+def icc_matrix_profile(name: str, to_pcs: np.ndarray) -> bytes:
+    """An ICC v4 RGB display profile: colorants ``to_pcs``, sRGB's tone curve (parametric type 3)."""
+    text = name.encode("utf-16-be")
+    desc = b"mluc" + b"\0" * 4 + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(text), 28) + text
+    trc = b"para" + b"\0" * 4 + struct.pack(">HH", 3, 0) + b"".join(
+        _s15f16(v) for v in (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
+    xyz = lambda v: b"XYZ " + b"\0" * 4 + b"".join(_s15f16(c) for c in v)  # noqa: E731
+    tags = [(b"desc", desc), (b"wtpt", xyz(_D50)), (b"rXYZ", xyz(to_pcs[:, 0])), (b"gXYZ", xyz(to_pcs[:, 1])),
+            (b"bXYZ", xyz(to_pcs[:, 2])), (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"lcms" + bytes([4, 0x30, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
+              + b"\0" * 24 + struct.pack(">I", 0) + b"".join(_s15f16(c) for c in _D50) + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def _encode_srgb_curve(lin: np.ndarray) -> np.ndarray:
+    lin = np.clip(lin, 0, 1)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def _decode_srgb_curve(v: np.ndarray) -> np.ndarray:
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+# sRGB truth: skin tones from pale to dark, a scar red, and saturated primaries inside the sRGB gamut
+KNOWN_SRGB = np.array([[0.87, 0.72, 0.63], [0.78, 0.57, 0.47], [0.55, 0.37, 0.28], [0.36, 0.23, 0.17],
+                       [0.80, 0.42, 0.40], [0.85, 0.15, 0.15], [0.20, 0.60, 0.25], [0.20, 0.30, 0.75]])
+
+
+def _patch_photo(values: np.ndarray, size: int = 16) -> np.ndarray:
+    """A 64-row photo of one square patch per colour (uint16 codes), 16 x 16 pixels each, repeated."""
+    row = np.repeat(values[None], size, axis=0).repeat(size, axis=1)  # (size, n*size, 3)
+    return np.tile(row, (64 // size, 1, 1))
+
+
+def _png_with_icc(codes: np.ndarray, icc: bytes | None, bit_depth: int) -> bytes:
+    h, w = codes.shape[:2]
+    big = codes.astype(">u2" if bit_depth == 16 else np.uint8).reshape(h, -1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in big)
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, 2, 0, 0, 0))]
+    if icc is not None:
+        chunks.append(png_chunk(b"iCCP", b"Display P3\x00\x00" + zlib.compress(icc)))
+    chunks += [png_chunk(b"IDAT", zlib.compress(raw)), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def test_p3_matrix_matches_the_published_display_p3_profile() -> None:
+    # the colorants of Apple's "Display P3" profile (rXYZ, gXYZ, bXYZ), to their 4-5 stored digits
+    np.testing.assert_allclose(P3_TO_PCS.T, [[0.5151, 0.2412, -0.0011], [0.2920, 0.6922, 0.0419],
+                                             [0.1571, 0.0666, 0.7841]], atol=2e-4)
+
+
+@pytest.mark.parametrize("bit_depth", [16, 8])
+def test_display_p3_photo_gives_the_lab_of_its_srgb_truth(bit_depth: int) -> None:
+    from texturecmp.color import delta_e00, rgb_to_lab
+
+    # the P3 codes that show the known sRGB colours: sRGB -> linear -> PCS XYZ -> linear P3 -> P3 codes
+    lin_p3 = _decode_srgb_curve(KNOWN_SRGB) @ np.linalg.solve(P3_TO_PCS, SRGB_TO_PCS).T
+    top = 2**bit_depth - 1
+    codes = np.rint(_encode_srgb_curve(lin_p3) * top).astype(np.uint16)
+    photo = _patch_photo(codes)
+    icc = icc_matrix_profile("Display P3", P3_TO_PCS)
+    img = load_image(_png_with_icc(photo, icc, bit_depth), name="iphone.png")
+    assert img.icc_profile == "Display P3" and img.to_dict()["icc_profile"] == "Display P3"
+    truth = rgb_to_lab(KNOWN_SRGB.astype(np.float32)[None])[0]
+    got = rgb_to_lab(np.ascontiguousarray(img.rgb[8, 8::16][None]))[0]
+    de = delta_e00(got, truth)
+    # 16-bit codes: ~0.01; 8-bit codes: the rounding of the P3 codes, up to ~0.3
+    assert de.max() < (0.1 if bit_depth == 16 else 1.0), de
+    # read as if it were sRGB (the profile ignored), the same file is several ΔE00 off
+    naive = rgb_to_lab((photo[8, 8::16] / top).astype(np.float32)[None])[0]
+    assert delta_e00(naive, truth).max() > 3
+    # and LittleCMS, converting the same 8-bit codes, agrees
+    if bit_depth == 8:
+        from PIL import ImageCms
+
+        cms = ImageCms.profileToProfile(PIL.Image.fromarray(photo.astype(np.uint8)),
+                                        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                        ImageCms.createProfile("sRGB"), outputMode="RGB")
+        lab_cms = rgb_to_lab((np.asarray(cms)[8, 8::16] / 255).astype(np.float32)[None])[0]
+        assert delta_e00(got, lab_cms).max() < 1.0
+
+
+def test_untagged_and_srgb_tagged_photos_are_read_as_srgb() -> None:
+    codes = _patch_photo(np.rint(KNOWN_SRGB * 65535).astype(np.uint16))
+    plain = load_image(_png_with_icc(codes, None, 16))
+    assert plain.icc_profile is None
+    np.testing.assert_array_equal(plain.rgb, (codes / 65535).astype(np.float32))
+    tagged = load_image(_png_with_icc(codes, icc_matrix_profile("sRGB IEC61966-2.1", SRGB_TO_PCS), 16))
+    assert tagged.icc_profile == "sRGB IEC61966-2.1"  # recorded, the values untouched
+    np.testing.assert_array_equal(tagged.rgb, plain.rgb)
+    u8 = load_image(pil_bytes(PIL.Image.fromarray(rand_u8()), "JPEG",
+                              icc_profile=icc_matrix_profile("sRGB", SRGB_TO_PCS)))
+    assert u8.rgb8 is not None and u8.bit_depth == 8 and u8.icc_profile == "sRGB"  # the 8-bit codes kept
+
+
+def test_profiles_read_by_littlecms_when_not_matrix_shaper(monkeypatch: pytest.MonkeyPatch) -> None:
+    import texturecmp.io as tio
+    from texturecmp.color import delta_e00, rgb_to_lab
+
+    monkeypatch.setattr(tio, "_icc_matrix_shaper", lambda icc: None)  # as for a LUT-based profile
+    lin_p3 = _decode_srgb_curve(KNOWN_SRGB) @ np.linalg.solve(P3_TO_PCS, SRGB_TO_PCS).T
+    photo = _patch_photo(np.rint(_encode_srgb_curve(lin_p3) * 65535).astype(np.uint16))
+    img = load_image(_png_with_icc(photo, icc_matrix_profile("Display P3", P3_TO_PCS), 16))
+    assert img.icc_profile == "Display P3" and img.rgb8 is not None and img.bit_depth == 8  # LittleCMS: 8 bits
+    truth = rgb_to_lab(KNOWN_SRGB.astype(np.float32)[None])[0]
+    got = rgb_to_lab(np.ascontiguousarray(img.rgb[8, 8::16][None]))[0]
+    assert delta_e00(got, truth).max() < 1.0

@@ -30,6 +30,7 @@ from texturecmp.phantoms import skin_phantom
 from texturecmp.records import _fastschema
 
 from conftest import json_paths as _paths
+from pg_fixture import pg_cluster  # noqa: F401  (the session's PostgreSQL server)
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
@@ -50,6 +51,19 @@ def results():
                     labels=("john_smith_2024-01-02.jpg", "john_smith_2024-03-01.jpg"))
     m = tc.measure(base.rgb)
     return {"c1": c1, "c2": c2, "m": m}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store(request, tmp_path):
+    """``new_store(name)``: the target of a new, empty store on each back end (an SQLite path, a PostgreSQL URL)."""
+    if request.param == "sqlite":
+        return lambda name="store": str(tmp_path / f"{name}.db")
+    cluster = request.getfixturevalue("pg_cluster")
+    return lambda name="store": cluster.new_database()
+
+
+def _count(store, table):
+    return store.query(f"SELECT count(*) FROM {table}")[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +285,8 @@ def _variant(rec, i, subject=None, session=None, date="keep"):
     return r
 
 
-def test_store_round_trip_duplicates_history(tmp_path, rec, results):
-    db = tmp_path / "r.db"
+def test_store_round_trip_duplicates_history(new_store, rec, results):
+    db = new_store()
     with R.Store(db) as store:
         rid = store.add(rec)
         assert rid == R.record_id(rec) and store.add(rec) == rid and len(store) == 1
@@ -288,12 +302,11 @@ def test_store_round_trip_duplicates_history(tmp_path, rec, results):
         assert hist[0].kind == "measurement" and hist[1].baseline_session == "week0"
         assert [h.record for h in hist][1] == rec and store.history("nobody") == []
         assert store.subjects() == ["P-001"] and len(store.entries(kind="comparison")) == 4
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        if store.backend == "sqlite":
+            assert store.query("PRAGMA journal_mode") == [("wal",)]
         assert store.version == R.STORE_VERSION and store.integrity_check() == "ok"
-        n_photos = store.conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
-        assert n_photos == 4 * 2 + 1
-        n_cmp = store.conn.execute("SELECT count(*) FROM comparisons WHERE aligned = 1").fetchone()[0]
-        assert n_cmp == 4
+        assert _count(store, "measurements") == 4 * 2 + 1
+        assert store.query("SELECT count(*) FROM comparisons WHERE aligned = 1") == [(4,)]
         with pytest.raises(R.StoreError, match="no record"):
             store.get("0" * 64)
         with pytest.raises(R.StoreError, match="at least 6"):
@@ -307,10 +320,10 @@ def test_store_round_trip_duplicates_history(tmp_path, rec, results):
         assert again.get(rid) == rec and len(again) == 5
 
 
-def test_store_frames(tmp_path, rec, results):
+def test_store_frames(new_store, rec, results):
     m0 = R.measurement_record(results["c1"].before, subject="P-001", session="week0", date="2024-02-02")
     recs = [rec, m0, _variant(rec, 5, subject="P-002", session="w8", date="2024-04-01")]
-    with R.Store(tmp_path / "f.db") as store:
+    with R.Store(new_store()) as store:
         store.add_many(recs)
         long = store.to_frame()
         wide = store.to_wide()
@@ -329,24 +342,33 @@ def test_store_frames(tmp_path, rec, results):
     assert set(verdicts["texture.sq"].dropna()) <= {"improved", "worsened", "changed", "no detectable change", "not computable"}
 
 
-def test_migrates_a_version_1_store(tmp_path, rec):
-    db = tmp_path / "old.db"
-    conn = sqlite3.connect(db, isolation_level=None)
-    assert R.migrate(conn, upto=1) == 1
-    conn.execute("INSERT INTO subjects (subject) VALUES ('P-001')")
-    conn.execute("INSERT INTO sessions (subject_key, session, date) VALUES (1, 'week4', '2024-03-01'), (1, 'week0', NULL)")
-    conn.execute("INSERT INTO records (id, kind, subject_key, session_key, baseline_session_key, date, sort_key, photo_sha256,"
-                 " texturecmp_version, record_schema_version, added_at, body) VALUES (?, 'comparison', 1, 1, 2, ?, ?, ?, ?, 1, ?, ?)",
-                 (R.record_id(rec), rec["date"], rec["date"], rec["photo"]["sha256"], "0.0.9", "2024-01-01T00:00:00Z",
-                  R.canonical_json(rec)))
-    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name = 'comparisons'")] == []
-    conn.close()
+def test_migrates_a_version_1_store(new_store, rec):
+    from sqlalchemy import create_engine, text
+
+    db = new_store()
+    assert R.migrate(db, upto=1) == 1
+    engine = create_engine(db.replace("postgresql://", "postgresql+psycopg://") if "://" in db else f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO subjects (subject) VALUES ('P-001')"))
+        conn.execute(text("INSERT INTO sessions (subject_key, session, date) VALUES (1, 'week4', '2024-03-01'), "
+                          "(1, 'week0', NULL)"))
+        conn.execute(text("INSERT INTO records (id, kind, subject_key, session_key, baseline_session_key, date, sort_key, "
+                          "photo_sha256, texturecmp_version, record_schema_version, added_at, body) VALUES "
+                          "(:id, 'comparison', 1, 1, 2, :d, :d, :sha, '0.0.9', 1, '2024-01-01T00:00:00Z', :body)"),
+                     {"id": R.record_id(rec), "d": rec["date"], "sha": rec["photo"]["sha256"],
+                      "body": R.canonical_json(rec)})
+        tables = conn.execute(text("SELECT count(*) FROM " + ("information_schema.tables WHERE table_name"
+                                                              if "://" in db else "sqlite_master WHERE name")
+                                   + " = 'comparisons'")).scalar()
+        assert tables == 0
+    engine.dispose()
     with R.Store(db) as store:
         assert store.version == 2 == R.STORE_VERSION
         assert store.get(R.record_id(rec)) == rec
-        assert store.conn.execute("SELECT count(*) FROM comparisons").fetchone()[0] == 1
-        assert store.conn.execute("SELECT count(*) FROM measurements").fetchone()[0] == 2
+        assert _count(store, "comparisons") == 1 and _count(store, "measurements") == 2
         assert len(store.to_frame()) > 0 and store.integrity_check() == "ok"
+        store.add(_variant(rec, 3, subject="P-001"))  # the key sequences carry on after rows inserted by hand
+        assert len(store) == 2
 
 
 def test_refuses_foreign_and_newer_databases(tmp_path):
@@ -402,8 +424,8 @@ def _writer(tmp_path, rec, db, tag, n, batch, log):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_batch_leaves_only_whole_committed_batches(tmp_path, rec):
-    db, log, batch = tmp_path / "k.db", tmp_path / "committed.txt", 10
+def test_sigkill_mid_batch_leaves_only_whole_committed_batches(tmp_path, new_store, rec):
+    db, log, batch = new_store(), tmp_path / "committed.txt", 10
     R.Store(db).close()
     proc = _writer(tmp_path, rec, db, "K", 5000, batch, log)
     deadline = time.time() + 60
@@ -423,36 +445,39 @@ def test_sigkill_mid_batch_leaves_only_whole_committed_batches(tmp_path, rec):
         for rid in stored:
             r = store.get(rid)
             assert R.is_valid(r) and R.record_id(r) == rid
-        n_cmp = store.conn.execute("SELECT count(*) FROM comparisons").fetchone()[0]
-        assert n_cmp == len(stored)  # index rows and bodies committed together
+        assert _count(store, "comparisons") == len(stored)  # index rows and bodies committed together
 
 
 @pytest.mark.slow
-def test_two_processes_writing_at_once(tmp_path, rec):
-    db = tmp_path / "c.db"
-    procs = [_writer(tmp_path, rec, db, tag, 60, batch, tmp_path / f"{tag}.txt") for tag, batch in (("A", 1), ("B", 3))]
+def test_processes_writing_at_once(tmp_path, new_store, rec):
+    """Four processes add records to one new store at once (each also re-adds records another one adds)."""
+    db = new_store()
+    jobs = (("A", 1), ("B", 3), ("C", 7), ("A", 5))  # the 4th repeats the 1st's records in other batches
+    procs = [_writer(tmp_path, rec, db, tag, 60, batch, tmp_path / f"{i}.txt") for i, (tag, batch) in enumerate(jobs)]
     for p in procs:
-        assert p.wait(timeout=120) == 0, p.stderr.read().decode()
+        assert p.wait(timeout=180) == 0, p.stderr.read().decode()
     with R.Store(db) as store:
-        assert len(store) == 120 and store.integrity_check() == "ok"
-        for tag in "AB":
-            assert set((tmp_path / f"{tag}.txt").read_text().split()) <= set(store.ids())
-        assert len(store.subjects()) == 26
+        ids = store.ids()
+        assert len(ids) == len(set(ids)) == 180 and store.integrity_check() == "ok"  # 0 duplicated
+        for i in range(4):
+            assert set((tmp_path / f"{i}.txt").read_text().split()) <= set(ids)  # 0 lost
+        assert len(store.subjects()) == 39 and _count(store, "comparisons") == 180
 
 
-def test_store_is_shared_by_threads(tmp_path, rec):
+def test_store_is_shared_by_threads(new_store, rec):
     from concurrent.futures import ThreadPoolExecutor
 
-    with R.Store(tmp_path / "t.db") as store:
+    with R.Store(new_store()) as store:
         with ThreadPoolExecutor(4) as pool:
             ids = list(pool.map(lambda i: store.add(_variant(rec, i)), range(20)))
         assert len(set(ids)) == 20 == len(store)
 
 
-def test_store_comparison(tmp_path, results):
-    rid = R.store_comparison(results["c1"], tmp_path / "sc.db", subject="P-7", session="w4", date="2024-03-01",
+def test_store_comparison(new_store, results):
+    db = new_store()
+    rid = R.store_comparison(results["c1"], db, subject="P-7", session="w4", date="2024-03-01",
                              baseline_session="w0")
-    with R.Store(tmp_path / "sc.db") as store:
+    with R.Store(db) as store:
         assert store.get(rid)["subject"] == "P-7"
         assert R.store_comparison(results["c1"], store, subject="P-7", session="w4", date="2024-03-01",
                                   baseline_session="w0") == rid
@@ -611,8 +636,8 @@ def _cli(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def test_cli_records(tmp_path, rec, results):
-    db = str(tmp_path / "cli.db")
+def test_cli_records(tmp_path, new_store, rec, results):
+    db = new_store()
     f1 = tmp_path / "rec.json"
     f1.write_text(R.dumps(rec))
     m0 = R.measurement_record(results["c1"].before, subject="P-001", session="week0", date="2024-02-02")

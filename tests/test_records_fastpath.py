@@ -146,9 +146,9 @@ def test_record_ids_are_unchanged(rec):
     assert any(isinstance(v, float) and 0 < abs(v) < 1e-4 for _, v in _paths(rec)), "the record should hold small floats"
     with R.Store(":memory:") as store:
         assert store.add(rec) == old
-        body, kind = store.conn.execute("SELECT body, typeof(body) FROM records").fetchone()
+        body, kind = store.query("SELECT body, typeof(body) FROM records")[0]
         assert body == _std(rec) and kind == "text"
-        assert store.conn.execute("SELECT json_extract(body, '$.subject') FROM records").fetchone()[0] == "P-7"
+        assert store.query("SELECT json_extract(body, '$.subject') FROM records") == [("P-7",)]
 
 
 # ----------------------------------------------------------------------------- validation

@@ -1,18 +1,23 @@
 """The ``texturecmp`` command: compare, measure, series, metrics.
 
 Bad input gives one clear line on stderr (``texturecmp: error: ...``) and a non-zero exit
-status (2 for a usage or input error), never a traceback.
+status (2 for a usage or input error), never a traceback. Library chatter is kept off
+stderr while a command runs: Python warnings are ignored, and what C libraries (libjpeg,
+libpng, libtiff, libheif, OpenCV) write to file descriptor 2 goes to the null device;
+the command's own messages and progress bar still reach the real stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -159,11 +164,13 @@ def _cmd_series(args) -> int:
 
 
 def _cmd_measure(args) -> int:
+    from texturecmp.io import load_image
     from texturecmp.measure import measure
 
     results = []
     for path in args.images:
-        m = measure(path, **_regions(args), pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
+        photo = load_image(path, name=Path(path).name)  # errors name the photo
+        m = measure(photo, **_regions(args), pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
         results.append(m)
         print(f"{path}")
         for name, v in m.metrics.items():
@@ -206,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-align", action="store_true", help="photos are already aligned (same size)")
     p.add_argument("--json", help="write the comparison as JSON to FILE ('-' for stdout)")
     p.add_argument("--maps", help="write the maps as PNG into DIR")
-    p.add_argument("--db", help="also store the comparison as a record in this SQLite store")
+    p.add_argument("--db", help="also store the comparison as a record in this store (SQLite file or postgresql:// URL)")
     p.add_argument("--subject", help="subject identifier for --db (yours; no names)")
     p.add_argument("--session", help="session identifier of the follow-up for --db")
     p.add_argument("--date", help="capture date of the follow-up (YYYY-MM-DD) for --db")
@@ -242,21 +249,65 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@contextlib.contextmanager
+def _library_chatter_silenced() -> Iterator[None]:
+    """Run the block with Python warnings ignored and file descriptor 2 on the null device.
+
+    ``sys.stderr`` keeps writing where stderr went before (through a duplicate of the
+    descriptor when it wrote to descriptor 2 itself), so the command's own lines still
+    show. Worker processes started inside inherit the null device as their stderr, so
+    they never hold the caller's stderr pipe open either.
+    """
+    try:
+        sys.stderr.flush()
+        own_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file stream (tests, IDEs)
+        own_fd2 = False
+    saved = os.dup(2)
+    old_stderr = sys.stderr
+    if own_fd2:
+        sys.stderr = open(saved, "w", closefd=False, buffering=1,  # noqa: SIM115 - closed below
+                          encoding=getattr(old_stderr, "encoding", None) or "utf-8", errors="backslashreplace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            if own_fd2:
+                sys.stderr.close()
+            sys.stderr = old_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _error(text: object, status: int) -> int:
+    """Print ``texturecmp: error: ...`` as one line (decoder messages may span several) and return ``status``."""
+    print(f"texturecmp: error: {' '.join(str(text).split())}", file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
     keep_heap_memory()  # this process is ours: freed arrays stay for the next photo
-    try:
-        return int(args.func(args) or 0)
-    except TextureCmpError as exc:
-        print(f"texturecmp: error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"texturecmp: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("texturecmp: interrupted", file=sys.stderr)
-        return 130
+    with _library_chatter_silenced():
+        try:
+            return int(args.func(args) or 0)
+        except (TextureCmpError, OSError, ValueError) as exc:
+            return _error(exc, 2)
+        except MemoryError:
+            return _error("not enough memory for this input (is it a photo file?)", 2)
+        except KeyboardInterrupt:
+            print("texturecmp: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - a defect of texturecmp: still one line, not a traceback
+            return _error(f"internal error ({type(exc).__name__}: {exc}); please report it", 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,14 +6,17 @@ Screenshots of the page (``[data-testid="stMainBlockContainer"]``) are written t
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+import zipfile
 from urllib.parse import urlparse
 
 import cv2
@@ -27,7 +30,9 @@ from texturecmp.io import encode_png
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("TEXTURECMP_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
+               "--disable-component-update", "--no-first-run",
+               # the capture step: chromium's own test camera (a moving pattern), permission granted
+               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 #: Screenshots go to out/ (ignored by git).
 SCREENSHOTS = REPO / "out" / "browser"
 
@@ -91,12 +96,23 @@ def app_url(chromium_path):
             log.close()
 
 
+def _fake_camera_file(path: Path) -> Path:
+    """A Motion-JPEG file for chromium's fake camera: the sample's first follow-up, so that the
+    capture step photographs the same skin as the baseline (a few frames of one picture)."""
+    frame = (SAMPLE / "session1.jpg").read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(frame * 5)
+    return path
+
+
 @pytest.fixture(scope="session")
-def browser(chromium_path):
+def browser(chromium_path, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
+    video = _fake_camera_file(tmp_path_factory.mktemp("camera") / "follow_up.mjpeg")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path,
+                              args=LAUNCH_ARGS + [f"--use-file-for-fake-video-capture={video}"])
         yield b
         b.close()
 
@@ -161,6 +177,17 @@ def _only_local(page) -> None:
     assert not outside, f"requests left this computer: {outside[:5]}"
 
 
+#: Text that must never be on the page: a traceback and the paths it would show.
+LEAKS = ("Traceback", "/work/", "site-packages", '.py", line', "File \"")
+
+
+def _no_leak(page) -> None:
+    """No traceback or file path on the page (``client.showErrorDetails = "none"``, and the page's own messages)."""
+    text = page.locator("body").inner_text()
+    found = [s for s in LEAKS if s in text]
+    assert not found, f"the page shows {found}: {text[:3000]}"
+
+
 def _idle(page, timeout: float = 60) -> None:
     """Wait until the app has finished its run: its own run state (``data-test-script-state`` on
     ``stApp``, which Streamlit's end-to-end tests read) is back to ``notRunning``.
@@ -182,6 +209,16 @@ def test_sample_button_shows_verdicts(page, screenshots):
     _results_table(page).wait_for()
     print(f"\n[speed] sample series (3 photos, 1024x768) from click to verdicts: {time.perf_counter() - t0:.1f} s")
     assert page.get_by_text("improved").count() > 0
+    # the answer on top: the summary box (its heading, sentences and end) lies inside the first
+    # viewport, with the page not scrolled
+    page.set_viewport_size({"width": 1280, "height": 900})
+    scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop || window.scrollY")
+    assert scrolled == 0
+    box = page.locator(".st-key-tc_summary").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, box
+    first = page.get_by_text("Scar colour difference fell").first.bounding_box()
+    assert first["y"] + first["height"] <= 900
+    page.screenshot(path=str(screenshots / "1_sample_first_viewport.png"))
     page.get_by_role("button", name="Report (HTML, one page)").wait_for()
     # the wipe slider runs in the page: move it and check the clip changed
     wipe = page.locator(".tc-wipe input[type=range]")
@@ -198,7 +235,22 @@ def test_sample_button_shows_verdicts(page, screenshots):
         page.get_by_role("button", name="Comparison (JSON)").click()
     data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
     assert data["labels"] == ["baseline", "session 1", "session 2"]
+    # the PDF: a valid file of one or two pages whose text holds the summary sentences shown on the page
+    sentences = [t.split(" · ", 1)[1] for t in page.locator(".st-key-tc_summary li").all_inner_texts() if " · " in t]
+    assert len(sentences) >= 3, sentences
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Report (PDF, A4)").click()
+    assert dl.value.suggested_filename.endswith(".pdf")
+    from pypdf import PdfReader
+
+    reader = PdfReader(dl.value.path())
+    assert 1 <= len(reader.pages) <= 2
+    flat = re.sub(r"\s+", "", "".join(pg.extract_text() for pg in reader.pages))
+    for sentence in sentences:
+        assert re.sub(r"\s+", "", sentence) in flat, sentence
+    subprocess.run(["pdftoppm", "-r", "60", "-png", dl.value.path(), str(screenshots / "7_report_pdf")], check=False)
     _only_local(page)
+    _no_leak(page)
 
 
 def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
@@ -220,7 +272,7 @@ def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
     t0 = time.perf_counter()
     sha_label.fill("4 weeks")
     sha_label.press("Enter")
-    page.get_by_text("Summary: session0_baseline → 4 weeks").wait_for()
+    page.get_by_text("Summary: session 1 → 4 weeks").wait_for()
     page.locator(".tc-wipe .tag.r").filter(has_text="4 weeks").wait_for()
     _idle(page)
     print(f"[speed] relabel -> page updated: {time.perf_counter() - t0:.2f} s")
@@ -231,20 +283,23 @@ def test_upload_two_photos_and_a_lesion_mask(page, screenshots):
     print(f"[speed] overlay switch -> page updated: {time.perf_counter() - t0:.2f} s")
     _shot(page, screenshots / "2_upload_lesion_mask.png")
     _only_local(page)
+    _no_leak(page)
 
 
 def test_broken_upload_shows_a_message(page, screenshots, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes((SAMPLE / "session1.jpg").read_bytes()[:2000])  # cut short
     _uploader(page, "Photos of one skin area").set_input_files([str(bad), str(SAMPLE / "session0_baseline.jpg")])
-    msg = page.locator('[data-testid="stAlert"]').filter(has_text="broken.jpg")
+    msg = page.locator('[data-testid="stAlert"]').filter(has_text="Upload 1")
     msg.first.wait_for()
     text = msg.first.inner_text()
     assert "cannot be used" in text and "Traceback" not in page.content()
+    assert "broken" not in text  # named by its place in the uploader, not by its file name
     assert page.get_by_role("button", name="Try the sample images").is_enabled()
     _idle(page)
     _shot(page, screenshots / "3_broken_upload.png")
     _only_local(page)
+    _no_leak(page)
 
 
 def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
@@ -300,3 +355,140 @@ def test_twelve_megapixel_pair_speed(page, screenshots, tmp_path):
     print(f"[speed] 12 MP pair, photos already prepared: another lesion mask uploaded -> results drawn "
           f"{time.perf_counter() - t0:.1f} s")
     _only_local(page)
+    _no_leak(page)
+
+
+def test_a_black_follow_up_shows_no_traceback(page, screenshots, tmp_path):
+    """A black follow-up made the core divide by zero: the page says what happened in plain
+    words (and Streamlit, with showErrorDetails = "none", would show no traceback either)."""
+    black = tmp_path / "black.png"
+    black.write_bytes(encode_png(np.zeros((768, 1024, 3), np.uint8)))
+    _uploader(page, "Photos of one skin area").set_input_files([str(SAMPLE / "session0_baseline.jpg"), str(black)])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.locator('[data-testid="stAlert"], [data-testid="stException"]').filter(
+        has_text=re.compile("could not|cannot|blank|dark|error", re.I)).first.wait_for()
+    _idle(page)
+    _shot(page, screenshots / "5_black_follow_up.png")
+    _no_leak(page)
+    _only_local(page)
+
+
+def test_a_file_name_with_a_persons_name_reaches_no_download(page, tmp_path):
+    """Photos named after a person: the name is in no download (name or content) and nowhere on
+    the page but the uploader's own file list."""
+    files = []
+    for name, src in (("jane_doe_1970-01-01_baseline.jpg", "session0_baseline.jpg"),
+                      ("jane_doe_1970-01-01_week4.jpg", "session1.jpg")):
+        files.append(tmp_path / name)
+        files[-1].write_bytes((SAMPLE / src).read_bytes())
+    _uploader(page, "Photos of one skin area").set_input_files([str(f) for f in files])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    _results_table(page).wait_for()
+    _idle(page)
+    for name in ("Comparison (JSON)", "Metrics table (CSV)", "Overlays (PNG, zipped)", "Report (HTML, one page)",
+                 "Report (PDF, A4)"):
+        with page.expect_download() as dl:
+            page.get_by_role("button", name=name).click()
+        data = Path(dl.value.path()).read_bytes()
+        if dl.value.suggested_filename.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                text = " ".join(z.namelist())
+        elif dl.value.suggested_filename.endswith(".pdf"):
+            from pypdf import PdfReader
+
+            text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(data)).pages)
+        else:
+            text = re.sub(r"data:image/\w+;base64,[A-Za-z0-9+/=]+", "", data.decode("utf-8"))
+        for part in ("jane", "1970-01-01"):
+            assert part not in dl.value.suggested_filename.lower()
+            assert part not in text.lower(), f"{part!r} in {dl.value.suggested_filename}"
+    # the page's text without the uploaders (their own list of the chosen files)
+    body = page.evaluate("""() => { const b = document.body.cloneNode(true);
+        b.querySelectorAll('[data-testid="stFileUploader"]').forEach(e => e.remove()); return b.innerText; }""")
+    assert "jane" not in body.lower(), body[:2000]
+    _only_local(page)
+    _no_leak(page)
+
+
+def _upgrade_status(app_url: str, host: str, origin: str) -> int:
+    """The HTTP status of a WebSocket upgrade of the app's stream with these Host and Origin headers."""
+    u = urlparse(app_url)
+    req = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(req.encode())
+        line = s.recv(4096).split(b"\r\n", 1)[0].decode()
+    return int(line.split()[1])
+
+
+def test_a_foreign_host_header_cannot_open_the_apps_websocket(app_url):
+    """DNS rebinding: a page on rebind.example whose name now points to 127.0.0.1 sends its own
+    Host and a matching Origin. ``server.allowedHosts`` refuses it; the app's own address works."""
+    port = urlparse(app_url).port
+    assert _upgrade_status(app_url, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}") == 101
+    assert _upgrade_status(app_url, f"localhost:{port}", f"http://localhost:{port}") == 101
+    assert _upgrade_status(app_url, f"rebind.example:{port}", f"http://rebind.example:{port}") == 403
+
+
+def _dated_copy(src: Path, dst: Path, when: str) -> Path:
+    """A copy of a sample photo with EXIF DateTimeOriginal ``when`` (offset +01:00)."""
+    import PIL.Image
+
+    with PIL.Image.open(src) as im:
+        exif = PIL.Image.Exif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003], sub[0x9011] = when, "+01:00"
+        im.save(dst, format="JPEG", quality=92, exif=exif.tobytes())
+    return dst
+
+
+def test_uploads_in_the_wrong_order_come_out_by_capture_date(page, screenshots, tmp_path):
+    """A file dialog lists astro_after, astro_after2, astro_before: the EXIF dates put the
+    'before' photo first, and the page says which rule ordered them."""
+    files = [_dated_copy(SAMPLE / "session1.jpg", tmp_path / "astro_after.jpg", "2024:02:07 10:00:00"),
+             _dated_copy(SAMPLE / "session2.jpg", tmp_path / "astro_after2.jpg", "2024:03:06 10:00:00"),
+             _dated_copy(SAMPLE / "session0_baseline.jpg", tmp_path / "astro_before.jpg", "2024:01:10 09:30:00")]
+    _uploader(page, "Photos of one skin area").set_input_files([str(f) for f in files])
+    page.get_by_text("ordered by the capture date and time").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.get_by_text("Summary: 2024-01-10 → 2024-03-06").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "6_capture_order.png")
+    _only_local(page)
+    _no_leak(page)
+
+
+def test_capture_step_with_the_fake_camera_reaches_the_comparison(page, screenshots):
+    """One uploaded baseline; the follow-up is taken with the camera (chromium's fake device)
+    under the baseline's ghost, checked, kept, and compared as photo 2."""
+    _uploader(page, "Photos of one skin area").set_input_files([str(SAMPLE / "session0_baseline.jpg")])
+    page.get_by_text("Take a follow-up with the camera").click()
+    cam = page.locator('[data-testid="tc-cam"]')
+    cam.get_by_role("button", name="Open the camera").click()
+    cam.locator(".msg").filter(has_text="Camera open").wait_for(timeout=30_000)  # the component lives in a shadow root
+    assert cam.locator("video").evaluate("v => v.videoWidth") > 0
+    ghost = cam.locator("img.ghost")
+    assert ghost.get_attribute("src").startswith("data:image/jpeg;base64,")
+    cam.locator('input[type="range"]').fill("60")
+    assert ghost.evaluate("g => g.style.opacity") == "0.6"
+    cam.get_by_role("button", name="Take the photo").click()
+    page.get_by_role("button", name="Keep it as the next session").wait_for()
+    _idle(page)
+    # the check speaks in plain words (the fake camera shows the sample's follow-up: lined up)
+    advice = page.locator('[data-testid="stAlert"]').filter(has_text=re.compile("baseline", re.I)).first
+    advice.wait_for()
+    print(f"\n[capture] check: {advice.inner_text()}")
+    _shot(page, screenshots / "8_capture_check.png")
+    page.get_by_role("button", name="Keep it as the next session").click()
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    page.locator(".st-key-tc_summary").wait_for()
+    _idle(page)
+    summary = page.locator(".st-key-tc_summary").inner_text()
+    assert re.search(r"Summary: session 1 → \d{4}-\d{2}-\d{2}", summary), summary  # labelled by its capture date
+    assert "Skin roughness (Sq)" in summary, summary
+    _shot(page, screenshots / "9_capture_compared.png")
+    _only_local(page)
+    _no_leak(page)

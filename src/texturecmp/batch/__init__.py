@@ -411,9 +411,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=tuple(FORMATS), default=None, help="output format (default: from the suffix)")
     p.add_argument("--resume", action="store_true", help="keep the subjects already complete in OUT, score the rest")
     p.add_argument("--settings", metavar="FILE", help="settings file (JSON or TOML)")
-    p.add_argument("--db", metavar="FILE",
-                   help="also store each scored follow-up's comparison record in this records store (SQLite; "
-                        "see 'texturecmp records')")
+    p.add_argument("--db", metavar="STORE",
+                   help="also store each scored follow-up's comparison record in this records store (SQLite file or "
+                        "postgresql:// URL; see 'texturecmp records')")
     p.add_argument("--no-progress", action="store_true", help="no progress bar and summary on stderr")
     p.set_defaults(func=run_cli)
     return p

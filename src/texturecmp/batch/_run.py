@@ -11,7 +11,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
@@ -94,14 +100,91 @@ def single_thread_blas():
             set_blas_threads(max(prev))
 
 
-def _init_worker() -> None:
-    """Worker initialiser: one OpenCV and one BLAS thread per worker process (the processes share
-    the cores), and freed arrays kept for the next photo (:func:`texturecmp._parallel.keep_heap_memory`)."""
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker process when the process that started it dies, even by ``kill -9``.
+
+    A killed parent cannot shut its pool down: its workers would be re-parented to init and
+    live on (with the multiprocessing resource tracker, which waits for them), holding
+    memory and the caller's stderr. On Linux the kernel sends SIGKILL at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread also checks once a second
+    whether the parent pid is still this process's parent, and exits if not.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="texturecmp-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Worker initialiser: end with the parent (:func:`_die_with_parent`); one OpenCV and one BLAS
+    thread per worker process (the processes share the cores), and freed arrays kept for the next
+    photo (:func:`texturecmp._parallel.keep_heap_memory`)."""
+    _die_with_parent(parent_pid)
     import cv2
 
     cv2.setNumThreads(1)
     set_blas_threads(1)
     keep_heap_memory()
+
+
+_PREPARE_LOCK = threading.Lock()
+
+if sys.platform != "win32":
+    from multiprocessing.popen_spawn_posix import Popen as _SpawnPopen
+
+    class _MainlessPopen(_SpawnPopen):
+        """Start a spawned worker without running the parent's ``__main__`` module in it.
+
+        'spawn' re-runs the main script in every worker so that functions defined there can
+        be unpickled. The workers only run texturecmp's own functions, and a script calling
+        ``score_batch`` at its top level, without an ``if __name__ == "__main__":`` guard,
+        would start the batch again in each worker (which multiprocessing refuses: four
+        tracebacks and every row "BrokenProcessPool"). The worker gets the parent's
+        ``sys.path`` and working directory, not its main module.
+        """
+
+        def _launch(self, process_obj: Any) -> None:
+            with _PREPARE_LOCK:
+                original = multiprocessing.spawn.get_preparation_data
+
+                def without_main(name: str) -> dict[str, Any]:
+                    data = original(name)
+                    data.pop("init_main_from_path", None)
+                    data.pop("init_main_from_name", None)
+                    return data
+
+                multiprocessing.spawn.get_preparation_data = without_main
+                try:
+                    super()._launch(process_obj)
+                finally:
+                    multiprocessing.spawn.get_preparation_data = original
+
+    class _MainlessProcess(multiprocessing.context.SpawnProcess):
+        @staticmethod
+        def _Popen(process_obj: Any) -> Any:
+            return _MainlessPopen(process_obj)
+
+    class _MainlessSpawnContext(multiprocessing.context.SpawnContext):
+        Process = _MainlessProcess
+
+    def _worker_context() -> multiprocessing.context.BaseContext:
+        return _MainlessSpawnContext()
+else:  # pragma: no cover - Windows: plain spawn (scripts need the guard there)
+    def _worker_context() -> multiprocessing.context.BaseContext:
+        return multiprocessing.get_context("spawn")
 
 
 def _crash_result(task: Task, exc: BaseException) -> SubjectResult:
@@ -134,12 +217,13 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_result: OnResult) -> None:
     When a worker process dies (the pool breaks), the tasks in flight are retried once in a
     fresh pool; a task that breaks the pool twice is recorded as failed.
     """
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _worker_context()
     queue = list(tasks)[::-1]
     attempts: dict[int, int] = {}
     window = 2 * jobs
     while queue:
-        ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker)
+        ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(os.getpid(),))
         pending: dict[Any, Task] = {}
         broken = False
         try:

@@ -14,7 +14,7 @@ alignment, the photometric correction and the quality flags::
     cmp = tc.compare("s0.jpg", "s1.jpg", lesion="lesion.png")
     rec = records.comparison_record(cmp, subject="P-0012", session="week4", date="2024-03-01",
                                     baseline_session="week0", baseline_date="2024-02-02")
-    with records.Store("clinic.db") as store:
+    with records.Store("clinic.db") as store:   # or Store("postgresql://clinic@db-host/records")
         rid = store.add(rec)                 # content id; adding it again stores nothing
         store.history("P-0012")              # that subject's records in date order
         store.to_frame()                     # one row per subject x session x metric
@@ -31,8 +31,9 @@ from texturecmp.records._export import (FHIR_CODE_TEXT, UCUM, UCUM_SYSTEM, expor
 from texturecmp.records._record import (SCHEMA, SCHEMA_VERSION, BadRecordError, canonical_json, comparison_record,
                                         dumps, is_valid, loads, measurement_record, normalize_date, problems,
                                         read_records, record_id, series_records, validate)
-from texturecmp.records._store import (APPLICATION_ID, MIGRATIONS, STORE_VERSION, Entry, Store, StoredRecord,
-                                       StoreError, migrate)
+from texturecmp.records._backend import DB_ENV, has_password, is_url, shown
+from texturecmp.records._store import (APPLICATION_ID, MIGRATIONS, STORE_VERSION, Copied, DamagedRecordError, Entry,
+                                       Store, StoredRecord, StoreError, copy_records, migrate, verified_record)
 
 __all__ = [
     # the record
@@ -40,7 +41,8 @@ __all__ = [
     "validate", "is_valid", "problems", "record_id", "canonical_json", "dumps", "loads", "read_records",
     "normalize_date",
     # the store
-    "Store", "StoreError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate",
+    "Store", "StoreError", "DamagedRecordError", "verified_record", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate",
+    "DB_ENV", "is_url", "has_password", "shown", "copy_records", "Copied",
     # exports
     "records_frame", "wide", "to_csv", "to_json", "fhir_bundle", "export", "UCUM", "UCUM_SYSTEM", "FHIR_CODE_TEXT",
     # front ends

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from texturecmp.records._backend import DB_ENV, has_password
 from texturecmp.records._export import export
 from texturecmp.records._record import BadRecordError, comparison_record, loads, read_records
-from texturecmp.records._store import Store
+from texturecmp.records._store import Store, StoreError, copy_records
 
-__all__ = ["add_cli", "store_comparison"]
+__all__ = ["add_cli", "store_comparison", "db_target"]
 
 
 def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, session: str, date: Any = None,
@@ -35,8 +36,27 @@ def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, ses
         return store.add(rec)
 
 
-def _open(args: argparse.Namespace) -> Store:
-    return Store(args.db)
+def _typed(target: str, what: str) -> str:
+    """A store typed on the command line: a URL there must not carry a password (it shows in ps and the history)."""
+    if has_password(target):
+        raise StoreError(f"{what}: the URL holds a password, which would show in the process list and the shell "
+                         f"history; put it in PGPASSWORD, ~/.pgpass or a service file, or give the URL in {DB_ENV}")
+    return target
+
+
+def db_target(db: str | None) -> str:
+    """The store named by ``--db``, else by the environment variable ``TEXTURECMP_DB``."""
+    if db:
+        return _typed(db, "--db")
+    env = os.environ.get(DB_ENV, "").strip()
+    if not env:
+        raise StoreError(f"--db: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
+    return env
+
+
+def _open(args: argparse.Namespace, *, create: bool = False) -> Store:
+    """The store of ``--db``; only ``records add`` creates one (``list``, ``show``, ``export`` never do)."""
+    return Store(db_target(args.db), create=create)
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
@@ -50,7 +70,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
             records.extend(read_records(loads(text)))
         except BadRecordError as exc:
             raise BadRecordError(f"{path}: {exc}") from None
-    with _open(args) as store:
+    with _open(args, create=True) as store:
         before = len(store)
         ids = store.add_many(records)
         added = len(store) - before
@@ -82,14 +102,36 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    damaged: list = []
     with _open(args) as store:
-        records = store.records(subject=args.subject)
+        records = store.records(subject=args.subject, errors=damaged)
     text = export(records, args.format, wide_form=args.wide)
     if args.output and args.output != "-":
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"{len(records)} record(s) written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    for exc in damaged:  # the others are exported; each damaged one is named on its own line
+        print(f"texturecmp: error: {exc}; not exported", file=sys.stderr)
+    return 2 if damaged else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        damaged = store.check()
+        n = len(store)
+    for exc in damaged:
+        print(f"texturecmp: error: {exc}", file=sys.stderr)
+    print(f"{n - len(damaged)} of {n} record(s) pass their checks", file=sys.stderr)
+    return 2 if damaged else 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    src, dst = _typed(args.source, "SRC"), _typed(args.target, "DST")
+    done = copy_records(src, dst)
+    print(f"{done.read} record(s) read from {done.source}, {done.added} added to {done.target} "
+          f"({done.read - done.added} already there); {done.target} holds {done.target_count}; "
+          "every record id checked", file=sys.stderr)
     return 0
 
 
@@ -101,11 +143,13 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     Returns the ``records`` parser.
     """
     rp = subparsers.add_parser("records", help="store, list, show and export measurement records",
-                               description="Records of measurements and comparisons in a SQLite store.")
+                               description="Records of measurements and comparisons in a store: an SQLite file or a "
+                                           f"PostgreSQL database (--db, or the environment variable {DB_ENV}).")
     sub = rp.add_subparsers(dest="records_command", required=True)
 
     def db(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", required=True, help="the records database (SQLite file, created when missing)")
+        p.add_argument("--db", help="the record store: an SQLite file or a postgresql:// URL (default: $"
+                                    f"{DB_ENV}); only 'records add' creates one")
 
     p = sub.add_parser("add", help="add records from JSON files (a record, a list, or an export)")
     p.add_argument("files", nargs="+", metavar="RECORD.json", help="JSON file(s); '-' reads standard input")
@@ -129,4 +173,15 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--subject", help="only this subject's records")
     p.add_argument("--wide", action="store_true", help="CSV: one row per subject x session, one column per metric")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("check", help="check the store's file and every record's id and schema")
+    db(p)
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("migrate", help="copy every record from one store to another (SQLite <-> PostgreSQL) and verify",
+                       description="Copy every record of SRC into DST (created when missing), then check that DST "
+                                   "holds every record id of SRC and the expected count.")
+    p.add_argument("source", metavar="SRC", help="the store to copy from (SQLite file or postgresql:// URL)")
+    p.add_argument("target", metavar="DST", help="the store to copy into")
+    p.set_defaults(func=_cmd_migrate)
     return rp

@@ -1,28 +1,80 @@
-"""The embedded record store on SQLite (private; see texturecmp.records)."""
+"""The record store, on SQLite or PostgreSQL (private; see texturecmp.records)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from texturecmp.errors import TextureCmpError
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from texturecmp.records import _schema as S
+from texturecmp.records._backend import (APPLICATION_ID, DB_ENV, Backend, PostgresBackend, SQLiteBackend, StoreError,
+                                         backend_for, has_password)
 from texturecmp.records._record import BadRecordError, canonical_bytes, date_sort_key, problems
 
-__all__ = ["Store", "StoreError", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION", "APPLICATION_ID", "migrate"]
+__all__ = ["Store", "StoreError", "DamagedRecordError", "Copied", "copy_records", "Entry", "StoredRecord", "MIGRATIONS", "STORE_VERSION",
+           "APPLICATION_ID", "migrate", "verified_record"]
 
-#: ``PRAGMA application_id`` of a texturecmp store ("TXCR").
-APPLICATION_ID = 0x54584352
+MIGRATIONS = S.MIGRATIONS
+STORE_VERSION = S.STORE_VERSION
 
 
-class StoreError(TextureCmpError):
-    """The record store cannot be opened or used (not a texturecmp store, newer format, unknown id...)."""
+class DamagedRecordError(StoreError):
+    """A stored record fails its checks on reading: its body no longer hashes to its id, or it is not a valid record.
+
+    Attributes
+    ----------
+    record_id : str
+        The id the record is stored under.
+    problems : tuple of str
+        What is wrong, one item each (``"$.path: ..."`` for schema problems).
+    """
+
+    def __init__(self, message: str, record_id: str, problems: Sequence[str] = ()):
+        super().__init__(message)
+        self.record_id = record_id
+        self.problems = tuple(problems) or (message,)
+
+
+def verified_record(record_id: str, body: str | bytes, *, where: str = "") -> dict[str, Any]:
+    """The record stored as ``body`` under ``record_id``, after checking it.
+
+    Checks that the SHA-256 of the body's bytes is the id (the body is the record's
+    canonical JSON, so any change after storing breaks it) and that the parsed record
+    passes :func:`texturecmp.records.problems` (the schema and the checks beyond it).
+
+    Raises
+    ------
+    DamagedRecordError
+        Naming the record (its first 12 id characters, its subject and session when
+        readable) and every problem found.
+    """
+    blob = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    found: list[str] = []
+    if hashlib.sha256(blob).hexdigest() != record_id:
+        found.append("its content no longer hashes to its id (changed after it was stored)")
+    rec: Any = None
+    try:
+        rec = json.loads(blob)
+    except ValueError as exc:
+        found.append(f"its body is not JSON ({exc})")
+    else:
+        found.extend(problems(rec))
+    if not found:
+        return rec
+    label = f"record {record_id[:12]}"
+    if isinstance(rec, Mapping) and isinstance(rec.get("subject"), str) and isinstance(rec.get("session"), str):
+        label += f" (subject {rec['subject']!r}, session {rec['session']!r})"
+    raise DamagedRecordError(f"{label}{where} is damaged: " + "; ".join(found), record_id, found)
 
 
 @dataclass(frozen=True)
@@ -67,223 +119,203 @@ class StoredRecord(Entry):
 
     @cached_property
     def record(self) -> dict[str, Any]:
-        """The record (parsed once from ``body``)."""
-        return json.loads(self.body)
+        """The record (parsed and checked once from ``body``; :class:`DamagedRecordError` when it fails)."""
+        return verified_record(self.id, self.body)
 
 
 # ----------------------------------------------------------------------------- migrations
 
-def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run ;-separated statements inside the current transaction (``executescript`` would commit it)."""
-    for stmt in sql.split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
-
-
-def _m1_records(conn: sqlite3.Connection) -> None:
-    """Version 1: subjects, sessions and records (JSON bodies with their index fields)."""
-    _script(conn, """
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE subjects (
-            subject_key INTEGER PRIMARY KEY,
-            subject TEXT NOT NULL UNIQUE
-        );
-        CREATE TABLE sessions (
-            session_key INTEGER PRIMARY KEY,
-            subject_key INTEGER NOT NULL REFERENCES subjects(subject_key),
-            session TEXT NOT NULL,
-            date TEXT,
-            UNIQUE (subject_key, session)
-        );
-        CREATE TABLE records (
-            record_key INTEGER PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            kind TEXT NOT NULL CHECK (kind IN ('measurement', 'comparison')),
-            subject_key INTEGER NOT NULL REFERENCES subjects(subject_key),
-            session_key INTEGER NOT NULL REFERENCES sessions(session_key),
-            baseline_session_key INTEGER REFERENCES sessions(session_key),
-            date TEXT,
-            sort_key TEXT,
-            photo_sha256 TEXT NOT NULL,
-            texturecmp_version TEXT NOT NULL,
-            record_schema_version INTEGER NOT NULL,
-            added_at TEXT NOT NULL,
-            body TEXT NOT NULL
-        );
-        CREATE INDEX records_by_subject ON records (subject_key, sort_key);
-    """)
-
-
-def _m2_photo_tables(conn: sqlite3.Connection) -> None:
-    """Version 2: per-photo and per-comparison index tables, filled from the stored bodies."""
-    _script(conn, """
-        CREATE TABLE measurements (
-            record_key INTEGER NOT NULL REFERENCES records(record_key),
-            role TEXT NOT NULL CHECK (role IN ('session', 'baseline')),
-            session_key INTEGER NOT NULL REFERENCES sessions(session_key),
-            photo_sha256 TEXT NOT NULL,
-            width INTEGER NOT NULL,
-            height INTEGER NOT NULL,
-            PRIMARY KEY (record_key, role)
-        ) WITHOUT ROWID;
-        CREATE INDEX measurements_by_photo ON measurements (photo_sha256);
-        CREATE TABLE comparisons (
-            record_key INTEGER PRIMARY KEY REFERENCES records(record_key),
-            baseline_session_key INTEGER NOT NULL REFERENCES sessions(session_key),
-            session_key INTEGER NOT NULL REFERENCES sessions(session_key),
-            aligned INTEGER NOT NULL,
-            improved INTEGER NOT NULL,
-            worsened INTEGER NOT NULL,
-            changed INTEGER NOT NULL,
-            quality_flags TEXT NOT NULL
-        );
-    """)
-    rows = conn.execute("SELECT record_key, session_key, baseline_session_key, body FROM records").fetchall()
-    for key, skey, bkey, body in rows:
-        _insert_index(conn, key, skey, bkey, json.loads(body))
-
-
-#: Migrations, in order: ``MIGRATIONS[i]`` takes a store from version i to i + 1.
-#: Append a function to change the layout; never edit a released one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_records, _m2_photo_tables)
-#: Layout version of a store written by this texturecmp (``PRAGMA user_version``).
-STORE_VERSION = len(MIGRATIONS)
-
-
-def _insert_index(conn: sqlite3.Connection, key: int, skey: int, bkey: int | None, rec: Mapping[str, Any]) -> None:
-    """Rows of the index tables for one record (metric values stay in the JSON body)."""
-    p = rec["photo"]
-    conn.execute("INSERT INTO measurements VALUES (?, 'session', ?, ?, ?, ?)", (key, skey, p["sha256"], p["width"], p["height"]))
-    if rec["kind"] == "comparison":
-        b = rec["baseline"]["photo"]
-        conn.execute("INSERT INTO measurements VALUES (?, 'baseline', ?, ?, ?, ?)", (key, bkey, b["sha256"], b["width"], b["height"]))
-        verdicts = [c["verdict"] for c in rec["changes"].values()]
-        conn.execute("INSERT INTO comparisons VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (key, bkey, skey, int(rec["alignment"]["ok"]), verdicts.count("improved"), verdicts.count("worsened"),
-                      verdicts.count("changed"), ",".join(rec["quality_flags"])))
-
-
-def migrate(conn: sqlite3.Connection, *, upto: int | None = None) -> int:
-    """Bring an open store to version ``upto`` (default: the latest), in one write transaction.
-
-    Returns the version reached. Raises :class:`StoreError` for a file that is not a
-    texturecmp store or was written by a newer texturecmp.
-    """
+def _migrate(backend: Backend, conn: Connection, *, upto: int | None = None) -> int:
+    """Bring an open store to version ``upto`` (default: the latest), in one write transaction."""
     target = STORE_VERSION if upto is None else upto
-    conn.execute("BEGIN IMMEDIATE")
+    backend.begin_write(conn)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        app = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app not in (0, APPLICATION_ID):
-            raise StoreError(f"db: not a texturecmp records database (application_id {app:#x})")
+        marked, version = backend.read_version(conn)
+        if not marked:
+            raise StoreError(f"db: {backend.display} is not a texturecmp records database (no texturecmp mark)")
         if version == 0:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            tables = backend.foreign_tables(conn)
             if tables:
-                raise StoreError(f"db: not a texturecmp records database (it already has tables: {', '.join(tables[:5])})")
-        elif app != APPLICATION_ID:
-            raise StoreError("db: not a texturecmp records database (no texturecmp application_id)")
+                raise StoreError(f"db: {backend.display} is not a texturecmp records database (it already has tables: "
+                                 f"{', '.join(tables[:5])})")
         if version > STORE_VERSION:
-            raise StoreError(f"db: written by a newer texturecmp (store version {version}, this one reads up to "
-                             f"{STORE_VERSION}); upgrade texturecmp")
+            raise StoreError(f"db: {backend.display} was written by a newer texturecmp (store version {version}, this "
+                             f"one reads up to {STORE_VERSION}); upgrade texturecmp")
         for i in range(version, target):
             MIGRATIONS[i](conn)
         if target > version:
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {int(target)}")
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('migrated_at', ?)", (_now(),))
-        conn.execute("COMMIT")
+            backend.write_version(conn, target)
+            S.set_meta(conn, "migrated_at", _now())
+        conn.exec_driver_sql("COMMIT")
         return max(version, target)
     except BaseException:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(SQLAlchemyError):
+            conn.exec_driver_sql("ROLLBACK")
         raise
+
+
+def migrate(target: str | os.PathLike, *, upto: int | None = None, timeout: float = 60.0) -> int:
+    """Bring the store at ``target`` (an SQLite path or a PostgreSQL URL) to layout version ``upto`` (default: the latest).
+
+    Returns the version reached. :class:`Store` does this on opening; this function is
+    for stepping a store to a given version (tests, tools). A database that is not a
+    texturecmp store, or one from a newer texturecmp, raises :class:`StoreError`
+    unchanged.
+    """
+    backend = backend_for(os.fspath(target), timeout=timeout, durable=False)
+    if isinstance(backend, SQLiteBackend):
+        backend.identify(create=True)
+    engine = backend.engine()
+    try:
+        with engine.connect() as conn:
+            if isinstance(backend, PostgresBackend):
+                backend.identify(create=True, conn=conn)
+            return _migrate(backend, conn, upto=upto)
+    except DBAPIError as exc:
+        raise StoreError(f"db: {backend.display}: {_reason(exc)}") from None
+    finally:
+        engine.dispose()
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's message on one line."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
+_DISCONNECT_STATES = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return state.startswith("08") or state in _DISCONNECT_STATES
+
+
 # ----------------------------------------------------------------------------- the store
 
-_ENTRY_SQL = """
-    SELECT r.id, r.kind, su.subject, se.session, r.date, bs.session, r.texturecmp_version, r.added_at
-    FROM records r
-    JOIN subjects su ON su.subject_key = r.subject_key
-    JOIN sessions se ON se.session_key = r.session_key
-    LEFT JOIN sessions bs ON bs.session_key = r.baseline_session_key
-"""
-_ORDER = " ORDER BY su.subject, r.sort_key IS NULL, r.sort_key, r.record_key"
-
-
 class Store:
-    """Records in one SQLite file: subjects, sessions, records, measurements and comparisons.
+    """Records in one SQLite file or one PostgreSQL database: subjects, sessions, records, measurements, comparisons.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The database file (created when missing; ``":memory:"`` for a throw-away store).
+        An SQLite file (``":memory:"`` for a throw-away store), or a PostgreSQL URL
+        (``postgresql://user@host/dbname``, libpq's form: ``?sslmode=verify-full``,
+        ``?service=clinic``...). The password comes from ``PGPASSWORD``, ``~/.pgpass`` or
+        the service file. A URL holding a password is refused unless it is the value of
+        ``TEXTURECMP_DB``; its password is never shown (:attr:`path` leaves it out).
     timeout : float
         Seconds a writer waits for another writer's transaction to end before
-        :class:`StoreError` (SQLite's busy timeout; default 60).
+        :class:`StoreError` (SQLite's busy timeout, PostgreSQL's ``lock_timeout``; default 60).
     durable : bool
-        ``PRAGMA synchronous=FULL``: a committed record also survives a power cut. The
-        default (NORMAL, in WAL mode) survives a crash or kill of the process, not
-        necessarily of the machine.
+        SQLite: ``PRAGMA synchronous=FULL``, a committed record also survives a power cut.
+        The default (NORMAL, in WAL mode) survives a crash or kill of the process.
+        PostgreSQL commits durably as the server is configured.
+    create : bool
+        Make the store when there is none (a missing SQLite file, a PostgreSQL database
+        without tables). Otherwise :class:`StoreError` ``no record store at ...``.
 
     Notes
     -----
     * Every :meth:`add` / :meth:`add_many` is one transaction: a crash leaves either all
-      of it or nothing. The file is in WAL mode: readers never block the writer.
-    * Several processes may write at once: each waits for the others (busy timeout).
+      of it or nothing. Writers are serialised (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL:
+      a transaction-level advisory lock), readers never wait for them.
+    * Several processes may write at once: each waits for the others.
     * One ``Store`` may be shared by threads (calls are serialised by a lock). After a
       ``fork`` the child reopens its own connection on first use.
+    * A connection dropped by the PostgreSQL server (a restart) is reopened and the call
+      run once more: every call is safe to repeat (records are stored by content id).
     * Records are identified by content (:func:`texturecmp.records.record_id`): adding
       the same record again stores nothing and returns the same id.
     """
 
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0, durable: bool = False):
-        self.path = os.fspath(path)
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0, durable: bool = False, create: bool = True):
+        target = os.fspath(path)
+        if not isinstance(target, str):
+            raise StoreError(f"db: expected a file path or a postgresql:// URL, got {type(path).__name__}")
+        if has_password(target) and target != os.environ.get(DB_ENV, "").strip():
+            raise StoreError("db: the URL holds a password; credentials never go in code or on a command line: put "
+                             f"it in PGPASSWORD, ~/.pgpass or a service file, or give the whole URL in {DB_ENV}")
+        self._backend = backend_for(target, timeout=float(timeout), durable=bool(durable))
+        #: The store as shown in messages: the SQLite path, or the URL without its password.
+        self.path = self._backend.display
+        #: ``"sqlite"`` or ``"postgresql"``.
+        self.backend = self._backend.name
         self.timeout = float(timeout)
         self.durable = bool(durable)
+        self.create = bool(create)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._engine = None
+        self._conn: Connection | None = None
         self._pid = -1
         self._connect()
 
     # -- connection --------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Connection:
+        b = self._backend
+        version = None
+        if isinstance(b, SQLiteBackend):
+            version = b.identify(create=self.create)
+            if version is None and b.path != ":memory:":
+                b.create(_migrate)
+                version = STORE_VERSION
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"db: cannot open {self.path} ({exc})") from None
+            engine = b.engine()
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise StoreError(f"db: cannot open {self.path} ({_reason(exc)})") from None
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal" and self.path != ":memory:":
-                raise StoreError(f"db: cannot switch {self.path} to WAL mode (journal mode {mode})")
-            conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn)
-        except sqlite3.DatabaseError as exc:
+            if isinstance(b, PostgresBackend):
+                version = b.identify(create=self.create, conn=conn)
+            if version != STORE_VERSION:
+                _migrate(b, conn)
+        except DBAPIError as exc:
             conn.close()
-            raise StoreError(f"db: {self.path} is not a usable SQLite database ({exc})") from None
+            engine.dispose()
+            raise StoreError(f"db: {self.path} is damaged or not a usable database ({_reason(exc)})") from None
         except BaseException:
             conn.close()
+            engine.dispose()
             raise
-        self._conn, self._pid = conn, os.getpid()
+        self._engine, self._conn, self._pid = engine, conn, os.getpid()
         return conn
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        """The SQLite connection of this process (reopened after a fork)."""
+    def conn(self) -> Connection:
+        """The SQLAlchemy connection of this process (reopened after a fork)."""
         if self._conn is None or self._pid != os.getpid():
+            if self._pid != os.getpid():
+                self._conn = self._engine = None  # the parent's: never used here
             self._connect()
         return self._conn  # type: ignore[return-value]
+
+    def _drop(self) -> None:
+        """Forget a connection the server dropped (the next call opens a new one)."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        if self._engine is not None:
+            with contextlib.suppress(Exception):
+                self._engine.dispose()
+        self._conn = self._engine = None
 
     def close(self) -> None:
         """Close the connection (the store reopens on next use)."""
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+                with contextlib.suppress(SQLAlchemyError):
+                    self._conn.close()
+                self._engine.dispose()
+            self._conn = self._engine = None
 
     def __enter__(self) -> "Store":
         return self
@@ -294,11 +326,65 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
 
+    def _run(self, fn: Callable[[Connection], Any], *, write: bool = False) -> Any:
+        """Run ``fn(connection)`` under the lock (in one write transaction when ``write``).
+
+        A driver error becomes a one-line :class:`StoreError`. A connection the server
+        dropped is reopened and ``fn`` run once more (every call of the store is safe to
+        repeat: a record already stored is stored once).
+        """
+        for attempt in (0, 1):
+            with self._lock:
+                try:
+                    return self._once(fn, write)
+                except DBAPIError as exc:
+                    lost = isinstance(self._backend, PostgresBackend) and _is_disconnect(exc)
+                    if lost:
+                        self._drop()
+                        if attempt == 0:
+                            continue
+                    raise self._error(exc, write, lost) from None
+                except StoreError as exc:
+                    if attempt == 0 and isinstance(self._backend, PostgresBackend) and self._conn is None:
+                        continue
+                    raise exc from None
+        raise AssertionError("unreachable")
+
+    def _once(self, fn: Callable[[Connection], Any], write: bool) -> Any:
+        conn = self.conn
+        if not write:
+            return fn(conn)
+        self._backend.check_before_writing(conn)
+        self._backend.begin_write(conn)
+        try:
+            out = fn(conn)
+            conn.exec_driver_sql("COMMIT")
+            self._backend.wrote()
+            return out
+        except BaseException:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.exec_driver_sql("ROLLBACK")
+            raise
+
+    def _error(self, exc: DBAPIError, write: bool, lost: bool) -> StoreError:
+        why = _reason(exc)
+        if lost:
+            what = ("the records may or may not have been stored; adding them again is safe (a record already "
+                    "stored is stored once)") if write else "nothing was read"
+            return StoreError(f"db: lost the connection to {self.path} and could not reopen it ({why}); {what}")
+        if self.backend == "sqlite":
+            if "locked" in why or "busy" in why:
+                return StoreError(f"db: could not start writing to {self.path} ({why}); another process holds it")
+            return StoreError(f"db: {self.path} is damaged or unreadable ({why}); restore it from a backup")
+        if getattr(exc.orig, "sqlstate", "") == "55P03":  # lock_not_available
+            return StoreError(f"db: could not start writing to {self.path} within {self.timeout:g} s ({why}); "
+                              "another writer holds it")
+        return StoreError(f"db: {self.path}: {why}")
+
     @property
     def version(self) -> int:
-        """Layout version of the file (``PRAGMA user_version``)."""
-        with self._lock:
-            return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        """Layout version of the store (SQLite ``PRAGMA user_version``; PostgreSQL ``meta.store_version``)."""
+        return self._run(lambda c: self._backend.read_version(c)[1])
 
     # -- writing -----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> str:
@@ -333,59 +419,11 @@ class Store:
         if not prepared:
             return []
         added_at = _now()
-        with self._lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"db: could not start writing to {self.path} ({exc}); another process holds it") from None
-            try:
-                subjects: dict[str, int] = {}
-                sessions: dict[tuple[int, str], int] = {}
-                for rid, blob, rec in prepared:
-                    if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
-                        continue
-                    skey = self._subject_key(conn, subjects, rec["subject"])
-                    sess = self._session_key(conn, sessions, skey, rec["session"], rec["date"])
-                    base = None
-                    if rec["kind"] == "comparison":
-                        base = self._session_key(conn, sessions, skey, rec["baseline"]["session"], rec["baseline"]["date"])
-                    cur = conn.execute(
-                        "INSERT INTO records (id, kind, subject_key, session_key, baseline_session_key, date, sort_key, "
-                        "photo_sha256, texturecmp_version, record_schema_version, added_at, body) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))",  # UTF-8 bytes stored as text
-                        (rid, rec["kind"], skey, sess, base, rec["date"], date_sort_key(rec["date"]), rec["photo"]["sha256"],
-                         rec["texturecmp_version"], rec["schema_version"], added_at, blob))
-                    _insert_index(conn, cur.lastrowid, sess, base, rec)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        self._run(lambda c: S.insert_records(c, prepared, added_at=added_at, sort_key=date_sort_key), write=True)
         return [p[0] for p in prepared]
 
-    @staticmethod
-    def _subject_key(conn: sqlite3.Connection, cache: dict, subject: str) -> int:
-        if subject not in cache:
-            row = conn.execute("SELECT subject_key FROM subjects WHERE subject = ?", (subject,)).fetchone()
-            cache[subject] = row[0] if row else conn.execute("INSERT INTO subjects (subject) VALUES (?)", (subject,)).lastrowid
-        return cache[subject]
-
-    @staticmethod
-    def _session_key(conn: sqlite3.Connection, cache: dict, skey: int, session: str, date: str | None) -> int:
-        k = (skey, session)
-        if k not in cache:
-            row = conn.execute("SELECT session_key, date FROM sessions WHERE subject_key = ? AND session = ?", k).fetchone()
-            if row is None:
-                cache[k] = conn.execute("INSERT INTO sessions (subject_key, session, date) VALUES (?, ?, ?)",
-                                        (skey, session, date)).lastrowid
-                return cache[k]
-            cache[k] = row[0]
-            if row[1] is None and date is not None:
-                conn.execute("UPDATE sessions SET date = ? WHERE session_key = ?", (date, row[0]))
-        return cache[k]
-
     # -- reading -----------------------------------------------------------------------------
-    def _resolve(self, conn: sqlite3.Connection, record_id: str) -> str:
+    def _resolve(self, conn: Connection, record_id: str) -> str:
         if not isinstance(record_id, str) or not record_id:
             raise StoreError(f"id: expected a record id (hex), got {record_id!r}")
         rid = record_id.strip().lower()
@@ -393,87 +431,125 @@ class Store:
             return rid
         if len(rid) < 6:
             raise StoreError(f"id: give at least 6 characters of the record id, got {record_id!r}")
-        rows = conn.execute("SELECT id FROM records WHERE id >= ? AND id < ? LIMIT 2", (rid, rid + "g")).fetchall()
+        rows = conn.execute(S.id_prefix_query(rid)).scalars().all()
         if len(rows) > 1:
             raise StoreError(f"id: {record_id!r} matches several records; give more characters")
         if not rows:
             raise StoreError(f"id: no record {record_id!r} in {self.path}")
-        return rows[0][0]
+        return rows[0]
 
     def get(self, record_id: str) -> dict[str, Any]:
-        """The record with this id (or unique id prefix of at least 6 characters).
+        """The record with this id (or unique id prefix of at least 6 characters), checked on reading.
 
         Raises
         ------
         StoreError
             No such record, or an ambiguous prefix.
+        DamagedRecordError
+            The stored record fails its checks (:func:`verified_record`).
         """
-        with self._lock:
-            conn = self.conn
+        def read(conn: Connection) -> tuple[str, Any]:
             rid = self._resolve(conn, record_id)
-            row = conn.execute("SELECT body FROM records WHERE id = ?", (rid,)).fetchone()
-        if row is None:
+            return rid, conn.execute(select(S.records.c.body).where(S.records.c.id == rid)).scalar()
+
+        rid, body = self._run(read)
+        if body is None:
             raise StoreError(f"id: no record {record_id!r} in {self.path}")
-        return json.loads(row[0])
+        return verified_record(rid, body)
 
     def __contains__(self, record_id: object) -> bool:
-        with self._lock:
-            return self.conn.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone() is not None
+        if not isinstance(record_id, str):
+            return False
+        q = select(S.records.c.record_key).where(S.records.c.id == record_id)
+        return self._run(lambda c: c.execute(q).first() is not None)
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
+        return int(self._run(lambda c: c.execute(S.count_query()).scalar()))
 
     def ids(self) -> list[str]:
         """Every record id, in insertion order."""
-        with self._lock:
-            return [r[0] for r in self.conn.execute("SELECT id FROM records ORDER BY record_key")]
+        q = select(S.records.c.id).order_by(S.records.c.record_key)
+        return self._run(lambda c: c.execute(q).scalars().all())
 
     def subjects(self) -> list[str]:
         """Every subject identifier, sorted."""
-        with self._lock:
-            return [r[0] for r in self.conn.execute("SELECT subject FROM subjects ORDER BY subject")]
+        q = select(S.subjects.c.subject).order_by(S.subjects.c.subject)
+        return self._run(lambda c: c.execute(q).scalars().all())
 
     def entries(self, *, subject: str | None = None, kind: str | None = None) -> list[Entry]:
         """Index fields of the stored records, by subject then date (records without a date last)."""
-        sql, args = _ENTRY_SQL, []
-        where = []
-        if subject is not None:
-            where.append("su.subject = ?")
-            args.append(subject)
-        if kind is not None:
-            where.append("r.kind = ?")
-            args.append(kind)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        with self._lock:
-            return [Entry(*row) for row in self.conn.execute(sql + _ORDER, args)]
+        q = S.entry_query(subject=subject, kind=kind)
+        return [Entry(*row) for row in self._run(lambda c: c.execute(q).all())]
 
     def history(self, subject: str) -> list[StoredRecord]:
         """That subject's records in date order (then in insertion order; undated last).
 
-        Each item has the index fields and the record (``.record``, parsed on first
-        access). Returns an empty list for an unknown subject.
+        Each item has the index fields and the record (``.record``, parsed and checked
+        on first access). Returns an empty list for an unknown subject.
         """
-        with self._lock:
-            rows = self.conn.execute(_ENTRY_SQL.replace("SELECT ", "SELECT r.body, ", 1) + " WHERE su.subject = ?" + _ORDER,
-                                     (subject,)).fetchall()
+        q = S.entry_query(subject=subject, body=True)
+        rows = self._run(lambda c: c.execute(q).all())
         return [StoredRecord(*row[1:], body=row[0]) for row in rows]
 
-    def records(self, *, subject: str | None = None) -> list[dict[str, Any]]:
-        """The records themselves (all, or one subject's), by subject and date."""
-        with self._lock:
-            sql = "SELECT r.body FROM records r JOIN subjects su ON su.subject_key = r.subject_key"
-            args: Sequence[Any] = ()
-            if subject is not None:
-                sql += " WHERE su.subject = ?"
-                args = (subject,)
-            return [json.loads(r[0]) for r in self.conn.execute(sql + _ORDER, args)]
+    def records(self, *, subject: str | None = None, errors: list | None = None) -> list[dict[str, Any]]:
+        """The records themselves (all, or one subject's), by subject and date, each checked on reading.
+
+        Parameters
+        ----------
+        subject : str, optional
+            Only this subject's records.
+        errors : list, optional
+            Where to put the :class:`DamagedRecordError` of each record that fails its
+            checks (:func:`verified_record`); those records are left out and the others
+            returned. Without it, the first damaged record raises.
+        """
+        q = S.body_query(subject=subject)
+        rows = self._run(lambda c: c.execute(q).all())
+        out = []
+        for rid, body in rows:
+            try:
+                out.append(verified_record(rid, body))
+            except DamagedRecordError as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
+        return out
+
+    def query(self, sql: str, **params: Any) -> list[tuple]:
+        """Rows of a read-only SQL query with ``:name`` parameters (e.g. ``store.query("SELECT count(*) FROM comparisons")``).
+
+        Metric values are in the JSON bodies: ``json_extract(body, '$.metrics."texture.sq".value')``
+        on SQLite, ``(body::jsonb #>> '{metrics,texture.sq,value}')::float`` on PostgreSQL.
+        """
+        def run(conn: Connection) -> list[tuple]:
+            res = conn.execute(text(sql), params)
+            return [tuple(r) for r in res] if res.returns_rows else []
+
+        return self._run(run)
+
+    def check(self) -> list[DamagedRecordError]:
+        """Check the whole store: the database's own check, then every record's id and schema.
+
+        Returns the damaged records' errors (empty when every record passes). SQLite's
+        ``integrity_check`` finds a damaged file structure; the records' own check finds
+        damaged or altered content that the database cannot see (it keeps no checksums of
+        the data).
+
+        Raises
+        ------
+        StoreError
+            When the file structure is damaged.
+        """
+        result = self.integrity_check()
+        if result != "ok":
+            raise StoreError(f"db: {self.path} is damaged (integrity_check: {result})")
+        errors: list[DamagedRecordError] = []
+        self.records(errors=errors)
+        return errors
 
     def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check`` ("ok" when the file is sound)."""
-        with self._lock:
-            return "; ".join(r[0] for r in self.conn.execute("PRAGMA integrity_check"))
+        """SQLite's ``PRAGMA integrity_check`` ("ok" when the file is sound); PostgreSQL: every table read through."""
+        return self._run(self._backend.integrity_check)
 
     # -- tables ------------------------------------------------------------------------------
     def to_frame(self, *, subject: str | None = None):
@@ -500,3 +576,76 @@ class Store:
         from texturecmp.records._export import wide
 
         return wide(self.to_frame(subject=subject), values=values)
+
+
+# ----------------------------------------------------------------------------- copying
+
+@dataclass(frozen=True)
+class Copied:
+    """What :func:`copy_records` did.
+
+    Attributes
+    ----------
+    source : str
+        The source store (as shown: no password).
+    target : str
+    read : int
+        Records in the source (each checked on reading).
+    added : int
+        Records the target did not hold before.
+    target_count : int
+        Records in the target afterwards.
+    """
+
+    source: str
+    target: str
+    read: int
+    added: int
+    target_count: int
+
+
+def copy_records(source: "str | os.PathLike | Store", target: "str | os.PathLike | Store", *,
+                 batch: int = 1000) -> Copied:
+    """Copy every record of one store into another (SQLite -> PostgreSQL, or back), then verify.
+
+    The source must exist (it is only read); the target is created when missing.
+    Records already in the target are stored once. Every source record is checked on
+    reading first: a damaged one stops the copy before anything is written. Afterwards
+    the target must hold every source id, and its count must have grown by exactly the
+    records it lacked.
+
+    Raises
+    ------
+    DamagedRecordError
+        A source record fails its checks (nothing is copied).
+    StoreError
+        The verification failed (naming how many ids are missing), or a store cannot
+        be opened.
+    """
+    src = source if isinstance(source, Store) else Store(source, create=False)
+    dst = target if isinstance(target, Store) else Store(target)
+    try:
+        if src.path == dst.path and src.backend == dst.backend:
+            raise StoreError(f"db: the source and the target are the same store ({src.path})")
+        damaged: list[DamagedRecordError] = []
+        recs = src.records(errors=damaged)
+        if damaged:
+            raise DamagedRecordError(f"{damaged[0]}; nothing was copied ({len(damaged)} damaged record"
+                                     f"{'s' if len(damaged) != 1 else ''} in {src.path}; see records check)",
+                                     damaged[0].record_id, damaged[0].problems)
+        ids = src.ids()
+        before = set(dst.ids())
+        for i in range(0, len(recs), batch):
+            dst.add_many(recs[i:i + batch])
+        after = dst.ids()
+        missing = set(ids) - set(after)
+        lacked = len(set(ids) - before)
+        if missing or len(after) != len(before) + lacked or len(after) != len(set(after)):
+            raise StoreError(f"db: copy to {dst.path} failed its check: {len(missing)} of {len(ids)} record ids "
+                             f"missing, {len(after)} records where {len(before) + lacked} were expected")
+        return Copied(src.path, dst.path, len(ids), lacked, len(after))
+    finally:
+        if src is not source:
+            src.close()
+        if dst is not target:
+            dst.close()

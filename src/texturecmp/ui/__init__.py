@@ -8,8 +8,10 @@ needs on top of it:
   hash; session labels are applied after, so relabelling never recomputes.
 * :mod:`texturecmp.ui.render`: pictures, legends, sentences, tables and the HTML report
   (no Streamlit, no metric logic).
-* :mod:`texturecmp.ui.components`: the before/after wipe slider (``st.components.v2``,
-  inline HTML/CSS/JS, no CDN).
+* :mod:`texturecmp.ui.components`: the before/after wipe slider and the camera with the
+  baseline's ghost (``st.components.v2``, inline HTML/CSS/JS, no CDN).
+* :mod:`texturecmp.ui.capture`: the camera shot's check against the baseline, in words.
+* :mod:`texturecmp.ui.pdf`: the PDF report (reportlab).
 * :mod:`texturecmp.ui.records_view`: "Save to records" and the subject history tab
   (:class:`texturecmp.records.Store`; nothing written until the user presses the button).
 * :mod:`texturecmp.ui.page`: the page itself.

@@ -20,6 +20,7 @@ the results come sooner after the lesion is marked.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,12 +31,12 @@ import numpy as np
 import streamlit as st
 
 import texturecmp as tc
-from texturecmp.io import image_to_uint8
+from texturecmp.io import capture_time, image_to_uint8
 from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
+           "preview_regions", "skin_region", "with_lesion", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
            "PREPARE_CALLS", "PREPARED_COMPUTES"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
@@ -66,6 +67,7 @@ class PhotoInfo:
     factor: float  # small / full
     thumb: bytes  # JPEG, THUMB_WIDTH wide
     image: tc.Image | None = None  # read-only pixels; None when not kept
+    taken: _dt.datetime | None = None  # EXIF DateTimeOriginal (aware when its offset is known)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def photo_info(sha256: str, data: bytes, name: str) -> PhotoInfo:
     small.flags.writeable = False
     keep = img.rgb8 is not None and img.n_pixels <= KEEP_MAX_PIXELS
     return PhotoInfo(sha256, name, img.width, img.height, img.format, small, f,
-                     render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None)
+                     render.jpeg_bytes(small, max_width=THUMB_WIDTH), img if keep else None,
+                     capture_time(data, name=name))
 
 
 # A resource cache: the same PhotoInfo on every rerun (no pickled copy of the small picture
@@ -156,6 +159,27 @@ def _frozen(mask: np.ndarray) -> tuple[np.ndarray, str]:
 def decode_mask(sha256: str, _data: bytes, shape: tuple[int, int], name: str) -> tuple[np.ndarray, str]:
     """An uploaded mask image at the baseline's size (raises BadMaskError), read-only, and its :func:`mask_digest`."""
     return _frozen(tc.load_mask(_data, shape=shape, name=name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def skin_region(sha256: str, _info: PhotoInfo, _data: bytes) -> tuple[np.ndarray | None, str | None]:
+    """The photo's skin (:func:`texturecmp.skin.skin_mask`) at full resolution, read-only, with its
+    digest; cached by the photo's hash. (None, None) when the skin is the whole photo (a close-up):
+    the core then takes the whole-photo path. Raises BadMaskError when no skin is found."""
+    from texturecmp.skin import skin_mask
+
+    img = _info.image if _info.image is not None else tc.load_image(_data, name="photo")
+    m = skin_mask(img)
+    return (None, None) if m.all() else _frozen(m)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def with_lesion(key: tuple, _roi: np.ndarray, _lesion: np.ndarray) -> tuple[np.ndarray, str]:
+    """The region to measure grown by the lesion (a lesion is skin, even when its colour is
+    not the skin's), read-only, with its digest. ``key``: the two masks' digests."""
+    if not np.any(_lesion & ~_roi):
+        return _roi, key[0]
+    return _frozen(np.logical_or(_roi, _lesion))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -1,14 +1,17 @@
-"""A before/after wipe slider that runs in the browser (``st.components.v2``, inline code, no CDN).
+"""Browser components of the app (``st.components.v2``, inline HTML/CSS/JS, no CDN, no build step).
 
-The two pictures are passed as ``data:`` URLs; dragging the handle (or the range input,
-which also works with the keyboard) moves the boundary without any round trip to Python.
+* :func:`wipe_slider`: a before/after wipe. The two pictures are passed as ``data:`` URLs;
+  dragging the handle (or the range input, which also works with the keyboard) moves the
+  boundary without any round trip to Python.
+* :func:`camera_capture`: the device camera (``getUserMedia``) with the baseline as a
+  semi-transparent ghost over the live view; a shot goes to Python as a JPEG ``data:`` URL.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["wipe_slider"]
+__all__ = ["wipe_slider", "camera_capture"]
 
 _HTML = '<div class="tc-wipe" data-testid="tc-wipe"></div>'
 
@@ -88,3 +91,88 @@ def wipe_slider(before_url: str, after_url: str, *, before_label: str, after_lab
     """Mount the slider. ``sig`` identifies the picture pair (unchanged sig: the position is kept)."""
     _get()(data={"before": before_url, "after": after_url, "before_label": before_label, "after_label": after_label,
                  "sig": sig, "width": width}, key=key, height="content")
+
+
+# ------------------------------------------------------------------------------ the camera with a ghost of the baseline
+
+_CAM_HTML = '<div class="tc-cam" data-testid="tc-cam"></div>'
+
+_CAM_CSS = """
+.tc-cam { width: 100%; max-width: 960px; font-family: sans-serif; font-size: 14px; }
+.tc-cam .view { position: relative; width: 100%; line-height: 0; background: #111; border-radius: 4px; overflow: hidden; }
+.tc-cam video { width: 100%; height: auto; display: block; }
+.tc-cam img.ghost { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; pointer-events: none; }
+.tc-cam .row { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 8px 0; line-height: 1.4; }
+.tc-cam button { padding: 6px 14px; border-radius: 6px; border: 1px solid #bbb; background: #fff; cursor: pointer; font-size: 14px; }
+.tc-cam button.primary { background: #d33; color: #fff; border-color: #d33; }
+.tc-cam input[type=range] { flex: 1 1 160px; min-width: 120px; }
+.tc-cam .msg { color: #555; }
+"""
+
+_CAM_JS = """
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector('.tc-cam');
+  if (!root || !data) return;
+  if (root.dataset.ready) {                        // already built: follow the new ghost picture
+    const g = root.querySelector('img.ghost');
+    if (g && g.dataset.src !== data.ghost) { g.src = data.ghost; g.dataset.src = data.ghost; }
+    return;
+  }
+  root.dataset.ready = '1';
+  const view = document.createElement('div'); view.className = 'view';
+  const video = document.createElement('video'); video.autoplay = true; video.muted = true; video.playsInline = true;
+  const ghost = document.createElement('img'); ghost.className = 'ghost'; ghost.alt = 'baseline ghost';
+  ghost.src = data.ghost; ghost.dataset.src = data.ghost; ghost.style.opacity = '0.4';
+  view.append(video, ghost);
+  const row = document.createElement('div'); row.className = 'row';
+  const start = document.createElement('button'); start.textContent = 'Open the camera';
+  const shoot = document.createElement('button'); shoot.textContent = 'Take the photo'; shoot.className = 'primary';
+  shoot.disabled = true;
+  const lab = document.createElement('label'); lab.textContent = 'Ghost opacity';
+  const op = document.createElement('input'); op.type = 'range'; op.min = '0'; op.max = '100'; op.value = '40';
+  op.setAttribute('aria-label', 'Opacity of the baseline ghost');
+  op.addEventListener('input', () => { ghost.style.opacity = String(Number(op.value) / 100); });
+  const msg = document.createElement('span'); msg.className = 'msg';
+  msg.textContent = 'Line the skin up with the ghost of the baseline, then take the photo.';
+  row.append(start, shoot, lab, op);
+  root.append(view, row, msg);
+  let stream = null;
+  start.addEventListener('click', async () => {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 3840 }, height: { ideal: 2160 },
+                                                                    facingMode: 'environment' }, audio: false });
+      video.srcObject = stream;
+      await video.play();
+      shoot.disabled = false; start.disabled = true;
+      msg.textContent = 'Camera open: ' + video.videoWidth + '×' + video.videoHeight + '.';
+    } catch (e) {
+      msg.textContent = 'The camera could not be opened (' + e.name + '): allow the camera for this page, or upload a photo instead.';
+    }
+  });
+  shoot.addEventListener('click', () => {
+    const c = document.createElement('canvas');
+    c.width = video.videoWidth; c.height = video.videoHeight;
+    c.getContext('2d').drawImage(video, 0, 0);
+    const n = Number(root.dataset.n || 0) + 1; root.dataset.n = String(n);
+    setStateValue('shot', { n: n, url: c.toDataURL('image/jpeg', 0.92) });
+    msg.textContent = 'Photo ' + n + ' taken (' + c.width + '×' + c.height + '); checked below.';
+  });
+  return () => { if (stream) stream.getTracks().forEach((t) => t.stop()); };
+}
+"""
+
+_camera = None
+
+
+def camera_capture(ghost_url: str, *, key: str = "camera") -> dict | None:
+    """The device camera with the baseline as a semi-transparent ghost over the live view (an
+    opacity slider; getUserMedia, no CDN). Returns the last shot, ``{"n": count, "url": JPEG data URL}``,
+    or None. The shot stays in this session's memory."""
+    global _camera
+    if _camera is None:
+        _camera = st.components.v2.component("texturecmp_camera", html=_CAM_HTML, css=_CAM_CSS, js=_CAM_JS)
+    res = _camera(data={"ghost": ghost_url}, key=key, height="content", default={"shot": None},
+                  on_shot_change=lambda: None)
+    shot = getattr(res, "shot", None)
+    return shot if isinstance(shot, dict) and shot.get("url") else None

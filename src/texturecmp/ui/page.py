@@ -15,7 +15,7 @@ import os
 import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ try:  # Streamlit loads its emoji catalogue (a large module, 0.1-0.15 s) the fir
 except ImportError:  # pragma: no cover - a Streamlit without it
     pass
 
-__all__ = ["main", "PHOTO_TYPES"]
+__all__ = ["main", "PHOTO_TYPES", "Export", "exports"]
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "heic", "heif"]
 MASK_TYPES = ["png", "tif", "tiff", "bmp", "jpg", "jpeg", "webp"]
@@ -43,34 +43,59 @@ SAMPLE_MASK = "lesion.png"
 CANVAS_MAX_WIDTH = 620
 MARKS_WIDTH = 560
 
+#: The default region to measure: the photo's skin (:func:`texturecmp.skin.skin_mask`).
+SKIN = "Skin (found automatically)"
 _REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
 _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
                "Polygon (click the points; click the first one to close)": "polygon"}
-_TABLE_NUMBERS = ["before", "after", "change", "% change", "± SE"]
+_TABLE_NUMBERS = ["before", "after", "change", "% change", "± u"]
 #: Tag colours of the verdicts in the metrics tables.
 _VERDICT_COLOUR = {"improved": "#1a7f37", "worsened": "#c62828", "changed": "#8a5a00", "no detectable change": "#808495",
-                   "not computable": "#808495"}
-_VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]"}
+                   "not computable": "#808495", "not comparable": "#5f6368"}
+#: Appended to a step's title once its inputs are complete.
+_DONE = ":green[:material/check_circle: done]"
+_VERDICT_ICON = {"improved": ":green[▼ improved]", "worsened": ":red[▲ worsened]", "changed": ":orange[changed]",
+                 "not comparable": ":gray[not comparable]"}
+
+
+#: The name the core is given for every upload: file names (often a patient's name and birth
+#: date) never reach the core, its results, the records or the exports.
+NEUTRAL_NAME = "photo"
 
 
 @dataclass
 class Photo:
-    name: str
+    """An upload: ``slot`` is its 1-based place in the uploader's list (how messages name it)."""
+
+    slot: int
     data: bytes
     info: cache.PhotoInfo
     default_label: str
 
 
 def _hint(exc: TextureCmpError) -> str:
-    """What the user can do about an error of the core."""
+    """What the user can do about an error of the core: fitted to its cause."""
+    msg = str(exc)
     if isinstance(exc, AlignmentError):
         return "Check that every photo shows the same skin area, framed alike, and remove the photo that does not match."
     if isinstance(exc, BadMaskError):
-        return "Mark a larger region, inside the photo, or upload a black-and-white mask of the baseline's size."
+        if "no skin found" in msg:
+            return "Choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure*."
+        if "expected the same size" in msg or "shape" in msg:
+            return "Upload a mask of exactly the baseline's size (export it from the baseline photo itself)."
+        if "empty" in msg:
+            return "The mask has no white pixel: mark the region in white on black."
+        if "inside the roi" in msg or "outside the lesion" in msg:
+            return "Mark it inside the region measured, or choose a larger region to measure."
+        if "at least" in msg or "fewer than" in msg or "too little" in msg:
+            return "Mark a larger region."
+        return "Upload a black-and-white mask of the baseline's size, or draw the region."
     if isinstance(exc, MismatchedImagesError):
         return "Use photos of the same skin area, taken with the same camera set-up."
     if isinstance(exc, tc.errors.ImageTooLargeError):
         return "Resize the photo below 100 megapixels."
+    if isinstance(exc, tc.errors.ImageTooSmallError):
+        return "Use the photo as the camera took it: at least 64 pixels on each side."
     if isinstance(exc, tc.errors.UnreadableImageError):
         return "Upload a JPEG, PNG, TIFF, WebP or HEIC photo; re-export it if it was cut short."
     return "Check the inputs and try again."
@@ -89,20 +114,30 @@ def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
     return [(n, (sample_dir / n).read_bytes(), lab) for n, lab in SAMPLE_FILES]
 
 
-def _decode(name: str, data: bytes, errors: list[str], sha256: str | None = None,
+def _sentence(text: str) -> str:
+    """``text`` ending with exactly one full stop (core messages may end with one already)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _core_message(exc: BaseException) -> str:
+    """The core's message without the input name it starts with (the page names inputs itself)."""
+    msg = str(exc)
+    return msg[len(NEUTRAL_NAME) + 2:] if msg.startswith(f"{NEUTRAL_NAME}: ") else msg
+
+
+def _decode(what: str, data: bytes, errors: list[str], sha256: str | None = None,
             made: cache.PhotoInfo | BaseException | None = None) -> cache.PhotoInfo | None:
     """The upload's PhotoInfo (``made``: already decoded, or the error its decoding raised), or
-    None with a message in ``errors``."""
+    None with a message in ``errors`` naming the upload as ``what`` (never by its file name)."""
     try:
         if isinstance(made, BaseException):
             raise made
-        return cache.decode_photo(sha256 or cache.digest(data), data, name, made)
+        return cache.decode_photo(sha256 or cache.digest(data), data, NEUTRAL_NAME, made)
     except TextureCmpError as exc:
-        msg = str(exc)
-        msg = msg[len(name) + 2:] if msg.startswith(f"{name}: ") else msg
-        errors.append(f"**{name}** cannot be used: {msg}. {_hint(exc)}")
+        errors.append(f"**{what}** cannot be used: {_sentence(_core_message(exc))} {_hint(exc)}")
     except Exception as exc:  # never a traceback in the page
-        errors.append(f"**{name}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
+        errors.append(f"**{what}** cannot be used ({type(exc).__name__}). Upload a JPEG, PNG, TIFF, WebP or HEIC photo.")
     return None
 
 
@@ -118,7 +153,7 @@ def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInf
 
     def one(sha: str) -> cache.PhotoInfo | BaseException:
         try:
-            return cache.photo_info(sha, new[sha][1], new[sha][0])
+            return cache.photo_info(sha, new[sha][1], NEUTRAL_NAME)
         except Exception as exc:  # shown by _decode, next to the upload
             return exc
 
@@ -126,35 +161,158 @@ def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInf
         return dict(zip(new, ex.map(one, new)))
 
 
+def capture_order(taken: list[_dt.datetime | None]) -> tuple[list[int], str]:
+    """The photos' default order (indices) and the rule that gave it, in words.
+
+    By the EXIF capture time when every photo has one, else in upload order. Aware times
+    (with their offset) are compared as instants; when some times have no offset, all are
+    compared on the camera's clock (their wall-clock time).
+    """
+    n = len(taken)
+    missing = [i for i, t in enumerate(taken) if t is None]
+    if missing or n == 0:
+        which = ", ".join(str(i + 1) for i in missing)
+        why = (f"photo{'s' if len(missing) > 1 else ''} {which} in upload order {'have' if len(missing) > 1 else 'has'} "
+               "no capture date in its EXIF" if len(missing) < n else "the photos have no capture date in their EXIF")
+        return list(range(n)), f"in upload order ({why})"
+    if all(t.tzinfo is not None for t in taken):
+        return sorted(range(n), key=lambda i: (taken[i], i)), "by the capture date and time in each photo's EXIF"
+    return (sorted(range(n), key=lambda i: (taken[i].replace(tzinfo=None), i)),
+            "by the capture date and time in each photo's EXIF (camera clock; not every photo records its time zone)")
+
+
+def _follow_default(key: str, value) -> None:
+    """Set a widget's value to its default, and keep following the default while the user has not edited it."""
+    src = f"{key}__default"
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(src):
+        st.session_state[key] = value
+    st.session_state[src] = value
+
+
+def _taken_text(t: _dt.datetime | None) -> str:
+    if t is None:
+        return "no capture date"
+    off = t.strftime(" (UTC%z)") if t.tzinfo is not None else ""
+    return "taken " + t.strftime("%Y-%m-%d %H:%M") + (off[:-3] + ":" + off[-3:] if off else "")
+
+
+def _order_strip(photos: list[Photo]) -> list[Photo]:
+    """The order strip: thumbnails in session order with capture date, label and position, the
+    baseline marked, and the rule that ordered them. Returns the photos in session order.
+
+    Positions and labels start from :func:`capture_order` (labels: the capture date, else
+    "session k"; never the file name) and follow it until the user edits them.
+    """
+    n = len(photos)
+    taken = [ph.info.taken for ph in photos]
+    default, rule = capture_order(taken)
+    for rank, i in enumerate(default, start=1):
+        ph = photos[i]
+        sha = ph.info.sha256
+        _follow_default(f"order_{sha}", rank)
+        label = ph.default_label or (taken[i].date().isoformat() if taken[i] is not None else f"session {rank}")
+        _follow_default(f"label_{sha}", label)
+        if taken[i] is not None:  # the records' capture date too (a field of "Save to records")
+            st.session_state.setdefault(f"rec_date_{sha}", taken[i].date().isoformat())
+    pos = [int(st.session_state[f"order_{ph.info.sha256}"]) for ph in photos]
+    order = sorted(range(n), key=lambda i: (pos[i], default.index(i)))
+    by_user = any(st.session_state.get(f"order_{ph.info.sha256}__default") != st.session_state[f"order_{ph.info.sha256}"]
+                  for ph in photos)
+    st.markdown("**Session order** (position 1 is the baseline): "
+                + ("as you set it." if by_user else f"ordered {rule}."))
+    cols = st.columns(min(n, 4))
+    for k, i in enumerate(order):
+        ph = photos[i]
+        with cols[k % len(cols)]:
+            with st.container(border=True):
+                st.markdown(f"**{k + 1}** · " + (":primary-badge[baseline]" if k == 0 else f"follow-up {k}"))
+                st.image(ph.info.thumb, width=cache.THUMB_WIDTH,
+                         caption=f"{_taken_text(ph.info.taken)} · {ph.info.width}×{ph.info.height} · upload {ph.slot}")
+                st.text_input("Session label", key=f"label_{ph.info.sha256}")
+                st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
+    return [photos[i] for i in order]
+
+
+def _capture_step(photos: list[Photo]) -> None:
+    """Take a follow-up with the device camera, lined up with a ghost of the baseline; check the
+    shot against the baseline in plain words; a kept shot joins the photos as the next session.
+
+    Shots stay in this session's memory (``st.session_state["captured"]``), as uploads do.
+    """
+    from texturecmp.ui.capture import check_shot, decode_data_url
+    from texturecmp.ui.components import camera_capture
+
+    rank = {i: r for r, i in enumerate(capture_order([ph.info.taken for ph in photos])[0])}
+    base = min(range(len(photos)), key=lambda i: (int(st.session_state.get(f"order_{photos[i].info.sha256}", 0) or 0)
+                                                  or rank[i] + 1, rank[i]))
+    base = photos[base]
+    kept = st.session_state.setdefault("captured", [])
+    with st.expander(f"Take a follow-up with the camera, lined up with the baseline ({len(kept)} kept)",
+                     icon=":material/photo_camera:"):
+        st.caption("Open the camera, line the skin up with the semi-transparent baseline (set its opacity), keep the "
+                   "distance, angle and light of the baseline, and take the photo. It is checked at once; keep it or "
+                   "take another.")
+        ghost = cache.data_url(f"ghost/{base.info.sha256}", lambda: base.info.small)
+        shot = camera_capture(ghost, key="camera")
+        if shot is None or shot["n"] == st.session_state.get("_camera_kept_n"):
+            return
+        try:
+            data = decode_data_url(shot["url"])
+            info = cache.decode_photo(cache.digest(data), data, NEUTRAL_NAME)
+        except TextureCmpError as exc:
+            st.error(f"The shot cannot be used: {_sentence(_core_message(exc))} Take another.")
+            return
+        memo = st.session_state.setdefault("_camera_checks", {})
+        if info.sha256 not in memo:
+            memo.clear()
+            memo[info.sha256] = check_shot(base.info.small, info.small)
+        check = memo[info.sha256]
+        c1, c2 = st.columns([1, 2])
+        c1.image(info.thumb, caption=f"shot {shot['n']} · {info.width}×{info.height}", width=cache.THUMB_WIDTH)
+        with c2:
+            if check.ok:
+                st.success("Lined up with the baseline: same framing, angle, focus and exposure.")
+            else:
+                st.warning("\n".join(f"- {a}" for a in check.advice))
+
+            def keep(data=data, n=shot["n"]) -> None:
+                st.session_state["captured"].append((data, _dt.datetime.now().astimezone()))
+                st.session_state["_camera_kept_n"] = n
+
+            st.button("Keep it as the next session", type="primary", on_click=keep, key="camera_keep")
+            st.caption("Or take another photo above (it replaces this one).")
+
+
 def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | None, float | None, bool]:
     """Uploads, ordering and labels. Returns (ordered photos, labels, repeat bytes, pixel size, sample?)."""
-    st.subheader("1 · Photos")
+    header = st.empty()
+    header.subheader("1 · Photos")
     uploads = st.file_uploader("Photos of one skin area, two or more (JPEG, PNG, TIFF, WebP or HEIC)", type=PHOTO_TYPES,
                                accept_multiple_files=True, key="photos",
                                help="Stay on this computer: photos are analysed in memory and never written to disk.")
     errors: list[str] = []
     photos: list[Photo] = []
-    seen: set[str] = set()
     using_sample = False
-    items = [(f.name, f.getvalue(), cache.upload_digest(f)) for f in uploads or []]
+    items = [(f"upload {k}", f.getvalue(), cache.upload_digest(f)) for k, f in enumerate(uploads or [], start=1)]
     made = _decode_new(items)
-    for name, data, sha in items:
-        info = _decode(name, data, errors, sha, made.get(sha))
+    slots: dict[str, int] = {}
+    for k, (what, data, sha) in enumerate(items, start=1):
+        info = _decode(f"Upload {k}", data, errors, sha, made.get(sha))
         if info is None:
             continue
-        if info.sha256 in seen:
-            errors.append(f"**{name}** is the same file as another upload; it is used once.")
+        if info.sha256 in slots:
+            errors.append(f"**Upload {k}** is the same file as upload {slots[info.sha256]}; it is used once.")
             continue
-        seen.add(info.sha256)
-        photos.append(Photo(name, data, info, Path(name).stem))
+        slots[info.sha256] = k
+        photos.append(Photo(k, data, info, ""))
     for msg in errors:
         st.error(msg)
     if not uploads and st.session_state.get("sample"):
         using_sample = True
-        for name, data, lab in _sample_photos(sample_dir):
-            info = _decode(name, data, errors)
+        for k, (name, data, lab) in enumerate(_sample_photos(sample_dir), start=1):
+            info = _decode(f"Sample photo {k}", data, errors)
             if info is not None:
-                photos.append(Photo(name, data, info, lab))
+                photos.append(Photo(k, data, info, lab))
         st.info("Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
                 "Upload your own photos above to replace it.")
 
@@ -165,7 +323,7 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                                type=PHOTO_TYPES, key="repeat")
         if rep is not None:
             rep_errors: list[str] = []
-            if _decode(rep.name, rep.getvalue(), rep_errors, cache.upload_digest(rep)) is not None:
+            if _decode("The second baseline photo", rep.getvalue(), rep_errors, cache.upload_digest(rep)) is not None:
                 repeat = rep.getvalue()
             for msg in rep_errors:
                 st.error(msg)
@@ -173,27 +331,25 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
                              min_value=0.0, max_value=9.9, value=0.0, step=0.005, format="%.4f", key="pixel_size")
         pixel_size = float(px) if px and px > 0 else None
 
+    for k, (data, when) in enumerate(st.session_state.get("captured", []), start=1):
+        info = _decode(f"Camera photo {k}", data, errors)
+        if info is not None and info.sha256 not in {ph.info.sha256 for ph in photos}:
+            photos.append(Photo(len(items) + k, data, replace(info, taken=when), ""))
+    if photos:
+        _capture_step(photos)
+
     if len(photos) < 2:
         if not errors:
             st.info("Upload at least two photos of the same skin area (the first is the baseline), "
-                    "or click **Try the sample images**.")
+                    "or click **Try the sample images**; with one photo, take the follow-up with the camera.")
         return photos, [], repeat, pixel_size, using_sample
 
-    st.caption("Order the sessions and name them (a name or a date). Position 1 is the baseline.")
-    n = len(photos)
-    cols = st.columns(min(n, 4))
-    for i, ph in enumerate(photos):
-        with cols[i % len(cols)]:
-            st.image(ph.info.thumb, width=cache.THUMB_WIDTH, caption=f"{ph.name} · {ph.info.width}×{ph.info.height}")
-            st.session_state.setdefault(f"label_{ph.info.sha256}", ph.default_label)
-            st.session_state.setdefault(f"order_{ph.info.sha256}", i + 1)
-            st.text_input("Session label", key=f"label_{ph.info.sha256}")
-            st.number_input("Position", min_value=1, max_value=n, step=1, key=f"order_{ph.info.sha256}")
-    order = sorted(range(n), key=lambda i: (int(st.session_state[f"order_{photos[i].info.sha256}"]), i))
-    photos = [photos[i] for i in order]
+    photos = _order_strip(photos)
+    header.subheader(f"1 · Photos {_DONE}", help=f"{len(photos)} photos in session order; edit the labels and "
+                     "positions below.")
     labels: list[str] = []
-    for ph in photos:
-        lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label
+    for j, ph in enumerate(photos):
+        lab = str(st.session_state[f"label_{ph.info.sha256}"]).strip() or ph.default_label or f"session {j + 1}"
         base, k = lab, 2
         while lab in labels:
             lab = f"{base} ({k})"
@@ -201,6 +357,17 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
         labels.append(lab)
     st.caption("Order: " + " → ".join(f"**{lab}**" + (" (baseline)" if i == 0 else "") for i, lab in enumerate(labels)))
     return photos, labels, repeat, pixel_size, using_sample
+
+
+def _mask_png(mask: np.ndarray) -> bytes:
+    from texturecmp.io import encode_png
+
+    return encode_png(mask)
+
+
+def _region_error(exc: TextureCmpError) -> str:
+    """A region's error as shown under its control: the core's message and what to do about it."""
+    return f"{_sentence(str(exc))} {_hint(exc)}"
 
 
 def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
@@ -227,10 +394,11 @@ def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
 
 def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool, bool]:
     """The marks on the baseline. Returns (masks, mask hashes, ready, whether the region to measure is settled)."""
-    st.subheader("2 · Mark the regions on the baseline")
+    header = st.empty()
+    header.subheader("2 · Mark the regions on the baseline")
     shape = (base.info.height, base.info.width)
     options = {
-        "roi": ["Whole photo", "Draw", "Upload mask"],
+        "roi": [SKIN, "Whole photo", "Draw", "Upload mask"],
         "lesion": (["Sample mask (lesion.png)"] if using_sample else []) + ["Draw", "Upload mask", "No lesion (texture only)"],
         "reference": ["Automatic ring around the lesion", "Draw", "Upload mask"],
     }
@@ -240,6 +408,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
     cols = st.columns(3)
     drawing: list[str] = []
     methods: dict[str, str] = {}
+    slots: dict[str, Any] = {}  # where each region's errors go: under its own control
+    skin_found = False
     suffix = "s" if using_sample else "u"
     for col, region in zip(cols, ("roi", "lesion", "reference")):
         with col:
@@ -250,9 +420,13 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
             method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}",
                               index=None if no_default else 0)
             methods[region] = method
+            slots[region] = st.container()
             try:
                 if method is None:  # the page asks for it below
                     ready = False
+                elif method == SKIN:
+                    masks[region], hashes[region] = cache.skin_region(base.info.sha256, base.info, base.data)
+                    skin_found = True
                 elif method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
                     masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
@@ -264,11 +438,11 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                     else:
                         data = up.getvalue()
                         masks[region], hashes[region] = cache.decode_mask(cache.upload_digest(up), data, shape,
-                                                                          f"{region} mask '{up.name}'")
+                                                                          f"{region} mask")
                 elif method == "Draw":
                     drawing.append(region)
             except TextureCmpError as exc:
-                st.error(f"{exc}. {_hint(exc)}")
+                st.error(_region_error(exc))
                 ready = False
     for region in drawing:
         with st.container(border=True):
@@ -282,13 +456,19 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 if drawn is not None:
                     masks[region], hashes[region] = drawn
 
+    if methods["roi"] == SKIN and masks["roi"] is not None and masks["lesion"] is not None:
+        # the lesion is measured inside the region: a scar's colour may be far from the skin's
+        masks["roi"], hashes["roi"] = cache.with_lesion((hashes["roi"], hashes["lesion"]), masks["roi"], masks["lesion"])
     preview = None
     if ready:
         try:
             preview = cache.preview_regions(tuple(hashes.values()) + (shape,), masks["roi"], masks["lesion"],
                                             masks["reference"], shape, tc.Settings())
         except TextureCmpError as exc:
-            st.error(f"{exc}. {_hint(exc)}")
+            # next to the control of the region the core names ("roi: ...", "lesion: ...")
+            named = str(exc).split(":", 1)[0].split()[0] if ":" in str(exc) else ""
+            with slots.get(named, st.container()):
+                st.error(_region_error(exc))
             ready = False
     if preview is not None:
         c1, c2 = st.columns([3, 2])
@@ -306,12 +486,28 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 st.caption(f"Lesion: {preview.lesion_px:,} px · reference: {preview.reference_px:,} px")
             else:
                 st.caption("No lesion marked: texture metrics only (no scar metrics).")
+            if methods["roi"] == SKIN and masks["roi"] is None:
+                st.caption("The **region measured** is the skin found automatically from its colour and smooth "
+                           "texture: here, all of the photo.")
+            elif methods["roi"] == SKIN:
+                st.caption("The **region measured** (white outline) is the skin found automatically from its colour "
+                           "and smooth texture" + (", with the lesion" if masks["lesion"] is not None else "")
+                           + ". Keep it, or choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure* "
+                           "(the mask below can be edited in any image editor and uploaded back).")
+                st.download_button("Skin mask (PNG)", data=lambda: _mask_png(masks["roi"]), file_name="skin_mask.png",
+                                   mime="image/png", key="dl_skin", on_click="ignore")
             st.caption("The marks follow the skin into the follow-ups through the registration; "
                        "where they landed is shown with the results.")
-    elif not drawing:
+    elif not drawing and methods["lesion"] is None:
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
-    roi_settled = methods["roi"] == "Whole photo" or masks["roi"] is not None
+    # the region to measure is known (for the background preparation): the skin is, unless a lesion
+    # is still to come that may grow it
+    roi_settled = methods["roi"] == "Whole photo" or (masks["roi"] is not None and methods["roi"] != SKIN) or (
+        skin_found and (masks["roi"] is None or masks["lesion"] is not None or methods["lesion"] is None
+                        or methods["lesion"].startswith("No lesion")))
+    if ready and preview is not None:
+        header.subheader(f"2 · Mark the regions on the baseline {_DONE}")
     return masks, hashes, ready and preview is not None, roi_settled
 
 
@@ -374,8 +570,7 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
 
 def _table_block(cmp, key: str) -> None:
     st.markdown("##### All metrics")
-    st.caption("Before, after, change and its standard error (± SE); a change is detectable when it exceeds both "
-               "1.96 × SE and the metric's capture floor (or the test-retest MDC95). Definitions, better "
+    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " Definitions, better "
                "directions and references are in the expander under the table.")
     # One table, grouped by family (a family column, rows in catalogue order): a table per family
     # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas
@@ -460,7 +655,8 @@ def _overlay_panel(key: str, maps) -> None:
 
 def _timeline_block(series: tc.Series, labels: list[str], key: str) -> list[str]:
     st.markdown("##### Across sessions")
-    return _timeline_chart(_relabelled_frame(series, labels, key), labels, key="timeline_metrics")
+    return _timeline_chart(render.add_thresholds(_relabelled_frame(series, labels, key), series), labels,
+                           key="timeline_metrics")
 
 
 def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
@@ -473,13 +669,26 @@ def _timeline_chart(fr, order: list[str], *, key: str) -> list[str]:
         return chosen
     data, spec = render.timeline_chart(fr, order, chosen)
     st.vega_lite_chart(data, spec, width="content")
-    st.caption("Points: each session's value; bars: ±1.96 × its standard error (tile jackknife).")
+    st.caption(f"Points: each session's value; bars: {render.timeline_band(fr)[2]}. A follow-up outside its bar "
+               "changed beyond the measurement's noise." if "threshold" in fr else
+               f"Points: each session's value; bars: {render.timeline_band(fr)[2]}.")
     return chosen
 
 
-def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
-                     timeline: list[str]) -> None:
-    st.markdown("##### Downloads")
+@dataclass(frozen=True)
+class Export:
+    """A download: its button label, file name, MIME type and the function that builds its bytes (on click)."""
+
+    label: str
+    file_name: str
+    mime: str
+    build: Any
+
+
+def exports(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
+            timeline: list[str]) -> list[Export]:
+    """The downloads of the results: JSON, CSV, the overlays zipped and the report. Names and
+    contents carry the session labels and positions only (never a file name)."""
 
     def js() -> bytes:
         d = render.relabel_dict(series.to_dict(), labels)
@@ -507,17 +716,34 @@ def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str,
         return render.report_html(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
                                   list(render.KEY_METRICS), created=created).encode("utf-8")
 
-    c = st.columns(4)
-    c[0].download_button("Comparison (JSON)", data=js, file_name="texturecmp_series.json", mime="application/json",
-                         key="dl_json", on_click="ignore")
-    c[1].download_button("Metrics table (CSV)", data=csv, file_name="texturecmp_metrics.csv", mime="text/csv",
-                         key="dl_csv", on_click="ignore")
-    c[2].download_button("Overlays (PNG, zipped)", data=zipped, file_name="texturecmp_overlays.zip",
-                         mime="application/zip", key="dl_zip", on_click="ignore")
-    c[3].download_button("Report (HTML, one page)", data=report, file_name=_safe(f"texturecmp_report_{labels[index]}") + ".html",
-                         mime="text/html", key="dl_report", on_click="ignore", type="primary")
-    st.caption("PNG files carry no metadata; the report embeds the photos, overlays, table, chart, "
-               f"the texturecmp version ({tc.__version__}) and the settings.")
+    def pdf() -> bytes:
+        from texturecmp.ui.pdf import report_pdf
+
+        created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        return report_pdf(series, labels, index, pixel_size_mm=pixel_size, timeline_metrics=timeline or
+                          list(render.KEY_METRICS), created=created)
+
+    return [Export("Comparison (JSON)", "texturecmp_series.json", "application/json", js),
+            Export("Metrics table (CSV)", "texturecmp_metrics.csv", "text/csv", csv),
+            Export("Overlays (PNG, zipped)", "texturecmp_overlays.zip", "application/zip", zipped),
+            Export("Report (HTML, one page)", _safe(f"texturecmp_report_{labels[index]}") + ".html", "text/html", report),
+            Export("Report (PDF, A4)", _safe(f"texturecmp_report_{labels[index]}") + ".pdf", "application/pdf", pdf)]
+
+
+_DOWNLOAD_KEYS = {"application/json": "dl_json", "text/csv": "dl_csv", "application/zip": "dl_zip",
+                  "text/html": "dl_report", "application/pdf": "dl_pdf"}
+
+
+def _downloads_block(series: tc.Series, labels: list[str], index: int, key: str, pixel_size: float | None,
+                     timeline: list[str]) -> None:
+    st.markdown("##### Downloads")
+    files = exports(series, labels, index, key, pixel_size, timeline)
+    for col, ex in zip(st.columns(len(files)), files):
+        col.download_button(ex.label, data=ex.build, file_name=ex.file_name, mime=ex.mime, key=_DOWNLOAD_KEYS[ex.mime],
+                            on_click="ignore", type="primary" if ex.mime == "application/pdf" else "secondary")
+    st.caption("PNG files carry no metadata; the reports (HTML, and PDF for record systems) hold the photos, "
+               f"overlays, table, timeline, the texturecmp version ({tc.__version__}), the settings hash and the "
+               "photos' SHA-256 hashes.")
 
 
 def _safe(s: str) -> str:
@@ -538,34 +764,10 @@ class _Run:
     settings: tc.Settings
 
 
-def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, run: _Run,
-                     prepared: Future | None = None) -> None:
-    st.subheader("3 · Results")
-    pixel_size = run.pixel_size
-    key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
-           run.settings.hash)
-    key_s = cache.digest(repr(key).encode())[:20]
-    t0 = time.perf_counter()
-    calls = cache.COMPUTE_CALLS
-    try:
-        # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
-        with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
-            series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                          run.repeat, pixel_size, run.settings, prepared)
-        if cache.COMPUTE_CALLS != calls:
-            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
-        took = st.session_state.get(f"took_{key_s}")
-        st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
-                   + (f" in {took:.1f} s." if took else "."))
-    except TextureCmpError as exc:
-        st.error(f"{render.relabel_text(str(exc), labels)}. {_hint(exc)}")
-        return
-    except MemoryError:
-        st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
-        return
-
-    _warnings_block(series, labels)
-    n = len(photos)
+def _summary_block(series: tc.Series, labels: list[str]):
+    """The answer: which follow-up, against what, its verdict sentences and warnings, or why it
+    is not comparable. Returns (the comparison shown, the follow-up's index, against the previous?)."""
+    n = len(labels)
     c1, c2 = st.columns([2, 3])
     with c1:
         # The options show the session labels, and the browser keeps showing the text of the
@@ -583,14 +785,61 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
                                     key="against") == "the previous session"
     cmp = series.vs_previous[index - 2] if against_prev else series.vs_baseline[index - 1]
     before_label = labels[index - 1] if against_prev else labels[0]
-    after_label = labels[index]
-
-    st.markdown(f"##### Summary: {before_label} → {after_label}")
+    st.markdown(f"#### Summary: {before_label} → {labels[index]}")
+    if not getattr(cmp, "comparable", True):
+        reason = render.relabel_text(str(getattr(cmp, "not_comparable_reason", "") or ""), labels)
+        st.error(_sentence(f"**Not comparable**: {reason}" if reason else "**Not comparable**")
+                 + " No verdict is given for this pair.")
     lines = render.headlines(cmp)
     if lines:
         st.markdown("\n".join(f"- {_VERDICT_ICON.get(v, ':gray[no detectable change]')} · {s}" for v, s in lines))
     else:
         st.caption("No key metric could be computed.")
+    warns = list(dict.fromkeys(render.relabel_text(w, labels) for w in cmp.warnings))
+    if warns:
+        st.warning("\n".join(f"- {w[0].upper() + w[1:]}" for w in warns))
+    st.caption("Pictures, every metric, the timeline and the downloads are under **3 · Results** below.")
+    return cmp, index, against_prev
+
+
+def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes: dict, run: _Run,
+                     prepared: Future | None, top) -> None:
+    """The results. The answer (the summary of the chosen follow-up, its warnings, or why it
+    cannot be given) goes into ``top``, a container above the inputs, so it is the first thing
+    in view; the pictures, the table, the timeline and the downloads follow the inputs."""
+    pixel_size = run.pixel_size
+    key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
+           run.settings.hash)
+    key_s = cache.digest(repr(key).encode())[:20]
+    box = top.container(border=True, key="tc_summary")
+    t0 = time.perf_counter()
+    calls = cache.COMPUTE_CALLS
+    with box:
+        try:
+            # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
+            with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
+                series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
+                                              run.repeat, pixel_size, run.settings, prepared)
+        except TextureCmpError as exc:
+            st.error(f"{_sentence(render.relabel_text(str(exc), labels))} {_hint(exc)}")
+            return
+        except MemoryError:
+            st.error("Not enough memory for these photos. Use fewer or smaller photos (for example 12 megapixels each).")
+            return
+        except Exception as exc:  # a defect of texturecmp: a plain message, never a traceback
+            st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each "
+                     "photo shows the skin area, lit and in the same orientation as the baseline, and please report it.")
+            return
+        if cache.COMPUTE_CALLS != calls:
+            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
+        cmp, index, against_prev = _summary_block(series, labels)
+    took = st.session_state.get(f"took_{key_s}")
+    st.subheader(f"3 · Results {_DONE}")
+    st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
+               + (f" in {took:.1f} s." if took else ".") + " The summary is at the top of the page.")
+    _warnings_block(series, labels)
+    before_label = labels[index - 1] if against_prev else labels[0]
+    after_label = labels[index]
 
     ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
     _compare_block(cmp, ckey, before_label, after_label)
@@ -653,6 +902,7 @@ def main(sample_dir: str | Path) -> None:
 
 
 def _compare_page(sample_dir: Path) -> None:
+    top = st.container()  # the answer, once there is one (filled by _results_section)
     photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
     if len(photos) < 2:
         return
@@ -668,13 +918,19 @@ def _compare_page(sample_dir: Path) -> None:
         key = (run.shas, roi_hash, run.repeat_hash, run.pixel_size, run.settings.hash)
         return cache.prepare_series(key, run.inputs, roi, run.repeat, run.pixel_size, run.settings)
 
-    # the whole photo as the region to measure (the default) is known before the marks are drawn
-    whole = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", "Whole photo") == "Whole photo"
-    prepared = prepare(None, None) if whole else None
+    # the region to measure (the skin by default, or the whole photo) is known before the lesion
+    # is marked: start with it (the lesion is added to the skin once marked; then the key changes)
+    roi_method = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", SKIN)
+    if roi_method == "Whole photo":
+        prepare(None, None)
+    elif roi_method == SKIN:
+        try:
+            prepare(*cache.skin_region(photos[0].info.sha256, photos[0].info, photos[0].data))
+        except TextureCmpError:
+            pass  # shown under the region's control by _marks_section
     masks, hashes, ready, roi_settled = _marks_section(photos[0], using_sample, sample_dir)
-    if prepared is None and roi_settled:
-        prepared = prepare(masks["roi"], hashes["roi"])
+    prepared = prepare(masks["roi"], hashes["roi"]) if roi_settled else None
     if not ready:
         return
-    _results_section(photos, labels, masks, hashes, run, prepared)
+    _results_section(photos, labels, masks, hashes, run, prepared, top)
     st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")

@@ -9,6 +9,7 @@ module only formats, colours and lays them out.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import math
@@ -24,10 +25,10 @@ from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.io import encode_png, image_to_uint8
 
 __all__ = [
-    "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "display_label",
+    "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "table_number", "display_label",
     "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
     "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
-    "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
+    "add_thresholds", "timeline_band", "TimelineSeries", "timeline_series", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
 #: Heat-map colour scales (as the CLI's ``--maps``): key -> (low, high, OpenCV colormap, unit, title).
@@ -68,15 +69,25 @@ MARK_COLOURS: Mapping[str, tuple[int, int, int]] = {
 }
 MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin"}
 
-#: Metrics summarised in a sentence each, with a name in plain words (shown when present).
+#: Plain-word names of the headline metrics (texturecmp.catalogue.HEADLINE), summarised in a
+#: sentence each when present.
 KEY_METRICS: Mapping[str, str] = {
     "scar.delta_e00": "Scar colour difference",
     "scar.visible_area": "Visible scar area",
+    "scar.visibility_excess": "Scar visibility beyond the just-noticeable difference",
     "scar.texture_ratio": "Scar texture ratio",
     "texture.sq": "Skin roughness (Sq)",
-    "pore.density": "Pore density",
+    "texture.band_fine": "Fine skin texture",
+    "pore.area_fraction": "Pore area",
     "wrinkle.density": "Fine-line density",
 }
+
+#: How a verdict is decided, in one sentence (the app's table caption, the HTML and PDF reports).
+RULE_TEXT = ("A change is detectable when |Δ| exceeds Student's t times √(SE² + capture SD²): its tile standard "
+             "error combined with the metric's capture error, calibrated on nuisance-only retakes (pooled with a "
+             "baseline repeat when there is one). The summary reads its metrics together under Holm's rule, so "
+             "that a false \"improved\" among them stays at 5 %; improved / worsened follow the metric's better "
+             "direction; photos that cannot be aligned are not comparable.")
 
 FAMILY_TITLES: Mapping[str, str] = {
     "texture": "Texture", "wrinkle": "Fine lines and wrinkles", "pore": "Pores", "color": "Colour",
@@ -118,6 +129,13 @@ def rounded(v: Any, digits: int = 3) -> float | None:
     if 10 ** digits <= a < 1e5:
         return float(round(x))
     return float(f"{x:.{digits}g}")
+
+
+def table_number(v: Any) -> str:
+    """A number as the metrics table shows it: :func:`rounded`, printed with up to 6 significant
+    digits (so -100 is "-100", not "-1e+02"); '—' when missing."""
+    r = rounded(v)
+    return "—" if r is None else f"{r:.6g}"
 
 
 def display_label(index: int, labels: Sequence[str]) -> str:
@@ -283,35 +301,44 @@ def _verdict_phrase(ch) -> str:
         return f"beyond the measurement's noise ({ch.verdict})"
     if ch.verdict == "not computable":
         return "not computable"
+    if ch.verdict == "not comparable":
+        why = getattr(ch, "rule", "")
+        return f"not comparable ({why})" if why else "not comparable"
     return "within the measurement's noise (no detectable change)"
 
 
 def headline(name: str, ch) -> str | None:
-    """One sentence for a key metric, from its Change."""
+    """One sentence for a key metric, from its Change.
+
+    A detectable change gives its direction, both values and the percentage; a change within
+    the noise gives no percentage (a precise-looking figure for no detectable change misleads);
+    values that print alike read "stayed at".
+    """
     if ch is None or not (math.isfinite(ch.before) and math.isfinite(ch.after)):
         return None
     title = KEY_METRICS.get(name, name)
     unit = f" {ch.unit}" if ch.unit else ""
-    if ch.after < ch.before:
-        move = "fell"
-    elif ch.after > ch.before:
-        move = "rose"
-    else:
-        move = "stayed"
-    pct = f" ({ch.percent:+.0f} %)" if math.isfinite(ch.percent) else ""
-    if move == "stayed":
-        return f"{title} stayed at {fmt(ch.before)}{unit}, {_verdict_phrase(ch)}."
-    return f"{title} {move} from {fmt(ch.before)} to {fmt(ch.after)}{unit}{pct}, {_verdict_phrase(ch)}."
+    before, after = fmt(ch.before), fmt(ch.after)
+    if ch.verdict == "no detectable change":
+        if before == after:
+            return f"{title} stayed at {before}{unit}, within the measurement's noise (no detectable change)."
+        return (f"{title}: no detectable change ({before} → {after}{unit}, a difference within the "
+                "measurement's noise).")
+    if before == after:
+        return f"{title} stayed at {before}{unit}, {_verdict_phrase(ch)}."
+    move = "fell" if ch.after < ch.before else "rose"
+    pct = f" ({ch.percent:+.0f} %)" if math.isfinite(ch.percent) and ch.verdict != "not comparable" else ""
+    return f"{title} {move} from {before} to {after}{unit}{pct}, {_verdict_phrase(ch)}."
 
 
 def headlines(cmp) -> list[tuple[str, str]]:
-    """(verdict, sentence) for each key metric present in the comparison."""
+    """(verdict, sentence) for each headline metric of the comparison, with its family-wise
+    verdict (:attr:`texturecmp.Comparison.headline`: Holm over the headline metrics)."""
     out = []
-    for name in KEY_METRICS:
-        ch = cmp.changes.get(name)
-        s = headline(name, ch)
+    for h in cmp.headline:
+        s = headline(h.metric, dataclasses.replace(h.change, verdict=h.verdict))
         if s:
-            out.append((ch.verdict, s))
+            out.append((h.verdict, s))
     return out
 
 
@@ -326,7 +353,7 @@ def changes_frame(cmp, family: str | None = None):
             continue
         rows.append({
             "metric": name, "unit": ch.unit or "—", "before": ch.before, "after": ch.after, "change": ch.delta,
-            "% change": ch.percent, "± SE": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
+            "% change": ch.percent, "± u": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
             "better": info.better, "family": info.family, "definition": info.definition,
         })
     return pd.DataFrame(rows)
@@ -351,6 +378,35 @@ def warnings_by_photo(series, labels: Sequence[str]) -> dict[int | None, list[st
 
 # ------------------------------------------------------------------------------ timeline (Vega-Lite, for the page)
 
+def add_thresholds(frame, series):
+    """``frame`` (from ``Series.to_frame()``, any session labels) with a ``threshold`` column: for each
+    follow-up and metric, the threshold its verdict against the baseline used (``Change.threshold``;
+    NaN for the baseline and where there is none)."""
+    thr = {(i + 1, name): ch.threshold for i, c in enumerate(series.vs_baseline) for name, ch in c.changes.items()}
+    out = frame.copy()
+    out["threshold"] = [float(thr.get((int(i), m), float("nan"))) for i, m in zip(out["index"], out["metric"])]
+    return out
+
+
+def timeline_band(frame):
+    """(low, high, what) of the timeline's bars: with a ``threshold`` column, the band of no detectable
+    change the verdicts used (the baseline's value ± each follow-up's threshold, at the follow-up);
+    without one (e.g. records read from a store), ±1.96 × each value's standard error."""
+    import pandas as pd
+
+    value = frame["value"].astype(float)
+    if "threshold" in frame and frame["threshold"].notna().any():
+        first = frame.sort_values("index").groupby("metric")["value"].first() if "index" in frame else \
+            frame.groupby("metric")["value"].first()
+        base = frame["metric"].map(first).astype(float)
+        thr = frame["threshold"].astype(float)
+        return (pd.Series(np.where(thr.notna(), base - thr, np.nan), index=frame.index),
+                pd.Series(np.where(thr.notna(), base + thr, np.nan), index=frame.index),
+                "the band of no detectable change the verdict used (the baseline's value ± the threshold)")
+    half = 1.96 * frame["uncertainty"].astype(float).fillna(0.0)
+    return value - half, value + half, "±1.96 × each value's standard error (tile jackknife)"
+
+
 def timeline_metrics(frame) -> list[str]:
     """The metrics of a tidy frame (columns of ``Series.to_frame()``) with at least one value, in catalogue order."""
     have = set(frame.loc[frame["value"].notna(), "metric"])
@@ -361,15 +417,14 @@ def timeline_chart(frame, order: Sequence[str], metrics: Sequence[str], *, colum
                    height: int = 180) -> tuple[Any, dict]:
     """The page's timeline: (data, Vega-Lite spec) of the chosen metrics across sessions, one panel per metric.
 
-    ``frame`` has session, metric, value, uncertainty and unit columns; ``order`` gives
-    the sessions' order on the x axis. Each panel shows the values joined by a line and
-    ±1.96 × SE bars, with its own y scale. The spec is written out here (no Altair): it
+    ``frame`` has session, metric, value, uncertainty and unit columns (and ``threshold``, see
+    :func:`add_thresholds`); ``order`` gives the sessions' order on the x axis. Each panel shows
+    the values joined by a line and the bars of :func:`timeline_band`, with its own y scale. The spec is written out here (no Altair): it
     is the same chart, built without schema validation on every rerun of the page.
     """
-    d = frame.loc[frame["metric"].isin(list(metrics)), ["session", "metric", "value", "uncertainty", "unit"]].copy()
-    half = 1.96 * d["uncertainty"].astype(float).fillna(0.0)
-    d["low"] = d["value"] - half
-    d["high"] = d["value"] + half
+    cols = [c for c in ("session", "index", "metric", "value", "uncertainty", "unit", "threshold") if c in frame]
+    d = frame.loc[frame["metric"].isin(list(metrics)), cols].copy()
+    d["low"], d["high"], _ = timeline_band(d)
     unit = d["unit"].fillna("").astype(str)
     metric = d["metric"].astype(str)
     d["title"] = [f"{m} ({u})" if u else m for m, u in zip(metric, unit)]
@@ -402,22 +457,49 @@ def timeline_chart(frame, order: Sequence[str], metrics: Sequence[str], *, colum
 
 # ------------------------------------------------------------------------------ timeline (SVG, for the report)
 
-def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330, height: int = 190) -> str:
-    """A small inline SVG: the metric per session with ±1.96·SE bars (from ``Series.to_frame()``)."""
+@dataclass(frozen=True)
+class TimelineSeries:
+    """One metric across sessions, as the report's charts draw it: values, bars (:func:`timeline_band`),
+    which values are finite, the title, the y range with an 8 % margin (``ymin``, ``ymax``) and that margin."""
+
+    values: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    finite: np.ndarray
+    title: str
+    what: str
+    ymin: float = 0.0
+    ymax: float = 1.0
+    pad: float = 0.0
+
+
+def timeline_series(frame, metric: str) -> TimelineSeries:
+    """The :class:`TimelineSeries` of ``metric`` in a tidy frame (sorted by session index)."""
     d = frame[frame["metric"] == metric].sort_values("index")
     vals = d["value"].to_numpy(float)
-    se = np.nan_to_num(d["uncertainty"].to_numpy(float), nan=0.0)
-    lo, hi = vals - 1.96 * se, vals + 1.96 * se
+    low, high, what = timeline_band(d)
+    lo, hi = low.to_numpy(float), high.to_numpy(float)
     fin = np.isfinite(vals)
     unit = str(d["unit"].iloc[0]) if len(d) else ""
-    title = html.escape(f"{metric} ({unit})" if unit else metric)
+    title = f"{metric} ({unit})" if unit else metric
     if not fin.any():
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="8" y="20" font-size="12">{title}: no values</text></svg>'
-    ymin, ymax = float(np.nanmin(lo[fin])), float(np.nanmax(hi[fin]))
+        return TimelineSeries(vals, lo, hi, fin, title, what)
+    span = np.concatenate([vals[fin], lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+    ymin, ymax = float(span.min()), float(span.max())
     if ymax - ymin < 1e-12:
         ymin, ymax = ymin - 1, ymax + 1
     pad = 0.08 * (ymax - ymin)
-    ymin, ymax = ymin - pad, ymax + pad
+    return TimelineSeries(vals, lo, hi, fin, title, what, ymin - pad, ymax + pad, pad)
+
+
+def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330, height: int = 190) -> str:
+    """A small inline SVG: the metric per session with the bars of :func:`timeline_band`."""
+    tl = timeline_series(frame, metric)
+    vals, lo, hi, fin, what = tl.values, tl.low, tl.high, tl.finite, tl.what
+    title = html.escape(tl.title)
+    if not fin.any():
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="8" y="20" font-size="12">{title}: no values</text></svg>'
+    ymin, ymax, pad = tl.ymin, tl.ymax, tl.pad
     L, R, T, B = 52, 12, 26, 34
     n = len(vals)
     xs = [L + (width - L - R) * (i + 0.5) / n for i in range(n)]
@@ -438,11 +520,12 @@ def timeline_svg(frame, metric: str, labels: Sequence[str], *, width: int = 330,
         parts.append(f'<text x="{xs[i]:.1f}" y="{height - B + 14}" text-anchor="middle">{lab[:14]}</text>')
         if not fin[i]:
             continue
-        parts.append(f'<line x1="{xs[i]:.1f}" y1="{y(lo[i]):.1f}" x2="{xs[i]:.1f}" y2="{y(hi[i]):.1f}" stroke="#1f77b4"/>')
-        for yy in (lo[i], hi[i]):
-            parts.append(f'<line x1="{xs[i] - 4:.1f}" y1="{y(yy):.1f}" x2="{xs[i] + 4:.1f}" y2="{y(yy):.1f}" stroke="#1f77b4"/>')
+        if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+            parts.append(f'<line x1="{xs[i]:.1f}" y1="{y(lo[i]):.1f}" x2="{xs[i]:.1f}" y2="{y(hi[i]):.1f}" stroke="#999"/>')
+            for yy in (lo[i], hi[i]):
+                parts.append(f'<line x1="{xs[i] - 4:.1f}" y1="{y(yy):.1f}" x2="{xs[i] + 4:.1f}" y2="{y(yy):.1f}" stroke="#999"/>')
         parts.append(f'<circle cx="{xs[i]:.1f}" cy="{y(vals[i]):.1f}" r="3.5" fill="#1f77b4"/>')
-    parts.append(f'<text x="{L}" y="{height - 4}" fill="#555">bars: ±1.96 × standard error</text></svg>')
+    parts.append(f'<text x="{L}" y="{height - 4}" fill="#555" font-size="9">bars: {html.escape(what)}</text></svg>')
     return "".join(parts)
 
 
@@ -493,12 +576,12 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
         for r in fr.itertuples(index=False):
             rows.append(
                 f'<tr><td class="l" title="{e(r.definition)}">{e(r.metric)}</td><td class="l">{e(r.unit)}</td>'
-                f'<td>{fmt(r.before)}</td><td>{fmt(r.after)}</td><td>{fmt(r.change)}</td>'
-                f'<td>{fmt(getattr(r, "_5"), 2)}</td><td>{fmt(getattr(r, "_6"), 2)}</td>'
+                f'<td>{table_number(r.before)}</td><td>{table_number(r.after)}</td><td>{table_number(r.change)}</td>'
+                f'<td>{table_number(getattr(r, "_5"))}</td><td>{table_number(getattr(r, "_6"))}</td>'
                 f'<td class="l {e(r.verdict)}">{e(r.verdict)}</td></tr>')
     table = ('<table><tr><th class="l">metric</th><th class="l">unit</th><th>before</th><th>after</th><th>change</th>'
-             '<th>% change</th><th>± SE</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
-    frame = series.to_frame()
+             '<th>% change</th><th>± u</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
+    frame = add_thresholds(series.to_frame(), series)
     charts = "".join(timeline_svg(frame, m, labels) for m in timeline_metrics if m in set(frame["metric"]))
     al = cmp.alignment
     settings = json.dumps(cmp.settings.to_dict(), indent=1, sort_keys=True)
@@ -515,8 +598,7 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
 <h2>Warnings</h2><ul>{warn_html}</ul>
 <h2>Photos and overlays</h2><div class="imgs">{fig_html}</div>
 <h2>Metrics</h2>{table}
-<p class="small">A change is detectable when |Δ| exceeds both 1.96 × its standard error and the metric's capture floor
-(or the test-retest MDC95); improved / worsened follow the metric's better direction.</p>
+<p class="small">{e(RULE_TEXT)}</p>
 <h2>Across sessions</h2><div class="imgs">{charts}</div>
 <h2>Provenance</h2><ul class="small">{imgs}</ul>
 <details><summary class="small">Settings (SHA-256 {e(cmp.settings.hash[:16])}…)</summary><pre>{e(settings)}</pre></details>
