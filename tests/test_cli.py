@@ -387,3 +387,21 @@ def test_unexpected_exception_is_one_line_not_a_traceback(monkeypatch):
     rc, out, err = _run(["metrics"])
     assert rc == 1
     assert err == "texturecmp: error: internal error (ZeroDivisionError: float division by zero); please report it\n"
+
+
+def test_compare_leads_with_the_holm_summary():
+    rc, out, _ = _run(["compare", str(SERIES / "session0_baseline.jpg"), str(SERIES / "session2.jpg"),
+                       "--lesion", str(SERIES / "lesion.png")])
+    assert rc == 0
+    summary = out.split("summary (headline metrics, Holm's family-wise rule at 5 %):")[1].split("\n[")[0]
+    assert "scar.delta_e00" in summary and "improved" in summary
+
+
+def test_compare_of_a_blank_follow_up_says_not_comparable(tmp_path):
+    black = tmp_path / "black.png"
+    PIL.Image.new("RGB", (1024, 768)).save(black)
+    rc, out, err = _run(["compare", str(SERIES / "session0_baseline.jpg"), str(black)])
+    assert rc == 0, err
+    assert "NOT COMPARABLE: photo 'black.png' is blank" in out
+    table = out.split("[texture]")[1]
+    assert "improved" not in table and "worsened" not in table and "not comparable" in table

@@ -58,7 +58,7 @@ def _print_changes(cmp, out) -> None:
         print("\nsummary (headline metrics, Holm's family-wise rule at 5 %):", file=out)
         for h in cmp.headline:
             c = h.change
-            pct = f" ({c.percent:+.0f} %)" if h.verdict in ("improved", "worsened") and c.percent == c.percent else ""
+            pct = f" ({c.percent:+.0f} %)" if h.verdict in ("improved", "worsened") and math.isfinite(c.percent) else ""
             print(f"  {h.metric:26} {h.verdict}{pct}", file=out)
     head = f"{'metric':28} {'unit':10} {'before':>10} {'after':>10} {'change':>10} {'%':>8} {'± u':>9}  verdict"
     for fam in FAMILIES:
