@@ -741,5 +741,7 @@ def test_a_portrait_with_smoothed_skin_reads_improved_with_the_default_region():
     at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
     _no_crash(at)
     assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
-    line = next(t for t in _texts(at).splitlines() if "Skin roughness (Sq)" in t)
+    # the fine band carries a gentle smoothing (Sq, dominated by the face's coarser relief,
+    # moves by about 2 %, within its calibrated capture error)
+    line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
     assert "improved" in line, line  # on the whole photo it read "no detectable change" (docs/app.md)
