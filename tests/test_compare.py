@@ -572,3 +572,16 @@ def test_photos_with_different_colour_profiles_are_warned_about():
     assert any("photo 'photo 2' carries the colour profile Display P3" in w and "untagged" in w for w in c.warnings)
     same = tc.compare(ph, ph.copy())
     assert not any("colour profile" in w for w in same.warnings)
+
+
+@pytest.mark.parametrize("scale,words", [(1.08, "about 8 % closer"), (0.92, "about 8 % farther")])
+def test_a_follow_up_taken_at_another_distance_is_warned_about(scale, words):
+    from texturecmp.phantoms import skin_phantom
+
+    base = phantom(SMALL, 6)
+    fol = skin_phantom(SMALL, seed=6, scale=scale)
+    c = tc.compare(base.rgb, fol.rgb, labels=("baseline", "photo 2"))
+    assert c.alignment.scale == pytest.approx(scale, abs=0.01)
+    assert any(f"photo 'photo 2' was taken {words} than the baseline" in w for w in c.warnings), c.warnings
+    same = tc.compare(base.rgb, phantom(SMALL, 6, noise_seed=3).rgb)
+    assert not any("than the baseline;" in w for w in same.warnings)

@@ -365,6 +365,10 @@ class _Engine:
         if abs(shift_L) > s.exposure_shift_max:
             ph.warnings.append(f"exposure of photo '{label}' differs by {100 * (ratio - 1):+.0f} % from the baseline "
                                f"(ΔL* {shift_L:+.1f}); corrected with per-channel gains on the {self.match_name}")
+        if al.ok and abs(al.scale - 1.0) > _SCALE_WARN:  # the skin is shown larger (closer) when the scale is > 1
+            how = f"about {100 * (al.scale - 1):.0f} % closer" if al.scale > 1 else f"about {100 * (1 - al.scale):.0f} % farther"
+            ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; texture, pore and line metrics "
+                               "depend on the distance: keep the camera at the baseline's distance")
         if max(gains) / min(gains) > 1.15:
             ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
                                f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
@@ -420,6 +424,9 @@ def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
     s = p + q
     return float(np.sum(np.where(s > 0, (p - q) ** 2 / np.where(s > 0, s, 1), 0.0)))
 
+
+#: A follow-up whose registration scale differs from 1 by more than this gets a distance warning.
+_SCALE_WARN = 0.05
 
 #: Quality metrics judged by their warning limits (they measure the capture, not the skin).
 _QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
