@@ -420,6 +420,8 @@ def test_a_file_name_with_a_persons_name_reaches_no_page_text_record_or_export(t
     at.button(key="records_save").click().run()
     _no_crash(at)
     assert "Saved **2** new records" in " ".join(s.value for s in at.success)
+    assert at.text_input(key="history_db").value == db.name  # the history tab reads the store just used
+    assert any("P-0001" in str(o) for sb in at.selectbox for o in getattr(sb, "options", ()))
     text = _page_text(at).lower()
     # the uploader's own file chips live in the browser, not in the page's elements
     for part in PERSON_PARTS + ("john", "smith", "1980-02-02"):

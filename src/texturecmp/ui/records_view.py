@@ -213,6 +213,7 @@ def _save(series: tc.Series, shas: Sequence[str]) -> None:
     except Exception as exc:  # never a traceback in the page
         st.error(f"Nothing was saved ({type(exc).__name__}: {exc}).")
         return
+    ss["history_db"] = ss.get("records_db")  # the history tab (drawn after this one) reads the store just used
     kept = len(ids) - len(new)
     text = (f"Saved **{len(new)}** new record{'s' if len(new) != 1 else ''} for subject **{subject}** "
             f"(1 measurement of the baseline, {len(recs) - 1} comparison{'s' if len(recs) != 2 else ''} with it) "
