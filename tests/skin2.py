@@ -1,7 +1,7 @@
 """A second, independent synthetic skin generator ("skin2") for validation.
 
-texturecmp's capture floors and verdict thresholds were calibrated on
-``texturecmp.phantoms``. Checking the verdicts on those same phantoms would only show
+texturecmp's capture-error model (its verdict thresholds) is calibrated on
+``texturecmp.phantoms`` and a few real photos (``scripts/calibrate_capture.py``). Checking the verdicts on those same phantoms would only show
 that the calibration fits its own data; this module renders skin with a different
 model (its own noise fields, pore, line and scar shapes and colour maths), so that a
 verdict that holds here holds on skin the project never tuned on. It deliberately
