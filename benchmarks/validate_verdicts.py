@@ -58,6 +58,7 @@ for _p in (ROOT / "src", ROOT / "tests"):
 import skin2  # noqa: E402
 import texturecmp as tc  # noqa: E402
 from texturecmp.catalogue import HEADLINE, METRICS  # noqa: E402
+from texturecmp.compare import QUALITY_LIMITS  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real"
 #: Held-out real photos (the calibration uses London 021, 024, 061 and two ISIC photos).
@@ -69,8 +70,7 @@ REAL_HELDOUT = ("london_neutral_smiling/107_03_neutral", "london_neutral_smiling
 #: Verdicts that are not a claim of change.
 QUIET = ("no detectable change", "not comparable", "not computable")
 #: Metrics that measure the capture itself (a flagged exposure shift in a retake is true).
-CAPTURE_MEASURES = ("quality.exposure_shift", "quality.clipped_fraction", "quality.specular_fraction",
-                    "quality.sharpness")
+CAPTURE_MEASURES = (*QUALITY_LIMITS, "quality.sharpness")
 #: Treatment strengths tried for the smallest detectable treatment.
 STRENGTHS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
 

@@ -72,6 +72,7 @@ if str(ROOT / "src") not in sys.path:
 import texturecmp as tc  # noqa: E402
 from texturecmp.catalogue import METRICS  # noqa: E402
 from texturecmp.color import linear_to_srgb, srgb_to_linear  # noqa: E402
+from texturecmp.compare import QUALITY_LIMITS  # noqa: E402
 from texturecmp.phantoms import SkinParams, jpeg_roundtrip, skin_phantom  # noqa: E402
 
 DEFAULT_OUT = ROOT / "src" / "texturecmp" / "data" / "capture.json"
@@ -82,8 +83,6 @@ CAL_LONDON = ("021", "024", "061")
 CAL_ISIC = ("ISIC_0000000", "ISIC_0000001")
 #: Flat-chroma skin tones (linear-ish base RGB of SkinParams): light, medium, dark.
 FLAT_TONES = ((0.80, 0.62, 0.52), (0.62, 0.45, 0.34), (0.36, 0.24, 0.17))
-#: Metrics judged by their quality settings, not by a capture model.
-QUALITY_LIMITED = ("quality.exposure_shift", "quality.clipped_fraction", "quality.specular_fraction")
 
 
 # ------------------------------------------------------------------------------- nuisances
@@ -239,7 +238,7 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
     df = df[df["aligned"]]
     model = {}
     for name, info in METRICS.items():
-        if name in QUALITY_LIMITED:
+        if name in QUALITY_LIMITS:  # judged by their quality settings, not by a capture model
             continue
         g = df[df["metric"] == name]
         d = g["delta"].to_numpy(float)

@@ -263,13 +263,13 @@ def test_baseline_repeat_pools_the_capture_sd_per_metric(with_repeat):
     """One repeat pair is pooled with the calibrated capture SD as a prior worth capture_prior_df
     retakes: the pooled SD lies between sqrt(nu0 / (nu0 + 1)) times the prior and the prior
     enlarged by the repeat's excess difference."""
-    from texturecmp.compare import _QUALITY_LIMITS
+    from texturecmp.compare import QUALITY_LIMITS
     from texturecmp.uncertainty import capture_error
 
     pooled = with_repeat.test_retest
     nu0 = with_repeat.settings.capture_prior_df
     assert pooled is not None
-    assert set(pooled) == set(photo_metrics()) - set(_QUALITY_LIMITS)
+    assert set(pooled) == set(photo_metrics()) - set(QUALITY_LIMITS)
     for name, sd in pooled.items():
         prior = capture_error(name, with_repeat.changes[name].before)
         assert finite(sd) and sd >= math.sqrt(nu0 / (nu0 + 1)) * prior * (1 - 1e-9), name

@@ -188,11 +188,11 @@ def test_headline_metrics_have_a_direction():
 
 
 def test_every_judged_metric_has_a_capture_model():
-    from texturecmp.compare import _QUALITY_LIMITS
+    from texturecmp.compare import QUALITY_LIMITS
     from texturecmp.uncertainty import load_capture_model
 
     model = load_capture_model()
-    missing = [n for n in tc.METRICS if n not in _QUALITY_LIMITS and n not in model]
+    missing = [n for n in tc.METRICS if n not in QUALITY_LIMITS and n not in model]
     assert not missing
     assert all(m.sd >= 0 for m in model.values())
     assert model["change.lbp_chi2"].quantile > 0

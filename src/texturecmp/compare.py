@@ -40,7 +40,7 @@ from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, l
 T = TypeVar("T")
 
 __all__ = ["Change", "Headline", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
-           "prepare_series", "headline"]
+           "prepare_series", "headline", "QUALITY_LIMITS"]
 
 
 @dataclass(frozen=True)
@@ -429,7 +429,7 @@ def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
 _SCALE_WARN = 0.05
 
 #: Quality metrics judged by their warning limits (they measure the capture, not the skin).
-_QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
+QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
                    "quality.specular_fraction": "specular_max"}
 
 
@@ -468,7 +468,7 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
                                "value missing", note or "value missing in one photo", math.nan, "value_missing", se)
             continue
-        limit = _QUALITY_LIMITS.get(name)
+        limit = QUALITY_LIMITS.get(name)
         if limit or info.scope == "pair":  # a fixed threshold on |value| (no SE, no sign)
             if limit:  # like its warning, and beyond its own tile SE
                 zse = s.z * se if math.isfinite(se) else 0.0
@@ -677,7 +677,7 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
     s = eng.s
     out = {}
     for name, info in METRICS.items():
-        if info.scope == "pair" or name in _QUALITY_LIMITS:
+        if info.scope == "pair" or name in QUALITY_LIMITS:
             continue
         b = mb.metrics[name].value
         d = mr.metrics[name].value - b
