@@ -415,10 +415,13 @@ _WRITER = textwrap.dedent("""
 
 
 def _writer(tmp_path, rec, db, tag, n, batch, log):
-    script = tmp_path / "writer.py"
-    script.write_text(_WRITER.format(src=str(SRC)))
-    base = tmp_path / "base.json"
-    base.write_text(R.dumps(rec))
+    # The script and its base record are written once, before the first process starts: rewriting them
+    # for each process truncates a file another process may still be reading, and Python runs a
+    # truncated script as an empty one that exits 0 having written nothing.
+    script, base = tmp_path / "writer.py", tmp_path / "base.json"
+    if not script.exists():
+        base.write_text(R.dumps(rec))
+        script.write_text(_WRITER.format(src=str(SRC)))
     return subprocess.Popen([sys.executable, str(script), str(base), str(db), str(log), tag, str(n), str(batch)],
                             stderr=subprocess.PIPE)
 
