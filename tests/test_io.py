@@ -137,6 +137,19 @@ def test_truncated_jpeg() -> None:
         load_image(data[: len(data) // 2], name="before.jpg")
 
 
+@pytest.mark.parametrize("quality, step", [(50, 17 / 8), (75, 9 / 8), (95, 2 / 8)])
+def test_jpeg_dc_step_is_read_from_the_file(quality: int, step: float) -> None:
+    # IJG tables (Pillow, OpenCV, most cameras): DC entries 16 (luma) and 17 (chroma) at quality
+    # 50, scaled by (200 - 2 q) % above it and rounded; the coarser one, over 8 (DC = 8 x block mean)
+    img = load_image(pil_bytes(PIL.Image.fromarray(rand_u8(64, 64)), "JPEG", quality=quality))
+    assert img.jpeg_dc_step == step and img.to_dict()["jpeg_dc_step"] == step
+
+
+def test_lossless_photos_and_arrays_have_no_jpeg_step() -> None:
+    assert load_image(pil_bytes(PIL.Image.fromarray(rand_u8(64, 64)), "PNG")).jpeg_dc_step is None
+    assert load_image(rand_u8(64, 64)).jpeg_dc_step is None
+
+
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
 @pytest.mark.parametrize("progressive", [False, True])
 def test_colour_jpeg_pixels_are_pillows(subsampling: str, progressive: bool) -> None:
@@ -515,7 +528,7 @@ def test_image_invariants_and_to_dict() -> None:
     d = img.to_dict()
     assert d == {
         "sha256": img.sha256, "source": "a.png", "format": "PNG", "bit_depth": 8,
-        "width": 90, "height": 70, "exif_orientation": 1, "icc_profile": None,
+        "width": 90, "height": 70, "exif_orientation": 1, "icc_profile": None, "jpeg_dc_step": None,
     }
     json.dumps(d)
     assert "a.png" in repr(img) and "90x70" in repr(img)

@@ -139,6 +139,12 @@ class Image:
         Description of the embedded ICC profile the pixels were converted from (to
         sRGB), e.g. ``"Display P3"``, or of an embedded sRGB profile; None when the file
         had none (its values are read as sRGB).
+    jpeg_dc_step : float or None, optional (keyword only)
+        For a JPEG file: the coarser of its luma and chroma DC quantization steps, in 8-bit
+        code units (the table's DC entry / 8, the step to which each 8x8 block's mean is
+        rounded). It sets the part of the capture error that JPEG adds to a region's mean
+        colour (:func:`texturecmp.uncertainty.capture_error`). None for other formats and
+        for arrays, which are taken as uncompressed.
     rgb8 : numpy.ndarray, optional (keyword only)
         Instead of ``rgb``: the decoded 8-bit pixels, ``uint8`` of shape
         ``(H, W, 3)``, C-contiguous (``bit_depth`` must be 8). :func:`load_image`
@@ -159,10 +165,11 @@ class Image:
     bit_depth: int
     exif_orientation: int
     icc_profile: str | None
+    jpeg_dc_step: float | None
 
     def __init__(self, rgb: np.ndarray | None = None, sha256: str = "", source: str = "", format: str | None = None,
                  bit_depth: int = 32, exif_orientation: int = 1, *, rgb8: np.ndarray | None = None,
-                 icc_profile: str | None = None) -> None:
+                 icc_profile: str | None = None, jpeg_dc_step: float | None = None) -> None:
         if (rgb is None) == (rgb8 is None):
             raise TypeError("Image needs exactly one of rgb (float32) and rgb8 (uint8)")
         if rgb is not None:
@@ -186,7 +193,8 @@ class Image:
                 raise UnreadableImageError(f"Image.rgb8 has no pixels (shape {rgb8.shape})")
             rgb8.flags.writeable = False
         for k, v in (("_rgb", rgb), ("_rgb8", rgb8), ("sha256", sha256), ("source", source), ("format", format),
-                     ("bit_depth", bit_depth), ("exif_orientation", exif_orientation), ("icc_profile", icc_profile)):
+                     ("bit_depth", bit_depth), ("exif_orientation", exif_orientation), ("icc_profile", icc_profile),
+                     ("jpeg_dc_step", None if jpeg_dc_step is None else float(jpeg_dc_step))):
             object.__setattr__(self, k, v)
 
     @property
@@ -234,7 +242,7 @@ class Image:
         -------
         dict
             Keys ``sha256``, ``source``, ``format``, ``bit_depth``, ``width``,
-            ``height``, ``exif_orientation`` and ``icc_profile``.
+            ``height``, ``exif_orientation``, ``icc_profile`` and ``jpeg_dc_step``.
         """
         return {
             "sha256": self.sha256,
@@ -245,6 +253,7 @@ class Image:
             "height": self.height,
             "exif_orientation": self.exif_orientation,
             "icc_profile": self.icc_profile,
+            "jpeg_dc_step": self.jpeg_dc_step,
         }
 
     def __repr__(self) -> str:
@@ -1072,6 +1081,16 @@ def _image_from_array(arr: np.ndarray, label: str, max_pixels: int, min_size: in
     return Image(rgb=rgb, sha256=digest.hexdigest(), source=label, format=None, bit_depth=bit_depth)
 
 
+def _jpeg_dc_step(im: Any) -> float | None:
+    """The coarser DC quantization step of a JPEG's luma and chroma tables, in 8-bit code
+    units (DC entry / 8: the DC coefficient is 8 x the block mean); None if not a JPEG."""
+    tables = getattr(im, "quantization", None) if _is_jpeg(im) else None
+    if not tables:
+        return None
+    dc = [t[0] for k, t in sorted(tables.items())[:2] if len(t)]
+    return max(dc) / 8.0 if dc else None
+
+
 def load_image(
     source: ImageSource,
     *,
@@ -1166,6 +1185,7 @@ def load_image(
         else:
             arr, max_value, bit_depth = _pil_to_array(im, label)
         fmt = im.format
+        dc_step = _jpeg_dc_step(im)
 
     if max_value == 1.0:
         _check_float_values(arr, label, UnreadableImageError)
@@ -1182,7 +1202,7 @@ def load_image(
     if bit_depth == 8 and arr.dtype == np.uint8:  # kept as 8-bit codes (Image.rgb converts on demand)
         rgb8 = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_GRAY2RGB) if arr.ndim == 2 else np.ascontiguousarray(arr)
         return Image(rgb8=rgb8, sha256=digest, source=label, format=fmt, bit_depth=8, exif_orientation=orientation,
-                     icc_profile=profile)
+                     icc_profile=profile, jpeg_dc_step=dc_step)
     converted = profile is not None and arr.dtype == np.float32 and arr.ndim == 3 and arr.flags.c_contiguous
     rgb = arr if converted else _to_float_rgb(arr, max_value)
     return Image(
@@ -1193,6 +1213,7 @@ def load_image(
         bit_depth=bit_depth,
         exif_orientation=orientation,
         icc_profile=profile,
+        jpeg_dc_step=dc_step,
     )
 
 
