@@ -7,7 +7,8 @@ Nothing here was used to calibrate the capture model (``scripts/calibrate_captur
   ``texturecmp.phantoms``, its five presets (two with flat chroma), scene seeds 0-999, each
   photographed twice by its own :func:`skin2.random_capture` ("typical": exposure 0.9-1.1,
   white balance +-3 %, shift up to 8 px, rotation up to 1 deg, scale 0.99-1.01, JPEG
-  75-95, sensor noise);
+  75-95, sensor noise), each passed as its JPEG file (so that its quantization step is
+  read, as for a photo from a camera), one pair in four as PNG files instead;
 * **real (held out)**: London set subjects 107, 136 and 140 (neutral), ``lisa/lisa1-4``
   and ``zoom/30cm``, ``zoom/45cm`` from ``../shared/data/real/``, cheek and forehead skin
   (:func:`skin2.face_skin_mask`) with a cheek patch as the "lesion", captured twice by
@@ -108,8 +109,9 @@ def retake_pair(gen: str, item: str, variant: int):
         rgb, roi, lesion = sk.rgb, None, sk.lesion
     else:
         rgb, roi, lesion = real_photo(item)
-    b, _ = skin2.random_capture(rgb, 2 * variant + 1)
-    r, _ = skin2.random_capture(rgb, 2 * variant + 2)
+    lossless = variant % 4 == 3  # one pair in four saved as PNG files
+    b, _ = skin2.random_capture(rgb, 2 * variant + 1, encoded=True, lossless=lossless)
+    r, _ = skin2.random_capture(rgb, 2 * variant + 2, encoded=True, lossless=lossless)
     return b, r, roi, lesion
 
 
@@ -119,7 +121,8 @@ def run_retake(job: tuple[str, str, int], *, repeat: bool = False) -> dict:
     extra = {}
     if repeat:
         rgb = skin2.render(skin2.SKINS[job[1]], seed=job[2]).rgb if job[0] == "skin2" else real_photo(job[1])[0]
-        extra["baseline_repeat"] = skin2.random_capture(rgb, 2 * job[2] + 1001)[0]
+        extra["baseline_repeat"] = skin2.random_capture(rgb, 2 * job[2] + 1001, encoded=True,
+                                                        lossless=job[2] % 4 == 3)[0]
     try:
         cmp = tc.compare(b, r, roi=roi, lesion=lesion, **extra)
     except tc.errors.TextureCmpError as exc:
@@ -197,8 +200,8 @@ def run_smoothing(key: str) -> dict:
     """A real photo against itself with its cheek and forehead skin smoothed (sigma 1.5 px),
     each captured with its own nuisances ("mild")."""
     rgb, roi, lesion = real_photo(key)
-    b, _ = skin2.random_capture(rgb, 11, level="mild")
-    a, _ = skin2.random_capture(skin2.smooth_region(rgb, roi, sigma=1.5), 12, level="mild")
+    b, _ = skin2.random_capture(rgb, 11, level="mild", encoded=True)
+    a, _ = skin2.random_capture(skin2.smooth_region(rgb, roi, sigma=1.5), 12, level="mild", encoded=True)
     cmp = tc.compare(b, a, roi=roi, lesion=lesion)
     ch = cmp.changes["texture.band_fine"]
     return {"key": key, "verdict": ch.verdict, "percent": ch.percent,

@@ -24,18 +24,24 @@ and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only reta
   :func:`capture_real` below with independent nuisances.
 
 Nuisances are drawn per pair: exposure 0.9-1.1, white-balance gains within +-3 %, shift up
-to 8 px per axis, rotation up to 1 deg, scale 0.99-1.01, JPEG quality 75-95 on both
-photos, fresh sensor noise.
+to 8 px per axis, rotation up to 1 deg, scale 0.99-1.01, fresh sensor noise, and each photo
+saved as a JPEG of quality 75-95 or, one pair in four (``UNCOMPRESSED``), both losslessly.
 
-For each photo metric and retake i with change d_i, tile SE s_i and baseline value b_i, the
-capture SD that puts d_i exactly on the decision threshold is
-sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). An absolute metric's SD is the (1 - alpha)
-quantile of sigma_i (``--alpha``, default 0.025): at most alpha of the calibration retakes
-are flagged. A relative metric's SD is sqrt(a^2 + (c b)^2): c is that quantile of
-sigma_i / |b_i| over the retakes with the larger half of |b_i|, and a the smallest absolute
-part that keeps the flagged fraction at alpha. For the pair metric ``change.lbp_chi2`` (no
-SE, no sign) the threshold itself is the (1 - alpha) quantile of its value. Metrics judged
-by a quality setting (exposure shift, clipping, glare) get no model.
+For each photo metric and retake i with change d_i, tile SE s_i, baseline value b_i and the
+two photos' JPEG DC quantization steps (:attr:`texturecmp.io.Image.jpeg_dc_step`, 0 when
+lossless; Q_i^2 = q_b^2 + q_a^2), the capture SD that puts d_i exactly on the decision
+threshold is sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). The model is
+
+    sigma^2 = a^2 + (c b)^2 + (kappa b Q)^2     (relative metrics)
+    sigma^2 = a^2 + (kappa Q)^2                 (absolute metrics)
+
+fitted by :func:`_fit_one`: for each kappa of a grid, c is the (1 - alpha) quantile of the
+non-JPEG part of sigma_i / |b_i| over the larger half of |b_i|, and a the smallest
+absolute part that flags at most alpha (``--alpha``, default 0.025) of the lossless
+retakes and at most alpha of the JPEG ones; the kappa kept gives the smallest thresholds
+(mean log sigma over the corpus). For the pair metric ``change.lbp_chi2`` (no SE, no sign)
+the threshold itself is the (1 - alpha) quantile of its value. Metrics judged by a quality
+setting (exposure shift, clipping, glare) get no model.
 
 The deltas and SEs do not depend on the model installed (only verdicts do), so the file
 does not feed back into itself. **Re-run after changing any metric** and commit the file::
@@ -43,6 +49,7 @@ does not feed back into itself. **Re-run after changing any metric** and commit 
     PYTHONPATH=src python scripts/calibrate_capture.py              # the full corpus, 2 processes
     PYTHONPATH=src python scripts/calibrate_capture.py --quick      # smoke test
     PYTHONPATH=src python scripts/calibrate_capture.py --rows /tmp/cal.csv --out /tmp/capture.json
+    PYTHONPATH=src python scripts/calibrate_capture.py --from-rows /tmp/cal.csv   # refit saved rows
 """
 
 from __future__ import annotations
@@ -73,7 +80,7 @@ import texturecmp as tc  # noqa: E402
 from texturecmp.catalogue import METRICS  # noqa: E402
 from texturecmp.color import linear_to_srgb, srgb_to_linear  # noqa: E402
 from texturecmp.compare import QUALITY_LIMITS  # noqa: E402
-from texturecmp.phantoms import SkinParams, jpeg_roundtrip, skin_phantom  # noqa: E402
+from texturecmp.phantoms import SkinParams, jpeg_roundtrip, skin_phantom, to_uint8  # noqa: E402
 
 DEFAULT_OUT = ROOT / "src" / "texturecmp" / "data" / "capture.json"
 REAL = ROOT.parent / "shared" / "data" / "real"
@@ -83,6 +90,9 @@ CAL_LONDON = ("021", "024", "061")
 CAL_ISIC = ("ISIC_0000000", "ISIC_0000001")
 #: Flat-chroma skin tones (linear-ish base RGB of SkinParams): light, medium, dark.
 FLAT_TONES = ((0.80, 0.62, 0.52), (0.62, 0.45, 0.34), (0.36, 0.24, 0.17))
+#: Fraction of retake pairs saved losslessly (no JPEG): they calibrate the part of the
+#: capture error that does not come from JPEG.
+UNCOMPRESSED = 0.25
 
 
 # ------------------------------------------------------------------------------- nuisances
@@ -116,10 +126,26 @@ def flatten_chroma(rgb: np.ndarray, lesion: np.ndarray) -> np.ndarray:
 
 def draw_nuisance(rng: np.random.Generator, *, scale: bool) -> dict:
     """One capture's nuisances (calibration ranges)."""
-    return {"exposure": float(rng.uniform(0.9, 1.1)), "wb": tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
-            "shift": tuple(float(v) for v in rng.uniform(-8, 8, 2)), "rotation": float(rng.uniform(-1, 1)),
-            "scale": float(rng.uniform(0.99, 1.01)) if scale else 1.0, "quality": int(rng.integers(75, 96)),
-            "noise": float(rng.uniform(0.5, 2.0)) / 255.0, "noise_seed": int(rng.integers(0, 2**62))}
+    nz = {"exposure": float(rng.uniform(0.9, 1.1)), "wb": tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
+          "shift": tuple(float(v) for v in rng.uniform(-8, 8, 2)), "rotation": float(rng.uniform(-1, 1)),
+          "scale": float(rng.uniform(0.99, 1.01)) if scale else 1.0, "quality": int(rng.integers(75, 96)),
+          "noise": float(rng.uniform(0.5, 2.0)) / 255.0, "noise_seed": int(rng.integers(0, 2**62))}
+    return nz
+
+
+def lossless_pair(rng: np.random.Generator, n1: dict, n2: dict) -> None:
+    """Make both captures of a pair lossless (PNG, TIFF) with probability ``UNCOMPRESSED``."""
+    if rng.random() < UNCOMPRESSED:
+        n1["quality"] = n2["quality"] = None
+
+
+def dc_step(quality: int | None) -> float:
+    """The DC quantization step (8-bit code levels) of a JPEG written by OpenCV or Pillow at
+    ``quality`` (both use the IJG tables), as :func:`texturecmp.load_image` reads it; NaN for none."""
+    if quality is None:
+        return math.nan
+    ok, buf = cv2.imencode(".jpg", np.zeros((64, 64, 3), np.uint8), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return float(tc.load_image(buf.tobytes()).jpeg_dc_step)
 
 
 def capture_real(rgb: np.ndarray, nz: dict) -> np.ndarray:
@@ -133,6 +159,8 @@ def capture_real(rgb: np.ndarray, nz: dict) -> np.ndarray:
     out = linear_to_srgb(lin).astype(np.float32)
     out += np.random.default_rng(nz["noise_seed"]).normal(0, nz["noise"], out.shape).astype(np.float32)
     out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+    if nz["quality"] is None:
+        return out8
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, nz["quality"]])
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
@@ -174,15 +202,16 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
     return out
 
 
-def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-    """(baseline, retake, roi, lesion) of one calibration retake."""
+def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, tuple]:
+    """(baseline, retake, roi, lesion, (baseline's, retake's JPEG quality or None)) of one calibration retake."""
     rng = np.random.default_rng([zlib.crc32(gen.encode()), int(variant), zlib.crc32(str(item).encode())])
     if gen == "phantom-chromaflat":
         ph = skin_phantom((768, 1024), seed=int(item), params=varied_params(rng, flat=True),
                           noise_seed=int(rng.integers(0, 2**62)))
         rgb = flatten_chroma(ph.rgb, ph.lesion)
-        return capture_real(rgb, draw_nuisance(rng, scale=True)), capture_real(rgb, draw_nuisance(rng, scale=True)), \
-            None, ph.lesion
+        n1, n2 = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
+        lossless_pair(rng, n1, n2)
+        return capture_real(rgb, n1), capture_real(rgb, n2), None, ph.lesion, (n1["quality"], n2["quality"])
     if gen.startswith("phantom"):
         if gen == "phantom-mottled":
             params = SkinParams()
@@ -190,16 +219,19 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
             params = SkinParams(mottling_amplitude=0.0, base_rgb=FLAT_TONES[int(item) % len(FLAT_TONES)])
         else:
             params = varied_params(rng, flat=int(item) % 2 == 0)
-        photos = []
-        for first in (True, False):
-            nz = draw_nuisance(rng, scale=True)
+        photos, qualities = [], []
+        pair = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
+        lossless_pair(rng, *pair)
+        for first, nz in zip((True, False), pair):
             ph = skin_phantom((768, 1024), seed=int(item), params=params, noise_seed=nz["noise_seed"],
                               **({} if first else {"exposure": nz["exposure"], "white_balance": nz["wb"],
                                                    "shift_px": nz["shift"], "rotation_deg": nz["rotation"],
                                                    "scale": nz["scale"]}))
-            photos.append((jpeg_roundtrip(ph.rgb, nz["quality"]), ph.lesion))
+            q = nz["quality"]
+            photos.append((jpeg_roundtrip(ph.rgb, q) if q else to_uint8(ph.rgb).astype(np.float32) / 255.0, ph.lesion))
+            qualities.append(q)
         (b, lesion), (r, _) = photos
-        return b, r, None, lesion
+        return b, r, None, lesion, tuple(qualities)
     kind, name = item.split("/")
     if kind == "london":
         path = REAL / "london_neutral_smiling" / f"{name}_03_neutral.jpg"
@@ -210,9 +242,9 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
         roi, lesion = london_regions(path.with_suffix(".tem"), rgb.shape[:2])
     else:
         roi, lesion = isic_regions(rgb.shape[:2])
-    b = capture_real(rgb, draw_nuisance(rng, scale=True))
-    r = capture_real(rgb, draw_nuisance(rng, scale=True))
-    return b, r, roi, lesion
+    n1, n2 = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
+    lossless_pair(rng, n1, n2)
+    return capture_real(rgb, n1), capture_real(rgb, n2), roi, lesion, (n1["quality"], n2["quality"])
 
 
 def rows_of(cmp: tc.Comparison, **tags) -> list[dict]:
@@ -223,9 +255,10 @@ def rows_of(cmp: tc.Comparison, **tags) -> list[dict]:
 
 def run_job(job: tuple) -> list[dict]:
     gen, item, variant = job
-    b, r, roi, lesion = make_pair(gen, item, variant)
+    b, r, roi, lesion, (qb, qa) = make_pair(gen, item, variant)
     cmp = tc.compare(b, r, roi=roi, lesion=lesion)
-    return rows_of(cmp, generator=gen, item=str(item), variant=variant, aligned=cmp.alignment.ok)
+    return rows_of(cmp, generator=gen, item=str(item), variant=variant, aligned=cmp.alignment.ok,
+                   q_before=dc_step(qb), q_after=dc_step(qa))
 
 
 # ------------------------------------------------------------------------------------- fit
@@ -235,7 +268,7 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    df = df[df["aligned"]]
+    df = df[df["aligned"].astype(bool)]
     model = {}
     for name, info in METRICS.items():
         if name in QUALITY_LIMITS:  # judged by their quality settings, not by a capture model
@@ -249,18 +282,37 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
             continue
         se = np.nan_to_num(g["se"].to_numpy(float), nan=0.0)[ok]
         b = np.abs(g["before"].to_numpy(float))[ok]
+        q = np.hypot(np.nan_to_num(g["q_before"].to_numpy(float)), np.nan_to_num(g["q_after"].to_numpy(float)))[ok]
         need = np.sqrt(np.maximum((d[ok] / z) ** 2 - se ** 2, 0.0))
-        entry = {"kind": info.floor, "n": int(need.size)}
-        if info.floor == "rel":
-            # sigma(b) = sqrt(a^2 + (c b)^2): c from the larger half of the baseline values,
-            # then the smallest absolute part a that keeps the flagged fraction at alpha
-            big = b >= np.median(b)
-            c = float(np.quantile(need[big] / b[big], 1 - alpha)) if big.any() else 0.0
-            entry["sd"], entry["sd_abs"] = c, _smallest_floor(need, c * b, alpha)
-        else:
-            entry["sd"] = float(np.quantile(need, 1 - alpha)) if need.size else 0.0
-        model[name] = entry
+        model[name] = {"kind": info.floor, "n": int(need.size), **_fit_one(need, b, q, rel=info.floor == "rel", alpha=alpha)}
     return model
+
+
+def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha: float) -> dict[str, float]:
+    """sigma^2 = a^2 + (c b)^2 + (kappa b q)^2 (an absolute metric: c = 0, (kappa q)^2) for one metric.
+
+    For each kappa of a grid: c is the (1 - alpha) quantile of the non-JPEG part of sigma_i / b_i
+    over the larger half of b, a the smallest absolute part that flags at most alpha of the
+    uncompressed and at most alpha of the JPEG retakes; the kappa kept is the one with the
+    smallest thresholds (mean log sigma over the corpus)."""
+    groups = [m for m in (q == 0, q > 0) if m.any()]
+    big = b >= np.median(b) if b.size else b.astype(bool)
+    scale = q * b if rel else q  # the JPEG part has the metric's kind: relative or absolute
+    ratio = need[scale > 0] / scale[scale > 0]
+    top = float(ratio.max()) if ratio.size and ratio.max() > 0 else 0.0
+    kappas = [0.0] + (list(np.geomspace(top * 1e-3, top, 48)) if top > 0 else [])
+    best: tuple[float, dict[str, float]] | None = None
+    for kappa in kappas:
+        jp = kappa * scale
+        resid = np.sqrt(np.maximum(need ** 2 - jp ** 2, 0.0))
+        c = float(np.quantile(resid[big] / np.maximum(b[big], 1e-300), 1 - alpha)) if rel and big.any() else 0.0
+        part = np.hypot(c * b, jp)
+        a = max(_smallest_floor(need[m], part[m], alpha) for m in groups) if groups else 0.0
+        score = float(np.mean(np.log(np.hypot(a, part) + 1e-300))) if need.size else 0.0
+        entry = {"sd": c, "sd_abs": a, "sd_jpeg": float(kappa)} if rel else {"sd": a, "sd_jpeg": float(kappa)}
+        if best is None or score < best[0] - 1e-12:
+            best = (score, entry)
+    return best[1] if best else ({"sd": 0.0, "sd_abs": 0.0, "sd_jpeg": 0.0} if rel else {"sd": 0.0, "sd_jpeg": 0.0})
 
 
 def _smallest_floor(need: np.ndarray, rel: np.ndarray, alpha: float) -> float:
@@ -285,17 +337,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke test: 4 + 4 phantoms, 1 per real photo")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--rows", type=Path, help="also write the retake rows (CSV)")
+    ap.add_argument("--from-rows", type=Path, help="fit the rows of an earlier run (CSV) instead of running the corpus")
     a = ap.parse_args(argv)
     if a.quick:
         a.phantoms, a.real = 4, 1
     todo = jobs(a.phantoms, a.real)
     t0 = time.time()
     rows: list[dict] = []
-    with ProcessPoolExecutor(a.jobs) as ex:
-        for i, part in enumerate(ex.map(run_job, todo, chunksize=1)):
-            rows.extend(part)
-            if (i + 1) % 20 == 0:
-                print(f"{i + 1}/{len(todo)} retakes, {time.time() - t0:.0f} s", file=sys.stderr)
+    if a.from_rows:
+        import pandas as pd
+
+        rows = pd.read_csv(a.from_rows).to_dict("records")
+    else:
+        with ProcessPoolExecutor(a.jobs) as ex:
+            for i, part in enumerate(ex.map(run_job, todo, chunksize=1)):
+                rows.extend(part)
+                if (i + 1) % 20 == 0:
+                    print(f"{i + 1}/{len(todo)} retakes, {time.time() - t0:.0f} s", file=sys.stderr)
     z = tc.Settings().z
     model = fit(rows, alpha=a.alpha, z=z)
     n_gen = {}
@@ -311,13 +369,14 @@ def main(argv: list[str] | None = None) -> int:
                       "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}"},
            "metrics": model}
     a.out.write_text(json.dumps(out, indent=1) + "\n")
-    if a.rows:
+    if a.rows and not a.from_rows:
         import pandas as pd
 
         pd.DataFrame(rows).to_csv(a.rows, index=False)
     print(f"{len(todo)} retakes in {time.time() - t0:.0f} s -> {a.out}", file=sys.stderr)
     for name, m in model.items():
-        print(f"{name:28s} {m['kind']:3s} sd {m['sd']:.4g} abs {m.get('sd_abs', 0):.4g} q {m.get('quantile', float('nan')):.4g}"
+        print(f"{name:28s} {m['kind']:3s} sd {m['sd']:.4g} abs {m.get('sd_abs', 0):.4g} jpeg {m.get('sd_jpeg', 0):.4g} "
+              f"q {m.get('quantile', float('nan')):.4g}"
               f"  n {m['n']}")
     return 0
 

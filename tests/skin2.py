@@ -454,7 +454,8 @@ def capture(
     noise: float = 0.0,
     jpeg_quality: int | None = None,
     subsampling: int = 2,
-) -> np.ndarray:
+    encoded: bool = False,
+) -> np.ndarray | bytes:
     """Photograph ``rgb`` again with the given nuisances.
 
     Steps: similarity transform about the centre ``c``, ``x' = s R(theta) (x - c) + c + t``
@@ -484,10 +485,13 @@ def capture(
         JPEG quality (1-95) of a round trip through Pillow; None for none.
     subsampling : int, optional
         Pillow chroma subsampling (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0).
+    encoded : bool, optional
+        Return the file a camera would write (JPEG bytes; PNG bytes without
+        ``jpeg_quality``) instead of its decoded pixels.
 
     Returns
     -------
-    ndarray of uint8, shape (H, W, 3)
+    ndarray of uint8, shape (H, W, 3), or bytes when ``encoded``
     """
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -508,16 +512,21 @@ def capture(
     if noise > 0:
         v = v + np.random.default_rng(seed).normal(0.0, float(noise), v.shape)
     out = np.clip(np.round(v), 0, 255).astype(np.uint8)
-    if jpeg_quality is not None:
+    if jpeg_quality is not None or encoded:
         buf = io.BytesIO()
+        if jpeg_quality is None:
+            Image.fromarray(out).save(buf, format="PNG")
+            return buf.getvalue()
         Image.fromarray(out).save(buf, format="JPEG", quality=int(jpeg_quality), subsampling=subsampling)
+        if encoded:
+            return buf.getvalue()
         out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
     return out
 
 
 def random_capture(
-    rgb: np.ndarray, seed: int, *, level: str = "typical"
-) -> tuple[np.ndarray, dict[str, Any]]:
+    rgb: np.ndarray, seed: int, *, level: str = "typical", encoded: bool = False, lossless: bool = False
+) -> tuple[np.ndarray | bytes, dict[str, Any]]:
     """Retake ``rgb`` with nuisances drawn at random.
 
     Ranges at ``level="typical"`` (``"mild"`` halves each range about its neutral value):
@@ -533,10 +542,15 @@ def random_capture(
         Seed of the draw and of the sensor noise.
     level : {"typical", "mild"}, optional
         Size of the nuisances.
+    encoded : bool, optional
+        Return the JPEG file's bytes instead of its decoded pixels.
+    lossless : bool, optional
+        Save without JPEG (``jpeg_quality`` None; a PNG file when ``encoded``); the
+        other nuisances are drawn as without it.
 
     Returns
     -------
-    out : ndarray of uint8
+    out : ndarray of uint8, or bytes when ``encoded``
         The retake.
     drawn : dict
         The keyword arguments passed to :func:`capture` (without ``seed``).
@@ -554,7 +568,9 @@ def random_capture(
         "noise": float(f * rng.uniform(1.0, 2.0)),
         "jpeg_quality": int(round(95 - f * rng.uniform(0.0, 20.0))),
     }
-    return capture(rgb, seed=int(rng.integers(2**31)), **drawn), drawn
+    if lossless:
+        drawn["jpeg_quality"] = None
+    return capture(rgb, seed=int(rng.integers(2**31)), encoded=encoded, **drawn), drawn
 
 
 def smooth_region(rgb: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:

@@ -10,6 +10,7 @@ is above the 99th percentile of Binomial(n, 5 %), i.e. when it is significantly 
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -172,13 +173,13 @@ REAL_FACES = sorted(p.with_suffix("").relative_to(vv.REAL).as_posix() for p in v
 @pytest.mark.parametrize("key", REAL_FACES)
 def test_real_face_retake_reads_no_change_and_smoothing_reads_improved(key):
     rgb, roi, lesion = vv.real_photo(key)
-    b, _ = skin2.random_capture(rgb, 21, level="mild")
-    r, _ = skin2.random_capture(rgb, 22, level="mild")
+    b, _ = skin2.random_capture(rgb, 21, level="mild", encoded=True)
+    r, _ = skin2.random_capture(rgb, 22, level="mild", encoded=True)
     c = tc.compare(b, r, roi=roi, lesion=lesion)
     assert c.comparable, c.warnings
     claims = {h.metric: h.verdict for h in c.headline if h.verdict in ("improved", "worsened")}
     assert not claims, claims
-    a, _ = skin2.random_capture(skin2.smooth_region(rgb, roi, sigma=1.5), 22, level="mild")
+    a, _ = skin2.random_capture(skin2.smooth_region(rgb, roi, sigma=1.5), 22, level="mild", encoded=True)
     c = tc.compare(b, a, roi=roi, lesion=lesion)
     assert c.changes["texture.band_fine"].verdict == "improved", c.changes["texture.band_fine"]
 
@@ -196,3 +197,40 @@ def test_every_judged_metric_has_a_capture_model():
     assert not missing
     assert all(m.sd >= 0 for m in model.values())
     assert model["change.lbp_chi2"].quantile > 0
+
+
+# ------------------------------------------------------------------------------------- JPEG part
+
+#: Metrics whose calibrated JPEG part is known to matter (the mean colour of a region).
+JPEG_SENSITIVE = ("scar.delta_e00", "color.unevenness")
+
+
+@pytest.mark.parametrize("name", JPEG_SENSITIVE)
+def test_capture_error_grows_with_the_jpeg_step(name):
+    """sigma^2 = a^2 + (c b)^2 + (kappa b)^2 (q_b^2 + q_a^2): lossless photos get the smallest
+    threshold, quality 95 (step 0.25 code levels) a little more, quality 75 (1.125) the most."""
+    from texturecmp.uncertainty import capture_error, load_capture_model
+
+    ce = load_capture_model()[name]
+    assert ce.sd_jpeg > 0
+    b = 5.0
+    plain = capture_error(name, b)
+    q95 = capture_error(name, b, jpeg_steps=(0.25, 0.25))
+    q75 = capture_error(name, b, jpeg_steps=(1.125, None))  # one JPEG, one lossless photo
+    assert plain < q95 < q75
+    # the same formula, to the last bits of a sum of three squares (1e-12 relative)
+    assert q75 == pytest.approx(math.sqrt(plain**2 + (ce.sd_jpeg * b * 1.125) ** 2), rel=1e-12)
+
+
+def test_a_jpeg_pair_is_judged_with_a_wider_threshold_than_the_same_pair_lossless():
+    """The same two captures of flat skin, passed as JPEG files of quality 75 and as PNG files:
+    the JPEG pair's scar colour threshold is wider, by the step read from the files."""
+    sk = skin2.render(skin2.SKINS["olive_flat"], seed=7)
+    kw = dict(noise=1.0, exposure=1.04)
+    jpeg = [skin2.capture(sk.rgb, seed=s, jpeg_quality=75, encoded=True, **kw) for s in (1, 2)]
+    png = [skin2.capture(sk.rgb, seed=s, encoded=True, **kw) for s in (1, 2)]
+    cj = tc.compare(*jpeg, lesion=sk.lesion)
+    cp = tc.compare(*png, lesion=sk.lesion)
+    assert cj.before.image["jpeg_dc_step"] == 9 / 8 and cp.before.image["jpeg_dc_step"] is None
+    for name in JPEG_SENSITIVE:
+        assert cj.changes[name].threshold > 1.2 * cp.changes[name].threshold, name

@@ -442,6 +442,7 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
     "not comparable")."""
     out: dict[str, Change] = {}
     model = load_capture_model()
+    steps = (mb.image.get("jpeg_dc_step"), ma.image.get("jpeg_dc_step"))
     for name, info in METRICS.items():
         unit = info.unit_for(pixel_size_mm)
         if info.scope == "pair":
@@ -482,7 +483,7 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                                "changed" if det else "no detectable change", rule, note, math.nan,
                                "quality_setting" if limit else "pair_quantile", se)
             continue
-        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm)
+        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm, jpeg_steps=steps)
         cap_df, kind = math.inf, "capture_model"
         if repeat is not None and name in repeat:
             cap, cap_df, kind = repeat[name], s.capture_prior_df + 1.0, "test_retest_pooled"
@@ -682,7 +683,8 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
         b = mb.metrics[name].value
         d = mr.metrics[name].value - b
         se, _ = _paired_se(mb, mr, name, repeat.alignment.ok)
-        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=eng.p)
+        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=eng.p,
+                            jpeg_steps=(mb.image.get("jpeg_dc_step"), mr.image.get("jpeg_dc_step")))
         if math.isfinite(d) and math.isfinite(cap):
             out[name] = pool_repeat(cap, d, se, prior_df=s.capture_prior_df)[0]
     return out

@@ -19,8 +19,18 @@ moves as a whole), sensor noise. That variance is calibrated per metric on a cor
 nuisance-only retakes (``scripts/calibrate_capture.py``, shipped in
 ``texturecmp/data/capture.json``) as a standard deviation :math:`\sigma_c`, absolute (in
 the metric's unit) or relative to the baseline value with an absolute part
-(:math:`\sigma_c = \sqrt{a^2 + (c\,b)^2}`, catalogue ``floor``), the smallest for which at
-most alpha (2.5 %) of the calibration retakes exceed the decision threshold below.
+(:math:`\sqrt{a^2 + (c\,b)^2}`, catalogue ``floor``), plus a JPEG part that grows with
+the photos' DC quantization steps :math:`q_b, q_a` (in code levels, read from the files;
+0 for uncompressed photos):
+
+.. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa\,b)^2 (q_b^2 + q_a^2)
+
+(for an absolute metric :math:`c = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`). On skin whose colour is nearly flat, every block
+rounds the same way and the rounding does not average out over the region, so a JPEG of
+quality 75 (step 1.1 levels) leaves a region's mean colour less certain than one of
+quality 95 (step 0.25) or a PNG. The parameters are the ones that flag at most alpha
+(2.5 %) of the calibration retakes, both among the JPEG and among the uncompressed ones,
+with the smallest thresholds overall.
 
 **Decision.** The change's uncertainty is :math:`u = \sqrt{SE^2 + \sigma_c^2}`, with the
 Welch-Satterthwaite degrees of freedom
@@ -133,6 +143,11 @@ class CaptureError:
         the calibration retakes: the threshold itself. NaN for photo metrics.
     n : int
         Calibration retakes it was fitted on.
+    sd_jpeg : float
+        The part JPEG adds, per code level of the photos' DC quantization step
+        (:attr:`texturecmp.io.Image.jpeg_dc_step`): :math:`\kappa` in
+        :math:`\kappa^2 (q_b^2 + q_a^2)`, in the metric's unit, or for a relative metric
+        as a fraction of the baseline value.
     """
 
     kind: str
@@ -140,6 +155,7 @@ class CaptureError:
     quantile: float = float("nan")
     n: int = 0
     sd_abs: float = 0.0
+    sd_jpeg: float = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -152,26 +168,34 @@ def load_capture_model() -> Mapping[str, CaptureError]:
     text = resources.files("texturecmp").joinpath("data/capture.json").read_text()
     raw = json.loads(text)["metrics"]
     return MappingProxyType({k: CaptureError(v["kind"], float(v["sd"]), float(v.get("quantile", math.nan)), int(v["n"]),
-                                          float(v.get("sd_abs", 0.0))) for k, v in raw.items()})
+                                          float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)))
+                             for k, v in raw.items()})
 
 
-def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_size_mm: float | None = None) -> float:
+def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_size_mm: float | None = None,
+                  jpeg_steps: tuple[float | None, float | None] = (None, None)) -> float:
     """Capture SD of a change of metric ``name`` from ``before``, in the metric's unit.
 
     Absolute values were calibrated without a pixel size; with one they are converted to
     mm units (:meth:`MetricInfo.mm_factor`). A relative metric's SD is
-    sqrt(sd_abs^2 + (sd |before|)^2) (NaN when ``before`` is not finite). Raises KeyError for
-    a metric without a calibration.
+    sqrt(sd_abs^2 + (sd |before|)^2) (NaN when ``before`` is not finite), an absolute one
+    ``sd``. ``jpeg_steps`` are the two photos' DC quantization steps
+    (:attr:`texturecmp.io.Image.jpeg_dc_step`; None for an uncompressed photo): they add
+    :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (times ``before``^2 for a relative
+    metric). Raises KeyError for a metric without a
+    calibration.
     """
     from texturecmp.catalogue import METRICS
 
     ce = load_capture_model()[name]
     m = float(multiplier)
+    f = METRICS[name].mm_factor(pixel_size_mm)
+    q2 = sum(float(q) ** 2 for q in jpeg_steps if q is not None)
     if ce.kind == "rel":
         if not math.isfinite(before):
             return float("nan")
-        return m * math.hypot(ce.sd_abs * METRICS[name].mm_factor(pixel_size_mm), ce.sd * abs(before))
-    return m * ce.sd * METRICS[name].mm_factor(pixel_size_mm)
+        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2 + (ce.sd_jpeg * before) ** 2 * q2)
+    return m * math.sqrt((ce.sd * f) ** 2 + (ce.sd_jpeg * f) ** 2 * q2)
 
 
 def pool_repeat(sd: float, d: float, se_d: float, *, prior_df: float) -> tuple[float, float]:
