@@ -30,6 +30,7 @@ from texturecmp.catalogue import HEADLINE, METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
 from texturecmp.errors import AlignmentError, MismatchedImagesError
 from texturecmp.io import Image, load_image
+from texturecmp.metrics import FAMILY_REGISTRY, MIN_RESOLVED_PX, pixel_length
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
                                 resolve_regions)
 from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
@@ -379,8 +380,10 @@ class _Engine:
         m = al.matrix_array
         grid = self.grid.mapped(m, al.scale)
         scar_grid = self.scar_grid.mapped(m, al.scale) if self.scar_grid is not None else None
+        # measured at the baseline's physical scale: its pixel size is the baseline's / al.scale
         ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
-                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'")
+                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'",
+                                       scale=float(al.scale))
 
 
 def _orientation(shape: Sequence[int]) -> str:
@@ -433,13 +436,44 @@ QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipp
                    "quality.specular_fraction": "specular_max"}
 
 
+def _photo_scale(ph: _Photo) -> float:
+    """The scale a photo was measured at against the baseline (1 for the baseline)."""
+    return float(ph.measurement._internal.get("scale", 1.0)) if ph.measurement is not None else 1.0
+
+
+def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple[str, float]]) -> dict[str, str]:
+    """The metrics that a photo's resolution cannot carry, with the reason in words.
+
+    ``photos``: (label, registration scale against the baseline) of the photos compared.
+    Each family names the finest length its metrics read (:meth:`Family.finest_mm`); where
+    that length spans fewer than :data:`texturecmp.metrics.MIN_RESOLVED_PX` of a photo's
+    pixels (its pixel size is the baseline's / scale), the metric is "not comparable":
+    measured there, it would read the pixel grid and the lens blur, not the skin.
+    """
+    out: dict[str, str] = {}
+    for fam in FAMILY_REGISTRY.values():
+        for name, mm in fam.finest_mm(s).items():
+            for label, sc in photos:
+                n_px = pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=sc)
+                if n_px < MIN_RESOLVED_PX:
+                    size = (pixel_size_mm or s.nominal_pixel_size_mm) / sc
+                    far = f" (taken about {1 / sc:.1f} times as far)" if sc < 0.95 else ""
+                    out[name] = (f"not comparable: photo '{label}'{far} has pixels of {size:.3g} mm, too coarse for "
+                                 f"the {mm:.3g} mm scale this metric reads ({n_px:.2f} px; needs {MIN_RESOLVED_PX:g})")
+                    break
+    return out
+
+
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
-             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "") -> dict[str, Change]:
+             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "", *,
+             unresolved: Mapping[str, str] | None = None) -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
     ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
     ``not_comparable``: the reason the photos cannot be compared (every verdict is then
-    "not comparable")."""
+    "not comparable"); ``unresolved``: metrics that one photo's resolution cannot carry,
+    with the reason (:func:`_unresolved`): those verdicts are "not comparable"."""
+    unresolved = unresolved or {}
     out: dict[str, Change] = {}
     model = load_capture_model()
     steps = (mb.image.get("jpeg_dc_step"), ma.image.get("jpeg_dc_step"))
@@ -461,9 +495,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                 note = note or "percent undefined: the baseline value is 0"
         else:
             pct = 100.0 * delta / abs(b)
-        if not_comparable:
+        if not_comparable or name in unresolved:
             out[name] = Change(name, unit, info.better, b, a, delta, pct, math.nan, math.nan, False, "not comparable",
-                               not_comparable, note, math.nan, "not_comparable", se)
+                               not_comparable or unresolved[name], note, math.nan, "not_comparable", se)
             continue
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
@@ -629,7 +663,9 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
     reason = _not_comparable(b, a, al)
-    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason)
+    unresolved = _unresolved(s, eng.p, ((b.label, _photo_scale(b)), (a.label, _photo_scale(a))))
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason,
+                       unresolved=unresolved)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)

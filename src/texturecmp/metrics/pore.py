@@ -76,6 +76,10 @@ class PoreFamily(Family):
     cost = 0.08
     metrics = ("pore.density", "pore.mean_diameter", "pore.area_fraction")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        s1 = settings.pore_diameter_mm[0] / (2 * math.sqrt(2))  # the DoG's lower scale
+        return {n: s1 for n in self.metrics}
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.grid

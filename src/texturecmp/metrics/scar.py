@@ -145,6 +145,11 @@ class ScarFamily(Family):
                "scar.visible_area", "scar.visible_fraction", "scar.visibility_excess", "scar.texture_ratio",
                "scar.border_sharpness")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        # the texture ratio reads the detail down to the pixel (the fine band's lower scale);
+        # colour and the visible area are means and smoothed maps
+        return {"scar.texture_ratio": settings.band_fine_mm[0], "scar.border_sharpness": 0.5 * settings.border_width_mm}
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.scar_grid

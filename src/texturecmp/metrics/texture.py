@@ -105,6 +105,15 @@ class TextureFamily(Family):
                "texture.glcm_contrast", "texture.glcm_homogeneity", "texture.glcm_energy",
                "texture.glcm_correlation", "texture.glcm_entropy", "texture.lbp_entropy", "texture.anisotropy")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        # Sa, Sq and the anisotropy read the detail down to the fine band's lower scale
+        # (the gradients of L1), the GLCM its pixel-pair distance, the LBP its radius
+        fine = settings.band_fine_mm[0]
+        out = {n: fine for n in ("texture.sa", "texture.sq", "texture.band_fine", "texture.anisotropy")}
+        out.update({n: settings.glcm_distance_mm for n in self.metrics if n.startswith("texture.glcm_")})
+        out["texture.lbp_entropy"] = settings.lbp_radius_mm
+        return out
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.grid
