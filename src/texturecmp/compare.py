@@ -25,7 +25,7 @@ import numpy as np
 from texturecmp._parallel import opencv_serial, pool_map
 from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
-from texturecmp.align import Alignment, identity_alignment, register, warp_mask
+from texturecmp.align import Alignment, convex_hull_mask, identity_alignment, register, warp_mask
 from texturecmp.catalogue import HEADLINE, METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
 from texturecmp.errors import AlignmentError, MismatchedImagesError
@@ -324,8 +324,21 @@ class _Engine:
             return identity_alignment(b.shape, img.shape), ()
         if self._gray_base is None:
             self._gray_base = _gray(b)
-        al = register(self._gray_base, _gray(img) if gray is None else gray, fixed_mask=self.base.regions.roi,
+        moving = _gray(img) if gray is None else gray
+        # on the skin that is measured (the roi), not the background: a door behind the face
+        # moves by parallax when the camera distance changes
+        roi = self.base.regions.roi
+        al = register(self._gray_base, moving, fixed_mask=roi,
                       max_side=s.align_max_side, min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+        if not al.ok and not roi.all():
+            # a roi of bare skin (cheeks, forehead) may hold too little structure: its convex
+            # hull takes in the features between its parts, still on the subject
+            hull = convex_hull_mask(roi)
+            if np.count_nonzero(hull) > np.count_nonzero(roi):
+                retry = register(self._gray_base, moving, fixed_mask=hull, max_side=s.align_max_side,
+                                 min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+                if retry.ok:
+                    al = replace(retry, message=retry.message + "; on the convex hull of the region to measure")
         if al.ok:
             return al, ()
         return _fallback_alignment(b.shape, img.shape, al, label), (
@@ -368,8 +381,9 @@ class _Engine:
                                f"(ΔL* {shift_L:+.1f}); corrected with per-channel gains on the {self.match_name}")
         if al.ok and abs(al.scale - 1.0) > _SCALE_WARN:  # the skin is shown larger (closer) when the scale is > 1
             how = f"about {100 * (al.scale - 1):.0f} % closer" if al.scale > 1 else f"about {100 * (1 - al.scale):.0f} % farther"
-            ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; texture, pore and line metrics "
-                               "depend on the distance: keep the camera at the baseline's distance")
+            ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; it is measured at the "
+                               "baseline's scale, but its resolution and focus differ: keep the camera at the "
+                               "baseline's distance")
         if max(gains) / min(gains) > 1.15:
             ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
                                f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
