@@ -26,6 +26,7 @@ References: Haralick et al. 1973; Ojala, Pietikainen & Maenpaa 2002; Zwanenburg 
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 
@@ -137,10 +138,18 @@ class TextureFamily(Family):
         # GLCM on D with a fixed bin width, centred on 0
         levels = s.glcm_levels
         lower = -0.5 * levels * s.glcm_bin_width
-        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
-        offsets = glcm_offsets((0, 45, 90, 135), distance=dist)
+        # the baseline's whole-pixel distance; a follow-up at another scale needs that length
+        # in its own pixels, d * scale, generally not whole: its co-occurrences are those of the
+        # two whole distances around it, mixed linearly (weight w of the farther one)
+        d_base = max(1, int(round(s.px(s.glcm_distance_mm, ctx.pixel_size_mm))))
+        d_want = max(1.0, d_base * ctx.scale)
+        d_lo = int(math.floor(d_want + 1e-9))
+        w_hi = d_want - d_lo if d_want - d_lo > 1e-6 else 0.0
+        dists = (d_lo, d_lo + 1) if w_hi else (d_lo,)
+        dist = dists[-1]  # the farthest neighbour's rows
+        offset_sets = [glcm_offsets((0, 45, 90, 135), distance=d) for d in dists]
         grid = (g.x0, g.y0, g.t, g.nx, g.ny)
-        glcm_counts = np.zeros((g.n, len(offsets), levels, levels), np.int64)
+        glcm_sets = [np.zeros((g.n, 4, levels, levels), np.int64) for _ in dists]
         lock = threading.Lock()
         r_lbp = max(1, int(round(ctx.px(s.lbp_radius_mm))))
         # structure tensor: products of the gradients of L1, area-downsampled by kt in the strips
@@ -164,8 +173,9 @@ class TextureFamily(Family):
             # GLCM of the pairs starting in the strip (their neighbours reach dist rows below)
             y2 = min(h, y1 + dist)
             q = quantize_detail(D[y0:y2], bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
-            glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
-                           mask=None if roi_all else m[y0:y2], out=glcm_counts, lock=lock)
+            for offsets, counts in zip(offset_sets, glcm_sets):
+                glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
+                               mask=None if roi_all else m[y0:y2], out=counts, lock=lock)
             # uniform LBP histogram of each tile's part of the strip (calcHist, the roi as its mask)
             a, b = max(0, y0 - r_lbp), min(h, y1 + r_lbp)
             codes = lbp_riu2(L1[a:b], radius=r_lbp)[y0 - a:y1 - a]
@@ -194,7 +204,8 @@ class TextureFamily(Family):
         e = 2 * jxy
         coh = (dd * dd + e * e) / np.maximum(tr * tr, 1e-24)
         del jxx, jyy, jxy, tr, dd, e
-        out["glcm"] = glcm_counts + glcm_counts.swapaxes(-1, -2)  # symmetric: each pair in both orders
+        sym = [c + c.swapaxes(-1, -2) for c in glcm_sets]  # symmetric: each pair in both orders
+        out["glcm"] = sym[0] if not w_hi else (1.0 - w_hi) * sym[0] + w_hi * sym[1]
 
         def coherence(y0: int, y1: int) -> dict[str, np.ndarray]:
             c = enlarge_rows(coh, kt, y0, y1, w)
