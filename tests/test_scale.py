@@ -32,14 +32,30 @@ from conftest import NATIVE, REPO, photo_metrics
 SCALES = (0.9, 0.95, 1.05, 1.1)
 ZOOM = REPO.parent / "shared" / "data" / "real" / "webmorph_same_person" / "zoom"
 
-#: Metrics that still move with the distance on lossless phantoms, with the figures measured
-#: (seed 3, 768 x 1024, scales 0.9 / 0.95 / 1.05 / 1.1); xfail, not loosened: see docs/method.md
-#: "Camera distance". A fixed filter support in pixels or the phantoms' Lanczos resampling
-#: (which attenuates detail near the pixel scale) is the cause of each.
-KNOWN = {
-    "texture.glcm_correlation": "pixel-pair distance rounded to whole pixels (2 px): -18/-9/+10/+19 %",
+#: Metrics that still move with the distance, with the figures measured at scales
+#: 0.9 / 0.95 / 1.05 / 1.1 (phantoms: seed 3; skin2: seed 5; 768 x 1024, lossless): xfail,
+#: not loosened (docs/method.md, "Camera distance"). A filter support held at whole pixels,
+#: few-pixel blobs, or the generators' Lanczos resampling (which attenuates detail near the
+#: pixel scale) is the cause of each.
+_BOTH = {
+    "texture.glcm_correlation": "GLCM distance mixed from whole pixels, correlation is not linear in it: "
+                                "+9/+5/+4/+7 % (phantoms), +13/+6/+10/+18 % (skin2)",
     "texture.lbp_entropy": "LBP radius held at 1 px (it cannot go below): +3.5/+1.8/-1.8/-3.5 %",
+    "pore.density": "pore count of blobs 3-12 px across: +9/+6/+15/+6 % (phantoms), +9/0/+7/+4 % (skin2)",
     "pore.mean_diameter": "equivalent diameter of few-pixel blobs after resampling: -4/-2/-4/-3 %",
+}
+KNOWN = {
+    "phantom": {**_BOTH,
+                "texture.band_fine": "Lanczos upsampling of the phantom attenuates the finest band: -0.9/-1.3 % "
+                                     "at 1.05/1.1, beyond its small capture floor",
+                "wrinkle.density": "-7.5 % at 0.9 (ridges of the finest scale, 1.8 px, fall below the threshold)",
+                "scar.delta_b": "+0.6/+0.4 % at 1.05/1.1 (0.015 b*), just beyond its floor",
+                "scar.border_sharpness": "+0.9/-0.3/+0.5/+0.8 %: the warped lesion mask's pixel steps"},
+    "skin2": {**_BOTH,
+              "texture.band_coarse": "+3.4/+5.6 % at 1.05/1.1",
+              "color.unevenness": "+3.8/+7.4 % at 1.05/1.1 (smoothing on a 640 px image)",
+              "scar.visible_fraction": "+0.1 % at 1.1, beyond a floor of 0.1 %",
+              "scar.border_sharpness": "-0.5/+0.6 % at 0.95/1.1: the warped lesion mask's pixel steps"},
 }
 
 
@@ -59,14 +75,14 @@ def _skin2_pair(scale: float, seed: int = 5) -> tc.Comparison:
     return tc.compare(base, fol, lesion=scene.lesion, labels=("baseline", "photo 2"))
 
 
-def _cases():
+def _cases(gen: str):
     for name in photo_metrics():
-        marks = [pytest.mark.xfail(reason=KNOWN[name], strict=False)] if name in KNOWN else []
+        marks = [pytest.mark.xfail(reason=KNOWN[gen][name], strict=False)] if name in KNOWN[gen] else []
         for sc in SCALES:
             yield pytest.param(name, sc, marks=marks, id=f"{name}-{sc}")
 
 
-@pytest.mark.parametrize("name,scale", list(_cases()))
+@pytest.mark.parametrize("name,scale", list(_cases("phantom")))
 def test_a_phantom_at_another_distance_reads_no_change(name, scale):
     c = _phantom_pair(scale)
     assert c.alignment.ok and c.alignment.scale == pytest.approx(scale, abs=0.005)
@@ -75,7 +91,7 @@ def test_a_phantom_at_another_distance_reads_no_change(name, scale):
     assert ch.verdict in ("no detectable change", "not computable"), (ch.before, ch.after, ch.percent, ch.rule)
 
 
-@pytest.mark.parametrize("name,scale", list(_cases()))
+@pytest.mark.parametrize("name,scale", list(_cases("skin2")))
 def test_skin2_at_another_distance_reads_no_change(name, scale):
     c = _skin2_pair(scale)
     assert c.alignment.ok and c.alignment.scale == pytest.approx(scale, abs=0.005)
