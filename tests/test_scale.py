@@ -30,6 +30,9 @@ import skin2
 from conftest import NATIVE, REPO, photo_metrics
 
 SCALES = (0.9, 0.95, 1.05, 1.1)
+#: A region both photos show at every scale tested (a photo 10 % closer shows the central
+#: 698 x 931 px of the baseline's 768 x 1024): compared on the same skin.
+COMMON = tc.Rect(x=90, y=70, width=840, height=630)
 ZOOM = REPO.parent / "shared" / "data" / "real" / "webmorph_same_person" / "zoom"
 
 #: Metrics that still move with the distance, with the figures measured at scales
@@ -37,25 +40,29 @@ ZOOM = REPO.parent / "shared" / "data" / "real" / "webmorph_same_person" / "zoom
 #: not loosened (docs/method.md, "Camera distance"). A filter support held at whole pixels,
 #: few-pixel blobs, or the generators' Lanczos resampling (which attenuates detail near the
 #: pixel scale) is the cause of each.
+_ALL = SCALES
 _BOTH = {
-    "texture.glcm_correlation": "GLCM distance mixed from whole pixels, correlation is not linear in it: "
-                                "+9/+5/+4/+7 % (phantoms), +13/+6/+10/+18 % (skin2)",
-    "texture.lbp_entropy": "LBP radius held at 1 px (it cannot go below): +3.5/+1.8/-1.8/-3.5 %",
-    "pore.density": "pore count of blobs 3-12 px across: +9/+6/+15/+6 % (phantoms), +9/0/+7/+4 % (skin2)",
-    "pore.mean_diameter": "equivalent diameter of few-pixel blobs after resampling: -4/-2/-4/-3 %",
+    "texture.glcm_correlation": ((0.9, 1.1), "GLCM distance mixed from whole pixels, correlation is not linear "
+                                 "in it: +9/+5/+4/+6 % (phantoms), +12/+6/+6/+10 % (skin2)"),
+    "texture.lbp_entropy": (_ALL, "LBP radius held at 1 px (it cannot go below): +3.5/+1.8/-1.8/-3.5 %"),
 }
 KNOWN = {
     "phantom": {**_BOTH,
-                "texture.band_fine": "Lanczos upsampling of the phantom attenuates the finest band: -0.9/-1.3 % "
-                                     "at 1.05/1.1, beyond its small capture floor",
-                "wrinkle.density": "-7.5 % at 0.9 (ridges of the finest scale, 1.8 px, fall below the threshold)",
-                "scar.delta_b": "+0.6/+0.4 % at 1.05/1.1 (0.015 b*), just beyond its floor",
-                "scar.border_sharpness": "+0.9/-0.3/+0.5/+0.8 %: the warped lesion mask's pixel steps"},
+                "wrinkle.density": ((0.9, 0.95), "-15/-18/-6/-1 %: the phantom's resampling lowers the finest "
+                                    "ridges by 2-6 %, and the 1 mm length filter on connected grain ridges amplifies "
+                                    "it (a half-pixel shift alone reads -7 %)"),
+                "wrinkle.length_density": ((0.95,), "as wrinkle.density: -18/-24/-9/-4 %"),
+                "pore.density": ((0.9,), "-10 % at 0.9: fewer 4-5 px pores pass the fixed L* threshold after "
+                                 "downsampling"),
+                "pore.area_fraction": ((0.9,), "as pore.density: -10 % at 0.9"),
+                "pore.mean_diameter": ((0.95, 1.1), "-1.5/-1.2 % at 0.95/1.1, beyond a floor of about 1 %"),
+                "scar.delta_b": ((1.05, 1.1), "+0.5/+0.4 % at 1.05/1.1 (0.013 b*), just beyond its floor"),
+                "scar.border_sharpness": ((1.05,), "+0.5 % at 1.05 (the carried lesion mask's pixel steps), "
+                                          "beyond a floor of about 0.4 %")},
     "skin2": {**_BOTH,
-              "texture.band_coarse": "+3.4/+5.6 % at 1.05/1.1",
-              "color.unevenness": "+3.8/+7.4 % at 1.05/1.1 (smoothing on a 640 px image)",
-              "scar.visible_fraction": "+0.1 % at 1.1, beyond a floor of 0.1 %",
-              "scar.border_sharpness": "-0.5/+0.6 % at 0.95/1.1: the warped lesion mask's pixel steps"},
+              "scar.visible_fraction": ((1.1,), "+0.1 % at 1.1, beyond a floor of 0.1 %"),
+              "scar.border_sharpness": ((0.95, 1.1), "-0.5/+0.6 % at 0.95/1.1 (the carried lesion mask's pixel "
+                                        "steps), beyond a floor of about 0.4 %")},
 }
 
 
@@ -63,7 +70,7 @@ KNOWN = {
 def _phantom_pair(scale: float, seed: int = 3) -> tc.Comparison:
     base = skin_phantom(NATIVE, seed=seed)
     fol = skin_phantom(NATIVE, seed=seed, scale=scale)
-    return tc.compare(base.rgb, fol.rgb, lesion=base.lesion, labels=("baseline", "photo 2"))
+    return tc.compare(base.rgb, fol.rgb, roi=COMMON, lesion=base.lesion, labels=("baseline", "photo 2"))
 
 
 @lru_cache(maxsize=None)
@@ -72,13 +79,14 @@ def _skin2_pair(scale: float, seed: int = 5) -> tc.Comparison:
     scene = skin2.render(spec, shape=NATIVE, seed=seed)
     base = skin2.capture(scene.rgb, seed=seed, noise=1.0)
     fol = skin2.capture(scene.rgb, seed=seed + 100, noise=1.0, scale=scale)
-    return tc.compare(base, fol, lesion=scene.lesion, labels=("baseline", "photo 2"))
+    return tc.compare(base, fol, roi=COMMON, lesion=scene.lesion, labels=("baseline", "photo 2"))
 
 
 def _cases(gen: str):
     for name in photo_metrics():
-        marks = [pytest.mark.xfail(reason=KNOWN[gen][name], strict=False)] if name in KNOWN[gen] else []
+        scales, reason = KNOWN[gen].get(name, ((), ""))
         for sc in SCALES:
+            marks = [pytest.mark.xfail(reason=reason, strict=False)] if sc in scales else []
             yield pytest.param(name, sc, marks=marks, id=f"{name}-{sc}")
 
 
@@ -104,6 +112,18 @@ def test_scar_area_follows_the_skin_not_the_pixels(scale):
     # before: +10.4 / +21.1 / -19.1 % (filters and areas in the follow-up's own pixels)
     ch = _phantom_pair(scale).changes["scar.visible_area"]
     assert abs(ch.percent) < 2.0, ch  # the area in baseline px^2 = follow-up px^2 / scale^2: within 2 %
+
+
+def test_a_closer_photo_that_shows_less_of_the_region_is_warned_about():
+    # a whole-photo region: 10 % closer shows 83 % of it, and skin2's coarse band and colour
+    # unevenness then moved +6 / +7 % ("worsened"), measured on partly different skin
+    spec = skin2.Skin2Spec()
+    scene = skin2.render(spec, shape=(384, 512), seed=5)
+    fol = skin2.capture(scene.rgb, seed=6, scale=1.1)
+    c = tc.compare(skin2.capture(scene.rgb, seed=5), fol, labels=("baseline", "photo 2"))
+    assert any("photo 'photo 2' shows only 83 % of the region to measure" in w for w in c.warnings), c.warnings
+    inside = tc.compare(skin2.capture(scene.rgb, seed=5), fol, roi=tc.Rect(x=45, y=35, width=420, height=315))
+    assert not any("of the region to measure" in w for w in inside.warnings), inside.warnings
 
 
 def test_pixel_length_is_the_baseline_pixel_size_over_the_scale():
@@ -157,8 +177,8 @@ def test_the_distance_warning_is_in_plain_words(scale, words):
     c = tc.compare(base.rgb, fol.rgb, labels=("baseline", "photo 2"))
     assert any(w.startswith(f"photo 'photo 2' was taken {words} than the baseline; it is measured at the baseline's scale")
                for w in c.warnings), c.warnings
-    same = _phantom_pair(1.05)  # 5 % is within the limit: no warning
-    assert not any("than the baseline;" in w for w in same.warnings)
+    near = tc.compare(base.rgb, skin_phantom(NATIVE, seed=6, scale=1.03).rgb)  # within the 5 % limit
+    assert not any("than the baseline;" in w for w in near.warnings), near.warnings
 
 
 def test_error_scale_out_of_range():

@@ -384,6 +384,12 @@ class _Engine:
             ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; it is measured at the "
                                "baseline's scale, but its resolution and focus differ: keep the camera at the "
                                "baseline's distance")
+        # the share of the region the follow-up shows (its pixels there are the baseline's x scale^2)
+        shown = n_roi / max(np.count_nonzero(r.roi) * al.scale**2, 1.0)
+        if al.ok and shown < _COVER_WARN:
+            ph.warnings.append(f"photo '{label}' shows only {100 * min(shown, 1.0):.0f} % of the region to measure "
+                               "(taken closer, or moved); the rest is measured in the baseline alone, so the photos "
+                               "measure partly different skin: mark a region that both photos show")
         if max(gains) / min(gains) > 1.15:
             ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
                                f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
@@ -444,6 +450,10 @@ def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
 
 #: A follow-up whose registration scale differs from 1 by more than this gets a distance warning.
 _SCALE_WARN = 0.05
+#: A follow-up that shows less than this share of the region to measure gets a warning: a
+#: photo 10 % closer shows 83 % of a whole-photo region, and the coarse texture band and
+#: colour unevenness of skin2 then moved by +6 and +7 % (0 with a region both photos show).
+_COVER_WARN = 0.97
 
 #: Quality metrics judged by their warning limits (they measure the capture, not the skin).
 QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
