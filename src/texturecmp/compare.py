@@ -476,14 +476,15 @@ def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple
     """
     out: dict[str, str] = {}
     for fam in FAMILY_REGISTRY.values():
-        for name, mm in fam.finest_mm(s).items():
+        for name, need in fam.finest_mm(s).items():
+            mm, min_px = need if isinstance(need, tuple) else (need, MIN_RESOLVED_PX)
             for label, sc in photos:
                 n_px = pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=sc)
-                if n_px < MIN_RESOLVED_PX:
+                if n_px < min_px - 1e-9:
                     size = (pixel_size_mm or s.nominal_pixel_size_mm) / sc
                     far = f" (taken about {1 / sc:.1f} times as far)" if sc < 0.95 else ""
                     out[name] = (f"not comparable: photo '{label}'{far} has pixels of {size:.3g} mm, too coarse for "
-                                 f"the {mm:.3g} mm scale this metric reads ({n_px:.2f} px; needs {MIN_RESOLVED_PX:g})")
+                                 f"the {mm:.3g} mm scale this metric reads ({n_px:.2f} px; needs {min_px:g})")
                     break
     return out
 

@@ -137,11 +137,12 @@ class Family:
     cost: ClassVar[float] = 0.1
     full_res: ClassVar[bool] = True
 
-    def finest_mm(self, settings: Settings) -> dict[str, float]:
+    def finest_mm(self, settings: Settings) -> dict[str, float | tuple[float, float]]:
         """The finest physical length (mm) each metric's filters need resolved: a metric whose
         length falls below :data:`MIN_RESOLVED_PX` pixels of a follow-up (a photo taken from
-        farther away, a lower resolution) is not comparable with its baseline. Metrics not
-        listed need nothing finer than the region's tiles."""
+        farther away, a lower resolution) is not comparable with its baseline. A value
+        ``(mm, min_px)`` sets another number of pixels. Metrics not listed need nothing
+        finer than the region's tiles."""
         return {}
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:  # pragma: no cover - interface
