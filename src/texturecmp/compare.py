@@ -2,7 +2,10 @@
 
 Method (METRICS.md section 4): the follow-up is registered to the baseline (a similarity
 transform); the baseline's regions and tile grid are carried into the follow-up through
-it, and each photo is measured **in its own pixel grid** (resampling would blur texture).
+it, and each photo is measured **in its own pixel grid** (resampling would blur texture),
+at the baseline's physical scale: a follow-up's pixel size is the baseline's divided by
+the registration scale (method.md, "Camera distance"); a metric whose finest scale a
+photo cannot resolve is "not comparable" there.
 Exposure and white balance of the follow-up are matched to the baseline with one gain
 per channel in linear light, estimated on the reference skin (or on the roi outside the
 lesion): never histogram equalisation. Each metric's change gets an uncertainty and a
@@ -483,7 +486,7 @@ def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple
                 if n_px < min_px - 1e-9:
                     size = (pixel_size_mm or s.nominal_pixel_size_mm) / sc
                     far = f" (taken about {1 / sc:.1f} times as far)" if sc < 0.95 else ""
-                    out[name] = (f"not comparable: photo '{label}'{far} has pixels of {size:.3g} mm, too coarse for "
+                    out[name] = (f"photo '{label}'{far} has pixels of {size:.3g} mm, too coarse for "
                                  f"the {mm:.3g} mm scale this metric reads ({n_px:.2f} px; needs {min_px:g})")
                     break
     return out

@@ -10,6 +10,10 @@ and it fills at least 45 % of that box (lines and spots are rejected by shape an
 as VISIA separates pores from spots by size). A pore belongs to the region and tile that
 hold its centroid.
 
+A follow-up at registration scale s (its diameters d s px) weights the blobs within a
+baseline pixel of the area limits by a ramp (``_size_weights``), so that it counts what
+the baseline's whole-pixel limits accept.
+
 - ``pore.density``: pores per area (1/cm² with a pixel size, else per 10⁴ px²).
 - ``pore.mean_diameter``: mean equivalent diameter (mm or px; NaN without pores).
 - ``pore.area_fraction``: pore pixels / region pixels.

@@ -11,11 +11,13 @@ Symbols: D is the detail layer :math:`D = L^* - G_{\sigma}(L^*)` (masked Gaussia
   (``glcm_bin_width`` L* units, ``glcm_levels`` bins centred on 0; IBSI fixed bin size),
   symmetric GLCM at distance ``glcm_distance_mm``, 4 angles, counting pairs with both
   pixels in the region; each feature is computed per angle and averaged (IBSI "2D,
-  averaged"). Energy is the joint energy (angular second moment); homogeneity the
+  averaged"). A follow-up at registration scale s mixes the co-occurrences of the two
+  whole distances around d s linearly. Energy is the joint energy (angular second moment); homogeneity the
   inverse difference moment; entropy in bits.
 - ``texture.lbp_entropy``: Shannon entropy (bits) of the rotation-invariant uniform
   LBP(8, R) histogram (riu2, 10 codes; Ojala et al. 2002) of lightly smoothed L*. The 8
-  neighbours lie on the square ring of radius R px (no interpolation).
+  neighbours lie on the square ring of radius R px (no interpolation; a follow-up at
+  registration scale s reads R s px, interpolated between the whole rings around it).
 - ``texture.anisotropy``: mean coherence :math:`((\lambda_1-\lambda_2)/(\lambda_1+\lambda_2))^2`
   of the structure tensor (gradients of smoothed L*, integrated over
   ``anisotropy_sigma_mm``).

@@ -18,7 +18,8 @@ line has a large positive :math:`\lambda_1` (the profile across it is a valley) 
   darkest part of each line, so that mean stays where it is while lines fade (they fade
   out of the detection instead); the integral falls with both.
 
-Larger scales are computed on area-downsampled images (sigma stays >= 2 px there).
+Larger scales are computed on area-downsampled images (sigma stays >= 2 px there); a
+follow-up at another registration scale uses the baseline's levels.
 """
 
 from __future__ import annotations
