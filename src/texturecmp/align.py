@@ -70,6 +70,7 @@ __all__ = [
     "warp_labels",
     "warp_to_baseline",
     "warp_valid_mask",
+    "convex_hull_mask",
 ]
 
 Matrix23 = tuple[tuple[float, float, float], tuple[float, float, float]]
@@ -879,6 +880,23 @@ def register(
             if fixed_hw != moving_hw:
                 note = "photos of different sizes"
     return finish(s, method, corr_before, corr_after, overlap, note, failure)
+
+
+def convex_hull_mask(mask: ArrayLike) -> NDArray[np.bool_]:
+    """The convex hull of a region's pixels, as a mask of the same shape (bool).
+
+    A region drawn on skin (cheeks, forehead) can hold too little structure to register
+    on when the camera distance changed; its hull takes in what lies between its parts
+    (eyes, nose, brows), still the subject and not the background, which moves by
+    parallax when the camera does.
+    """
+    m = np.asarray(mask, dtype=bool)
+    out = np.zeros(m.shape, np.uint8)
+    ys, xs = np.nonzero(m)
+    if len(xs):
+        pts = np.stack([xs, ys], axis=1).astype(np.int32)
+        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
+    return out.astype(bool)
 
 
 def _displacement(a: NDArray[np.float64], b: NDArray[np.float64], shape: tuple[int, ...]) -> float:

@@ -2,7 +2,10 @@
 
 Method (METRICS.md section 4): the follow-up is registered to the baseline (a similarity
 transform); the baseline's regions and tile grid are carried into the follow-up through
-it, and each photo is measured **in its own pixel grid** (resampling would blur texture).
+it, and each photo is measured **in its own pixel grid** (resampling would blur texture),
+at the baseline's physical scale: a follow-up's pixel size is the baseline's divided by
+the registration scale (method.md, "Camera distance"); a metric whose finest scale a
+photo cannot resolve is "not comparable" there.
 Exposure and white balance of the follow-up are matched to the baseline with one gain
 per channel in linear light, estimated on the reference skin (or on the roi outside the
 lesion): never histogram equalisation. Each metric's change gets an uncertainty and a
@@ -25,11 +28,12 @@ import numpy as np
 from texturecmp._parallel import opencv_serial, pool_map
 from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
-from texturecmp.align import Alignment, identity_alignment, register, warp_mask
+from texturecmp.align import Alignment, convex_hull_mask, identity_alignment, register, warp_mask
 from texturecmp.catalogue import HEADLINE, METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
 from texturecmp.errors import AlignmentError, MismatchedImagesError
 from texturecmp.io import Image, load_image
+from texturecmp.metrics import FAMILY_REGISTRY, MIN_RESOLVED_PX, pixel_length
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
                                 resolve_regions)
 from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
@@ -323,8 +327,21 @@ class _Engine:
             return identity_alignment(b.shape, img.shape), ()
         if self._gray_base is None:
             self._gray_base = _gray(b)
-        al = register(self._gray_base, _gray(img) if gray is None else gray, fixed_mask=self.base.regions.roi,
+        moving = _gray(img) if gray is None else gray
+        # on the skin that is measured (the roi), not the background: a door behind the face
+        # moves by parallax when the camera distance changes
+        roi = self.base.regions.roi
+        al = register(self._gray_base, moving, fixed_mask=roi,
                       max_side=s.align_max_side, min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+        if not al.ok and not roi.all():
+            # a roi of bare skin (cheeks, forehead) may hold too little structure: its convex
+            # hull takes in the features between its parts, still on the subject
+            hull = convex_hull_mask(roi)
+            if np.count_nonzero(hull) > np.count_nonzero(roi):
+                retry = register(self._gray_base, moving, fixed_mask=hull, max_side=s.align_max_side,
+                                 min_correlation=s.min_correlation, min_overlap=s.min_overlap)
+                if retry.ok:
+                    al = replace(retry, message=retry.message + "; on the convex hull of the region to measure")
         if al.ok:
             return al, ()
         return _fallback_alignment(b.shape, img.shape, al, label), (
@@ -367,8 +384,15 @@ class _Engine:
                                f"(ΔL* {shift_L:+.1f}); corrected with per-channel gains on the {self.match_name}")
         if al.ok and abs(al.scale - 1.0) > _SCALE_WARN:  # the skin is shown larger (closer) when the scale is > 1
             how = f"about {100 * (al.scale - 1):.0f} % closer" if al.scale > 1 else f"about {100 * (1 - al.scale):.0f} % farther"
-            ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; texture, pore and line metrics "
-                               "depend on the distance: keep the camera at the baseline's distance")
+            ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; it is measured at the "
+                               "baseline's scale, but its resolution and focus differ: keep the camera at the "
+                               "baseline's distance")
+        # the share of the region the follow-up shows (its pixels there are the baseline's x scale^2)
+        shown = n_roi / max(np.count_nonzero(r.roi) * al.scale**2, 1.0)
+        if al.ok and shown < _COVER_WARN:
+            ph.warnings.append(f"photo '{label}' shows only {100 * min(shown, 1.0):.0f} % of the region to measure "
+                               "(taken closer, or moved); the rest is measured in the baseline alone, so the photos "
+                               "measure partly different skin: mark a region that both photos show")
         if max(gains) / min(gains) > 1.15:
             ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
                                f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
@@ -379,8 +403,10 @@ class _Engine:
         m = al.matrix_array
         grid = self.grid.mapped(m, al.scale)
         scar_grid = self.scar_grid.mapped(m, al.scale) if self.scar_grid is not None else None
+        # measured at the baseline's physical scale: its pixel size is the baseline's / al.scale
         ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
-                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'")
+                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'",
+                                       scale=float(al.scale))
 
 
 def _orientation(shape: Sequence[int]) -> str:
@@ -429,19 +455,55 @@ def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
 
 #: A follow-up whose registration scale differs from 1 by more than this gets a distance warning.
 _SCALE_WARN = 0.05
+#: A follow-up that shows less than this share of the region to measure gets a warning: a
+#: photo 10 % closer shows 83 % of a whole-photo region, and the coarse texture band and
+#: colour unevenness of skin2 then moved by +6 and +7 % (0 with a region both photos show).
+_COVER_WARN = 0.97
 
 #: Quality metrics judged by their warning limits (they measure the capture, not the skin).
 QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipped_fraction": "clipped_max",
                    "quality.specular_fraction": "specular_max"}
 
 
+def _photo_scale(ph: _Photo) -> float:
+    """The scale a photo was measured at against the baseline (1 for the baseline)."""
+    return float(ph.measurement._internal.get("scale", 1.0)) if ph.measurement is not None else 1.0
+
+
+def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple[str, float]]) -> dict[str, str]:
+    """The metrics that a photo's resolution cannot carry, with the reason in words.
+
+    ``photos``: (label, registration scale against the baseline) of the photos compared.
+    Each family names the finest length its metrics read (:meth:`Family.finest_mm`); where
+    that length spans fewer than :data:`texturecmp.metrics.MIN_RESOLVED_PX` of a photo's
+    pixels (its pixel size is the baseline's / scale), the metric is "not comparable":
+    measured there, it would read the pixel grid and the lens blur, not the skin.
+    """
+    out: dict[str, str] = {}
+    for fam in FAMILY_REGISTRY.values():
+        for name, need in fam.finest_mm(s).items():
+            mm, min_px = need if isinstance(need, tuple) else (need, MIN_RESOLVED_PX)
+            for label, sc in photos:
+                n_px = pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=sc)
+                if n_px < min_px - 1e-9:
+                    size = (pixel_size_mm or s.nominal_pixel_size_mm) / sc
+                    far = f" (taken about {1 / sc:.1f} times as far)" if sc < 0.95 else ""
+                    out[name] = (f"photo '{label}'{far} has pixels of {size:.3g} mm, too coarse for "
+                                 f"the {mm:.3g} mm scale this metric reads ({n_px:.2f} px; needs {min_px:g})")
+                    break
+    return out
+
+
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
-             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "") -> dict[str, Change]:
+             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "", *,
+             unresolved: Mapping[str, str] | None = None) -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
     ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
     ``not_comparable``: the reason the photos cannot be compared (every verdict is then
-    "not comparable")."""
+    "not comparable"); ``unresolved``: metrics that one photo's resolution cannot carry,
+    with the reason (:func:`_unresolved`): those verdicts are "not comparable"."""
+    unresolved = unresolved or {}
     out: dict[str, Change] = {}
     model = load_capture_model()
     steps = (mb.image.get("jpeg_dc_step"), ma.image.get("jpeg_dc_step"))
@@ -463,9 +525,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                 note = note or "percent undefined: the baseline value is 0"
         else:
             pct = 100.0 * delta / abs(b)
-        if not_comparable:
+        if not_comparable or name in unresolved:
             out[name] = Change(name, unit, info.better, b, a, delta, pct, math.nan, math.nan, False, "not comparable",
-                               not_comparable, note, math.nan, "not_comparable", se)
+                               not_comparable or unresolved[name], note, math.nan, "not_comparable", se)
             continue
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
@@ -636,7 +698,9 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
     reason = _not_comparable(b, a, al)
-    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason)
+    unresolved = _unresolved(s, eng.p, ((b.label, _photo_scale(b)), (a.label, _photo_scale(a))))
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason,
+                       unresolved=unresolved)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)

@@ -17,7 +17,7 @@ from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
-from texturecmp.metrics import FAMILY_REGISTRY, Context
+from texturecmp.metrics import FAMILY_REGISTRY, Context, pixel_length
 from texturecmp.regions import MIN_REFERENCE_PIXELS, MIN_TILES, reference_ring, region_to_dict, resolve_region
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import jackknife, jackknife_se
@@ -179,8 +179,14 @@ def _check_tiles(roi: np.ndarray, grid: TileGrid, px_per_mm: float) -> None:
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo", reuse: Measurement | None = None,
-                  keep_colour: bool = False) -> Measurement:
+                  keep_colour: bool = False, scale: float = 1.0) -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare).
+
+    ``scale``: the photo's registration scale against the baseline (> 1: taken closer).
+    The photo is measured at the baseline's physical scale: its pixel size is
+    ``pixel_size_mm`` (the baseline's, or the nominal one) divided by ``scale``, so every
+    filter scale, tile, length and area follows the skin (:func:`texturecmp.metrics.pixel_length`),
+    and lengths and areas are reported in the baseline's units (mm, or baseline pixels).
 
     ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
     and gains, made without the lesion: its families' tile statistics are taken as they are
@@ -193,12 +199,18 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
         prior = reuse._internal
         if (reuse.image.get("sha256") != img.sha256 or prior["grid"] != grid or reuse.settings.hash != settings.hash
                 or reuse.pixel_size_mm != pixel_size_mm or prior["gains"] != _gains(gains)
-                or not np.array_equal(prior["regions"].roi, regions.roi)):
-            raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size or gains")
+                or prior.get("scale", 1.0) != float(scale) or not np.array_equal(prior["regions"].roi, regions.roi)):
+            raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size, scale or gains")
     with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
         return _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
                               scar_grid=scar_grid, gains=gains, warn_label=warn_label, prior=prior,
-                              keep_colour=keep_colour)
+                              keep_colour=keep_colour, scale=_check_scale(scale))
+
+
+def _check_scale(scale: Any) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or not (0.2 <= scale <= 5):
+        raise BadSettingsError(f"scale: expected the registration scale of the photo, a number in [0.2, 5], got {scale!r}")
+    return float(scale)
 
 
 def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, float]:
@@ -206,7 +218,7 @@ def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, floa
 
 
 def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
-                  grid: TileGrid, scar_grid: TileGrid | None, g: tuple[float, float, float]) -> Context:
+                  grid: TileGrid, scar_grid: TileGrid | None, g: tuple[float, float, float], scale: float = 1.0) -> Context:
     """The light and detail passes over the photo: the context every family reads."""
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
@@ -218,9 +230,9 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     L = np.empty((h, w), np.float32)
     lin_c = np.empty((max(1, h // ck), max(1, w // ck), 3), np.float32)
     lab = np.empty_like(lin_c)
-    scale = any(abs(x - 1.0) > 1e-6 for x in g)
+    gained = any(abs(x - 1.0) > 1e-6 for x in g)
     s = settings
-    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
+    px = lambda mm: pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=scale)  # noqa: E731
     roi = regions.roi
     roi_all = bool(roi.all())
     # detail layer D = L* - G(L*) (normalised convolution inside the roi, 0 outside), its large
@@ -247,7 +259,7 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
         a, b = y0 // ck, min(lin_c.shape[0], y1 // ck)  # the colour rows it wrote
         if b > a:
             c = lin_c[a:b]
-            if scale:
+            if gained:
                 cv2.multiply(c, g + (0.0,), dst=c)
             np.minimum(c, 1.0, out=c)
             lab[a:b] = cv2.cvtColor(c, cv2.COLOR_LRGB2Lab)
@@ -282,7 +294,7 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
 
     map_rows(detail, h)
     ctx = Context(rgb=px_src, lin=lin_c, lab=lab, ck=ck, L=L, D=D, L1=L1, roi=roi, lesion=regions.lesion, reference=regions.reference,
-                  grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm)
+                  grid=grid, scar_grid=scar_grid, settings=s, pixel_size_mm=pixel_size_mm, scale=scale)
     ctx.cache["roi_all"] = roi_all
     ctx.cache[("down", "D2", ck)] = D2c
     if Dc is not None:
@@ -293,12 +305,12 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
 
 
 def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Settings, pixel_size_mm: float | None,
-                    grid: TileGrid, scar_grid: TileGrid | None) -> Context:
+                    grid: TileGrid, scar_grid: TileGrid | None, scale: float = 1.0) -> Context:
     """A context of the colour grids kept by an earlier measurement of the photo (no full-resolution fields)."""
     lin_c, lab, D2c, ck, cache = colour
     ctx = Context(rgb=img.pixels(), lin=lin_c, lab=lab, ck=ck, L=None, D=None, L1=None, roi=regions.roi,
                   lesion=regions.lesion, reference=regions.reference, grid=grid, scar_grid=scar_grid,
-                  settings=settings, pixel_size_mm=pixel_size_mm)
+                  settings=settings, pixel_size_mm=pixel_size_mm, scale=scale)
     ctx.cache.update(cache)
     ctx.cache[("down", "D2", ck)] = D2c
     return ctx
@@ -306,9 +318,9 @@ def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Se
 
 def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                    grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
-                   warn_label: str, prior: dict | None, keep_colour: bool) -> Measurement:
+                   warn_label: str, prior: dict | None, keep_colour: bool, scale: float = 1.0) -> Measurement:
     s = settings
-    px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
+    px = lambda mm: pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=scale)  # noqa: E731
     g = _gains(gains)
     known = prior["stats"] if prior is not None else {}
     values: dict[str, MetricValue] = {}
@@ -324,11 +336,12 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     maps = None
     if colour is not None and not any(f.full_res for f in active):
         ctx = _colour_context(img, regions, colour, settings=s, pixel_size_mm=pixel_size_mm, grid=grid,
-                              scar_grid=scar_grid)
+                              scar_grid=scar_grid, scale=scale)
         maps = {k: prior[k] for k in ("small_lin", "texture_rms")}  # they do not depend on the lesion
         jobs = []
     else:
-        ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g)
+        ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g,
+                            scale=scale)
         jobs = [("maps", functools.partial(_small_maps, ctx, px))]  # takes a thread as the families finish
     jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + jobs
     all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
@@ -346,6 +359,11 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         valid_by_grid[fam.grid] = valid
         family_totals[fam.name] = {k: np.asarray(v, np.float64).sum(axis=0) for k, v in stats.items()}
         vals, r = jackknife(stats, valid, fam.finish, pixel_size_mm)
+        if scale != 1.0:  # lengths came in this photo's pixels: to the baseline's units
+            for name in fam.metrics:
+                f = scale ** -METRICS[name].px_power
+                if f != 1.0 and name in vals:
+                    vals[name], r[name] = vals[name] * f, r[name] * f
         for name in fam.metrics:
             v = vals.get(name, float("nan"))
             se = jackknife_se(r[name])
@@ -361,6 +379,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
         "visibility": ctx.extras.get("visibility"), "regions": regions, "stats": kept_stats, "gains": g,
+        "scale": scale,
     }
     if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
         internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,

@@ -18,7 +18,25 @@ import numpy as np
 from texturecmp._filters import TileGrid, down_exact
 from texturecmp.settings import Settings
 
-__all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family"]
+__all__ = ["Context", "Family", "FAMILY_REGISTRY", "register_family", "pixel_length", "MIN_RESOLVED_PX"]
+
+#: The smallest length, in a photo's own pixels, at which a family's finest scale
+#: (:attr:`Family.finest_mm`) still carries information: a Gaussian or a pixel offset of
+#: less than this is below the sampling (and the lens blur) of the follow-up, so the
+#: metric is "not comparable" there rather than read off pixel noise.
+MIN_RESOLVED_PX = 0.75
+
+
+def pixel_length(mm: float, *, settings: Settings, pixel_size_mm: float | None, scale: float = 1.0) -> float:
+    """A physical length (mm) in a photo's own pixels.
+
+    ``pixel_size_mm`` is the baseline's pixel size (None: the settings' nominal one);
+    ``scale`` is the registration scale of the photo against the baseline (> 1 when the
+    skin is shown larger, a closer camera). The photo's pixel size is the baseline's
+    divided by ``scale``, so that a follow-up is measured at the baseline's physical
+    scale: ``mm / (p / scale)``.
+    """
+    return settings.px(mm, pixel_size_mm) * float(scale)
 
 
 @dataclass
@@ -38,13 +56,15 @@ class Context:
     grid: TileGrid             # roi tile grid
     scar_grid: TileGrid | None
     settings: Settings
-    pixel_size_mm: float | None
+    pixel_size_mm: float | None  # the baseline's (None: nominal); this photo's is pixel_size_mm / scale
     cache: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    scale: float = 1.0         # registration scale against the baseline (> 1: the skin shown larger)
 
     def px(self, mm: float) -> float:
-        """A length in mm as pixels (nominal pixel size when unknown)."""
-        return self.settings.px(mm, self.pixel_size_mm)
+        """A length in mm as this photo's pixels (:func:`pixel_length`: the baseline's pixel
+        size, nominal when unknown, divided by the registration scale)."""
+        return pixel_length(mm, settings=self.settings, pixel_size_mm=self.pixel_size_mm, scale=self.scale)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -100,7 +120,14 @@ class Family:
     time (single-threaded, 12 MP): the dispatcher starts the costliest families first,
     so that the cores finish together. ``full_res``: whether the family reads the
     full-resolution fields (``L``, ``D``, ``L1``, ``rgb``); one that does not can be
-    measured again from the colour grids alone.
+    measured again from the colour grids alone. :meth:`finest_mm` names the finest
+    length each metric needs resolved.
+
+    Lengths reach the families as pixels of the photo measured (:meth:`Context.px`),
+    so a follow-up taken closer or farther is filtered at the baseline's physical
+    scales; :meth:`finish` returns values in the baseline's units (mm with a known pixel
+    size, else baseline pixels): the dispatcher converts a follow-up's length-dependent
+    values with the catalogue's ``px_power``.
     """
 
     name: ClassVar[str]
@@ -109,6 +136,14 @@ class Family:
     needs: ClassVar[str | None] = None
     cost: ClassVar[float] = 0.1
     full_res: ClassVar[bool] = True
+
+    def finest_mm(self, settings: Settings) -> dict[str, float | tuple[float, float]]:
+        """The finest physical length (mm) each metric's filters need resolved: a metric whose
+        length falls below :data:`MIN_RESOLVED_PX` pixels of a follow-up (a photo taken from
+        farther away, a lower resolution) is not comparable with its baseline. A value
+        ``(mm, min_px)`` sets another number of pixels. Metrics not listed need nothing
+        finer than the region's tiles."""
+        return {}
 
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:  # pragma: no cover - interface
         """Tile statistics: name -> array of shape (n_tiles, ...)."""

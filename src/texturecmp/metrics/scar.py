@@ -145,6 +145,11 @@ class ScarFamily(Family):
                "scar.visible_area", "scar.visible_fraction", "scar.visibility_excess", "scar.texture_ratio",
                "scar.border_sharpness")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        # the texture ratio reads the detail down to the pixel (the fine band's lower scale);
+        # colour and the visible area are means and smoothed maps
+        return {"scar.texture_ratio": settings.band_fine_mm[0], "scar.border_sharpness": 0.5 * settings.border_width_mm}
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.scar_grid
@@ -195,11 +200,15 @@ class ScarFamily(Family):
         out["visible"] = g.sums(cv2.multiply(over, lf), origin, k)
         out["excess"] = g.sums(cv2.multiply(excess, lf), origin, k)
         # border band (within border_width of the lesion border) and gradient of smoothed L*
-        bwk = max(1, int(round(bw / k)))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bwk + 1, 2 * bwk + 1))
+        # the band and the smoothing at the unrounded width: a follow-up taken 5 % closer or
+        # farther must not get a band a whole pixel wider (its width is 10 px at 0.05 mm/px)
+        bwf = max(1.0, ctx.px(s.border_width_mm) / k)
         l8 = (lf >= 0.5).astype(np.uint8)
-        band = (cv2.dilate(l8, kernel) - cv2.erode(l8, kernel)).astype(np.float32)
-        Ls = gauss(cv2.extractChannel(lab, 0), max(0.5 * bw / k, 1.0))
+        d_out = cv2.distanceTransform(1 - l8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # to the lesion
+        d_in = cv2.distanceTransform(l8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # to the skin around it
+        band = ((d_out <= bwf) & (l8 == 0)) | ((d_in <= bwf) & (l8 == 1))
+        band = band.astype(np.float32)
+        Ls = gauss(cv2.extractChannel(lab, 0), max(0.5 * bwf, 1.0))
         gx = cv2.Sobel(Ls, cv2.CV_32F, 1, 0, ksize=3) * (0.125 / k)  # per full-resolution pixel
         gy = cv2.Sobel(Ls, cv2.CV_32F, 0, 1, ksize=3) * (0.125 / k)
         grad = np.sqrt(gx * gx + gy * gy)  # not cv2.magnitude: its SIMD path varies in the last bits

@@ -11,11 +11,13 @@ Symbols: D is the detail layer :math:`D = L^* - G_{\sigma}(L^*)` (masked Gaussia
   (``glcm_bin_width`` L* units, ``glcm_levels`` bins centred on 0; IBSI fixed bin size),
   symmetric GLCM at distance ``glcm_distance_mm``, 4 angles, counting pairs with both
   pixels in the region; each feature is computed per angle and averaged (IBSI "2D,
-  averaged"). Energy is the joint energy (angular second moment); homogeneity the
+  averaged"). A follow-up at registration scale s mixes the co-occurrences of the two
+  whole distances around d s linearly. Energy is the joint energy (angular second moment); homogeneity the
   inverse difference moment; entropy in bits.
 - ``texture.lbp_entropy``: Shannon entropy (bits) of the rotation-invariant uniform
   LBP(8, R) histogram (riu2, 10 codes; Ojala et al. 2002) of lightly smoothed L*. The 8
-  neighbours lie on the square ring of radius R px (no interpolation).
+  neighbours lie on the square ring of radius R px (no interpolation; a follow-up at
+  registration scale s reads R s px, interpolated between the whole rings around it).
 - ``texture.anisotropy``: mean coherence :math:`((\lambda_1-\lambda_2)/(\lambda_1+\lambda_2))^2`
   of the structure tensor (gradients of smoothed L*, integrated over
   ``anisotropy_sigma_mm``).
@@ -26,6 +28,7 @@ References: Haralick et al. 1973; Ojala, Pietikainen & Maenpaa 2002; Zwanenburg 
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 
@@ -40,6 +43,8 @@ from texturecmp.metrics._base import Context, Family, register_family, safe_div
 __all__ = ["TextureFamily", "lbp_riu2", "LBP_BINS"]
 
 LBP_BINS = 10  # riu2 codes 0..8 (number of ones in a uniform pattern) and 9 (non-uniform)
+#: A photo in which the LBP radius spans fewer pixels than this cannot read it (see finest_mm).
+LBP_MIN_RADIUS_PX = 0.97
 
 
 def _riu2_table() -> np.ndarray:
@@ -52,21 +57,45 @@ def _riu2_table() -> np.ndarray:
 _RIU2 = _riu2_table()
 
 
-def lbp_riu2(image: np.ndarray, *, radius: int = 1) -> np.ndarray:
+def lbp_riu2(image: np.ndarray, *, radius: float = 1) -> np.ndarray:
     """Rotation-invariant uniform LBP(8, radius) codes (0..9) of a 2-D float image.
 
-    The neighbours are the 8 pixels at offsets of ``radius`` on the square ring (no
-    interpolation); edge pixels use the reflected border. Code k (0..8) is a uniform
-    pattern with k neighbours >= the centre; 9 is any non-uniform pattern (Ojala 2002).
+    The neighbours are the 8 points at offsets of ``radius`` on the square ring: pixels
+    for a whole radius (no interpolation), bilinearly interpolated between the whole
+    rings around it otherwise (a follow-up at another scale reads the baseline's radius
+    in its own pixels). A radius below 1 reads as 1: interpolating toward the centre
+    would not change a comparison with it. Edge pixels use the reflected border. Code k
+    (0..8) is a uniform pattern with k neighbours >= the centre; 9 is any non-uniform
+    pattern (Ojala 2002).
     """
-    r = int(radius)
+    rf = max(1.0, float(radius))
+    r0 = int(math.floor(rf + 1e-9))
+    f = rf - r0 if rf - r0 > 1e-6 else 0.0
+    r = r0 + (1 if f else 0)  # the border the farthest ring needs
     pad = cv2.copyMakeBorder(image, r, r, r, r, cv2.BORDER_REFLECT)
     h, w = image.shape
     c = image
+
+    def at(dy: int, dx: int) -> np.ndarray:
+        return pad[r + dy:r + dy + h, r + dx:r + dx + w]
+
+    def neighbour(sy: int, sx: int) -> np.ndarray:
+        if not f:
+            return at(sy * r0, sx * r0)
+        # bilinear between the rings r0 and r0 + 1 along each axis the offset moves on
+        ys = [(sy * r0, 1.0 - f), (sy * (r0 + 1), f)] if sy else [(0, 1.0)]
+        xs = [(sx * r0, 1.0 - f), (sx * (r0 + 1), f)] if sx else [(0, 1.0)]
+        out = None
+        for dy, wy in ys:
+            for dx, wx in xs:
+                term = at(dy, dx) * np.float32(wy * wx)
+                out = term if out is None else out + term
+        return out
+
     code = np.zeros((h, w), np.uint8)
-    offsets = [(-r, -r), (-r, 0), (-r, r), (0, r), (r, r), (r, 0), (r, -r), (0, -r)]  # circular order
-    for bit, (dy, dx) in enumerate(offsets):
-        nb = pad[r + dy:r + dy + h, r + dx:r + dx + w]
+    signs = [(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)]  # circular order
+    for bit, (sy, sx) in enumerate(signs):
+        nb = neighbour(sy, sx)
         ge = cv2.compare(nb, c, cv2.CMP_GE)  # 255 where the neighbour >= the centre
         cv2.bitwise_or(code, cv2.bitwise_and(ge, 1 << bit), dst=code)
     return cv2.LUT(code, _RIU2)
@@ -105,6 +134,18 @@ class TextureFamily(Family):
                "texture.glcm_contrast", "texture.glcm_homogeneity", "texture.glcm_energy",
                "texture.glcm_correlation", "texture.glcm_entropy", "texture.lbp_entropy", "texture.anisotropy")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        # Sa, Sq and the anisotropy read the detail down to the fine band's lower scale
+        # (the gradients of L1), the GLCM its pixel-pair distance, the LBP its radius
+        fine = settings.band_fine_mm[0]
+        out = {n: fine for n in ("texture.sa", "texture.sq", "texture.band_fine", "texture.anisotropy")}
+        out.update({n: settings.glcm_distance_mm for n in self.metrics if n.startswith("texture.glcm_")})
+        # the LBP ring cannot shrink below 1 px (nearer the centre the comparisons do not
+        # change): a photo whose radius falls below 1 px reads a larger radius (+1.8 / +3.5 %
+        # at 5 / 10 % farther), so it needs the radius itself, within 3 %
+        out["texture.lbp_entropy"] = (settings.lbp_radius_mm, LBP_MIN_RADIUS_PX)
+        return out
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.grid
@@ -128,12 +169,22 @@ class TextureFamily(Family):
         # GLCM on D with a fixed bin width, centred on 0
         levels = s.glcm_levels
         lower = -0.5 * levels * s.glcm_bin_width
-        dist = max(1, int(round(ctx.px(s.glcm_distance_mm))))
-        offsets = glcm_offsets((0, 45, 90, 135), distance=dist)
+        # the baseline's whole-pixel distance; a follow-up at another scale needs that length
+        # in its own pixels, d * scale, generally not whole: its co-occurrences are those of the
+        # two whole distances around it, mixed linearly (weight w of the farther one)
+        d_base = max(1, int(round(s.px(s.glcm_distance_mm, ctx.pixel_size_mm))))
+        d_want = max(1.0, d_base * ctx.scale)
+        d_lo = int(math.floor(d_want + 1e-9))
+        w_hi = d_want - d_lo if d_want - d_lo > 1e-6 else 0.0
+        dists = (d_lo, d_lo + 1) if w_hi else (d_lo,)
+        dist = dists[-1]  # the farthest neighbour's rows
+        offset_sets = [glcm_offsets((0, 45, 90, 135), distance=d) for d in dists]
         grid = (g.x0, g.y0, g.t, g.nx, g.ny)
-        glcm_counts = np.zeros((g.n, len(offsets), levels, levels), np.int64)
+        glcm_sets = [np.zeros((g.n, 4, levels, levels), np.int64) for _ in dists]
         lock = threading.Lock()
-        r_lbp = max(1, int(round(ctx.px(s.lbp_radius_mm))))
+        # the baseline's whole-pixel radius, in this photo's pixels (interpolated when not whole)
+        r_want = max(1.0, max(1, int(round(s.px(s.lbp_radius_mm, ctx.pixel_size_mm)))) * ctx.scale)
+        r_lbp = int(math.ceil(r_want - 1e-9))  # the rows the ring reaches
         # structure tensor: products of the gradients of L1, area-downsampled by kt in the strips
         sig = ctx.px(s.anisotropy_sigma_mm)
         kt = max(1, min(int(sig / 2.0), h, w))  # a photo smaller than the box keeps one full box
@@ -155,11 +206,12 @@ class TextureFamily(Family):
             # GLCM of the pairs starting in the strip (their neighbours reach dist rows below)
             y2 = min(h, y1 + dist)
             q = quantize_detail(D[y0:y2], bin_width=s.glcm_bin_width, lower=lower, n_levels=levels)
-            glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
-                           mask=None if roi_all else m[y0:y2], out=glcm_counts, lock=lock)
+            for offsets, counts in zip(offset_sets, glcm_sets):
+                glcm_grid_rows(q, y0, y1, height=h, n_levels=levels, grid=grid, offsets=offsets,
+                               mask=None if roi_all else m[y0:y2], out=counts, lock=lock)
             # uniform LBP histogram of each tile's part of the strip (calcHist, the roi as its mask)
             a, b = max(0, y0 - r_lbp), min(h, y1 + r_lbp)
-            codes = lbp_riu2(L1[a:b], radius=r_lbp)[y0 - a:y1 - a]
+            codes = lbp_riu2(L1[a:b], radius=r_want)[y0 - a:y1 - a]
             lbp = np.zeros((g.ny, g.nx, LBP_BINS))
             for iy, ya, yb in g.row_bands(y0, y1):
                 cr = codes[ya - y0:yb - y0]
@@ -185,7 +237,8 @@ class TextureFamily(Family):
         e = 2 * jxy
         coh = (dd * dd + e * e) / np.maximum(tr * tr, 1e-24)
         del jxx, jyy, jxy, tr, dd, e
-        out["glcm"] = glcm_counts + glcm_counts.swapaxes(-1, -2)  # symmetric: each pair in both orders
+        sym = [c + c.swapaxes(-1, -2) for c in glcm_sets]  # symmetric: each pair in both orders
+        out["glcm"] = sym[0] if not w_hi else (1.0 - w_hi) * sym[0] + w_hi * sym[1]
 
         def coherence(y0: int, y1: int) -> dict[str, np.ndarray]:
             c = enlarge_rows(coh, kt, y0, y1, w)

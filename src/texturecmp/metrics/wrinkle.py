@@ -18,7 +18,8 @@ line has a large positive :math:`\lambda_1` (the profile across it is a valley) 
   darkest part of each line, so that mean stays where it is while lines fade (they fade
   out of the detection instead); the integral falls with both.
 
-Larger scales are computed on area-downsampled images (sigma stays >= 2 px there).
+Larger scales are computed on area-downsampled images (sigma stays >= 2 px there); a
+follow-up at another registration scale uses the baseline's levels.
 """
 
 from __future__ import annotations
@@ -67,14 +68,18 @@ def _eigen(src: np.ndarray, s: float, elongation: float) -> tuple[np.ndarray, np
 
 
 def _ridge_levels(L: np.ndarray, sigmas_px: tuple[float, ...], elongation: float,
-                  down: Callable[[int], np.ndarray] | None = None) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
+                  down: Callable[[int], np.ndarray] | None = None,
+                  level_sigmas: tuple[float, ...] | None = None) -> tuple[list[float], list[tuple[int, np.ndarray]]]:
     """Split the scales: those computed at full resolution (k = 1), and the coarse levels,
     each scale computed on L* area-downsampled by k = int(sigma / 2) (sigma / k >= 2 px
-    there) and the scales sharing a k combined there (max)."""
+    there) and the scales sharing a k combined there (max). ``level_sigmas``: the sigmas
+    that choose k (default ``sigmas_px``); a follow-up passes the baseline's, so that
+    both photos compute each scale on the same pyramid level (a level switch between
+    them moved the ridge decisions by several per cent)."""
     h, w = L.shape
     by_k: dict[int, list[float]] = {}
-    for sigma in sigmas_px:
-        by_k.setdefault(max(1, int(sigma // 2)), []).append(sigma)
+    for sigma, chooser in zip(sigmas_px, level_sigmas if level_sigmas is not None else sigmas_px):
+        by_k.setdefault(max(1, int(chooser // 2)), []).append(sigma)
     coarse = []
     for k, sigmas in sorted(by_k.items()):
         if k == 1:
@@ -133,9 +138,11 @@ def ridge_strength(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: f
 
 
 def ridge_mask(L: np.ndarray, sigmas_px: tuple[float, ...], *, elongation: float, threshold: float,
-               roi: np.ndarray | None = None, down: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
-    """``(ridge_strength(L) > threshold) & roi`` as uint8 0/1, without storing the strength."""
-    fine, coarse = _ridge_levels(L, sigmas_px, elongation, down)
+               roi: np.ndarray | None = None, down: Callable[[int], np.ndarray] | None = None,
+               level_sigmas: tuple[float, ...] | None = None) -> np.ndarray:
+    """``(ridge_strength(L) > threshold) & roi`` as uint8 0/1, without storing the strength
+    (``level_sigmas``: see :func:`_ridge_levels`)."""
+    fine, coarse = _ridge_levels(L, sigmas_px, elongation, down, level_sigmas)
     out = np.empty(L.shape, np.uint8)
     thr = np.float32(threshold)
 
@@ -161,13 +168,17 @@ class WrinkleFamily(Family):
     cost = 0.31
     metrics = ("wrinkle.density", "wrinkle.length_density", "wrinkle.depth")
 
+    def finest_mm(self, settings) -> dict[str, float]:
+        return {n: min(settings.wrinkle_sigmas_mm) for n in self.metrics}  # the finest Hessian scale
+
     def stats(self, ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.settings
         g = ctx.grid
         sig = tuple(ctx.px(v) for v in s.wrinkle_sigmas_mm)
+        base_sig = tuple(s.px(v, ctx.pixel_size_mm) for v in s.wrinkle_sigmas_mm)  # the baseline's pixels
         ridge = ridge_mask(ctx.L, sig, elongation=s.wrinkle_elongation, threshold=s.wrinkle_threshold,
                            down=lambda k: ctx.down("L", k),  # shared with the texture bands
-                           roi=None if ctx.roi_all else ctx.roi)
+                           roi=None if ctx.roi_all else ctx.roi, level_sigmas=base_sig)
         n, lab, st, _ = components(ridge)
         min_len = ctx.px(s.wrinkle_min_length_mm)
         keep = (np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) >= min_len).astype(np.uint8)
@@ -175,7 +186,7 @@ class WrinkleFamily(Family):
         h, w = ctx.shape
         # skeleton on a 2x downsampled mask (even rows and columns) when ridges at sigma >= 1.5 px
         # are >= 3 px wide; its pixels then count twice in length
-        half = min(sig) >= 1.5
+        half = min(base_sig) >= 1.5
         kept = np.empty((h // 2, w // 2) if half else (h, w), np.uint8)
         D = ctx.D
 
