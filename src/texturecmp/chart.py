@@ -957,7 +957,7 @@ def calibrate_grey(image: Any, mask: Any, *, reflectance: float | None = None,
 
     from texturecmp.regions import resolve_region  # noqa: PLC0415
 
-    m = resolve_region(mask, img.shape, name="grey card")
+    m = resolve_region(mask, img.shape, name="grey card", required_min=1)
     if m is None:
         raise BadMaskError("grey card: no mask given")
     if m.sum() < 25:
@@ -1113,7 +1113,7 @@ def prepare_calibration(image: Any, calibration: Any = "auto", **options: Any) -
         from texturecmp.regions import resolve_region  # noqa: PLC0415
 
         cal = calibrate_grey(img, calibration.mask, reflectance=calibration.reflectance)
-        return cal, resolve_region(calibration.mask, img.shape, name="grey card")
+        return cal, resolve_region(calibration.mask, img.shape, name="grey card", required_min=1)
     if isinstance(calibration, Calibration):
         cal = calibration
     elif isinstance(calibration, ChartCorners):
