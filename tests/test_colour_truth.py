@@ -196,3 +196,50 @@ def test_prepared_series_with_a_chart_equals_compare_series(lights_and_cameras):
         for name, ch in cw.changes.items():
             a, b = ch.after, cg.changes[name].after
             assert (math.isnan(a) and math.isnan(b)) or a == b, name
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from texturecmp.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_cli_colour_options(tmp_path, lights_and_cameras):
+    import json
+
+    import cv2
+
+    paths = []
+    for i, r in enumerate(lights_and_cameras[:2]):
+        paths.append(str(tmp_path / f"p{i}.png"))
+        cv2.imwrite(paths[-1], r.rgb[..., ::-1])
+    settings = tmp_path / "s.json"
+    settings.write_text(json.dumps(REF))
+    rc, out, err = _cli(["compare", *paths, "--chart", "auto", "--settings", str(settings), "--json", str(tmp_path / "c.json")])
+    assert rc == 0, err
+    assert "colour truth: chart" in out and "colour calibration of p0.png: chart found" in out
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["colour_truth"] == "chart" and data["before"]["provenance"]["calibration"]["applied"]
+    rc, out, err = _cli(["compare", *paths, "--fixed-light"])
+    assert rc == 0 and "colour truth: fixed light" in out, err
+    rc, out, _ = _cli(["compare", *paths])
+    assert "colour truth: none (whole-region colour metrics are not comparable)" in out
+    mask = tmp_path / "cref.png"
+    cv2.imwrite(str(mask), CREF.astype(np.uint8) * 255)
+    rc, out, err = _cli(["series", *paths, "--colour-reference", str(mask)])
+    assert rc == 0 and "colour truth: colour reference" in out, err
+    rc, _, err = _cli(["compare", *paths, "--grey-card-reflectance", "0.18"])
+    assert rc == 2 and "--grey-card-reflectance needs --grey-card" in err
+    rc, _, err = _cli(["compare", *paths, "--chart", "1,2,3"])
+    assert rc == 2 and "chart corners must be 8 numbers" in err
+    rc, _, err = _cli(["compare", *paths, "--chart", "auto", "--chart", "auto", "--chart", "auto"])
+    assert rc == 2 and "once per photo (2)" in err

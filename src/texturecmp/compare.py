@@ -530,9 +530,8 @@ COLOUR_TRUTH_METRICS = ("color.L", "color.a", "color.b", "color.ita_deg", "color
 #: The values of :attr:`Comparison.colour_truth`.
 COLOUR_TRUTHS = ("chart", "grey card", "colour reference", "fixed light", "none")
 
-_NO_COLOUR_REFERENCE = ("no colour reference: the follow-up's colour was matched to the baseline's on the skin itself; "
-                        "show a colour chart in both photos, mark untreated skin as the colour reference, or state "
-                        "that light and camera were fixed")
+_NO_COLOUR_REFERENCE = ("no colour reference: the colour was matched on this skin; show a colour chart, mark "
+                        "untreated skin as colour reference or state fixed light")
 
 
 def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
