@@ -96,13 +96,20 @@ def lights_and_cameras():
             render(cct_k=4000.0, camera="nikon", exposure=1.2, **kw))
 
 
+def _lesion(r: cr.Render) -> np.ndarray:
+    from skin2 import render as render_skin
+
+    return render_skin(r.shot.skin, shape=SHAPE, seed=r.shot.seed).lesion & ~r.chart_mask
+
+
 def test_calibrated_lights_and_cameras_show_no_colour_change(lights_and_cameras):
     shots = lights_and_cameras
-    ser = tc.compare_series([r.rgb for r in shots], calibration="auto", settings=REF)
+    ser = tc.compare_series([r.rgb for r in shots], calibration="auto", settings=REF, lesion=_lesion(shots[0]))
     for c in ser.vs_baseline + ser.vs_previous:
         assert c.colour_truth == "chart"
         assert c.photometric.gains == (1.0, 1.0, 1.0)  # nothing estimated on skin
-        for name in ("color.L", "color.a", "color.b"):
+        # scar.delta_e00 moves under warm light (metamerism); the calibration's slope error is in its SD
+        for name in ("color.L", "color.a", "color.b", "scar.delta_e00"):
             assert c.changes[name].verdict == "no detectable change", (c.labels, c.changes[name])
     for m, r in zip(ser.measurements, shots):
         assert m.calibrated and m.calibration["method"] == "Cheung 2004"
@@ -120,11 +127,15 @@ def test_uncalibrated_lights_and_cameras_differ(lights_and_cameras):
 
 def test_only_one_calibrated_photo_is_said_and_has_no_colour_truth(lights_and_cameras):
     b, a, _ = lights_and_cameras
-    c = tc.compare(b.rgb, a.rgb, calibration=["auto", None], settings=REF)
+    c = tc.compare(b.rgb, a.rgb, calibration=["auto", None], settings=REF, lesion=_lesion(b))
     assert c.before.calibrated and c.after.calibration is None
     assert c.colour_truth == "none"
     assert any("only photo 'baseline' is colour-calibrated" in w for w in c.warnings), c.warnings
     assert c.changes["color.a"].verdict == "not comparable"
+    # scar colour would compare true CIE Lab with device colour: not comparable either
+    assert c.changes["scar.delta_e00"].verdict == "not comparable"
+    assert c.changes["scar.delta_e00"].rule.startswith("only the earlier photo is colour-calibrated")
+    assert c.changes["texture.sq"].verdict == "no detectable change"
 
 
 def test_grey_card_sets_white_balance_only_and_is_reported(lights_and_cameras):
@@ -143,9 +154,7 @@ def test_grey_card_sets_white_balance_only_and_is_reported(lights_and_cameras):
 
 def test_scar_colour_stays_valid_without_colour_truth(lights_and_cameras):
     b = lights_and_cameras[0]
-    from skin2 import render as render_skin
-
-    lesion = render_skin(b.shot.skin, shape=SHAPE, seed=b.shot.seed).lesion & ~b.chart_mask
+    lesion = _lesion(b)
     c = tc.compare(b.rgb, b.rgb, roi=~b.chart_mask, lesion=lesion)
     assert c.colour_truth == "none"
     assert c.changes["scar.delta_e00"].verdict == "no detectable change"
