@@ -252,3 +252,20 @@ def test_cli_colour_options(tmp_path, lights_and_cameras):
     assert rc == 2 and "chart corners must be 8 numbers" in err
     rc, _, err = _cli(["compare", *paths, "--chart", "auto", "--chart", "auto", "--chart", "auto"])
     assert rc == 2 and "once per photo (2)" in err
+
+
+def test_records_carry_calibration_and_colour_truth(lights_and_cameras):
+    from texturecmp import records as R
+
+    b, a, _ = lights_and_cameras
+    c = tc.compare(b.rgb, a.rgb, calibration="auto", settings=REF)
+    rec = c.to_record(subject="s1", session="v2")
+    R.validate(rec)
+    assert rec["colour_truth"] == "chart"
+    for cal in (rec["calibration"], rec["baseline"]["calibration"]):
+        assert cal["kind"] == "chart" and cal["applied"] and cal["method"] == "Cheung 2004"
+        assert cal["reference"] == "BabelColor Average" and cal["loo_mean"] > 0 and len(cal["corners"]) == 4
+    m = tc.measure(b.rgb).to_record(subject="s1", session="v1")
+    assert m["calibration"] is None and "colour_truth" not in m
+    notes = [n["text"] for e in R.fhir_bundle([rec])["entry"] for n in e["resource"].get("note", [])]
+    assert "colour truth: chart" in notes and any(t.startswith("colour calibration: chart found") for t in notes)
