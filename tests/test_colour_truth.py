@@ -269,3 +269,27 @@ def test_records_carry_calibration_and_colour_truth(lights_and_cameras):
     assert m["calibration"] is None and "colour_truth" not in m
     notes = [n["text"] for e in R.fhir_bundle([rec])["entry"] for n in e["resource"].get("note", [])]
     assert "colour truth: chart" in notes and any(t.startswith("colour calibration: chart found") for t in notes)
+
+
+def test_chart_spacing_constant_is_the_reference_charts_patch_spacing():
+    """compare._CHART_SPACING_DE00: the mean CIEDE2000 from each patch to its nearest other patch."""
+    from texturecmp.compare import _CHART_SPACING_DE00
+
+    for ref in chart.REFERENCES:
+        lab = chart.reference_patches(ref)[1]
+        d = delta_e00(lab[:, None, :], lab[None, :, :])
+        np.fill_diagonal(d, np.inf)
+        assert d.min(axis=1).mean() == pytest.approx(_CHART_SPACING_DE00, abs=0.1), ref  # 13.35-13.43
+
+
+def test_calibration_error_is_in_the_colour_sd(lights_and_cameras):
+    b, a, _ = lights_and_cameras
+    lesion = _lesion(b)
+    cal = tc.compare(b.rgb, a.rgb, calibration="auto", settings=REF, lesion=lesion)
+    fixed = tc.compare(b.rgb, a.rgb, settings={"fixed_light": True}, lesion=lesion)
+    for name in ("color.a", "scar.delta_e00"):
+        assert "capture SD includes the colour charts'" in cal.changes[name].rule
+        assert len(cal.changes[name].rule) <= 200  # the records keep rules of up to 200 characters
+        assert cal.changes[name].threshold > 2 * fixed.changes[name].threshold, name  # LOO 1.8 ΔE00 at 3000 K
+        assert "colour charts" not in fixed.changes[name].rule
+    assert "colour charts" not in cal.changes["texture.sq"].rule

@@ -676,8 +676,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
             cap = math.hypot(cap, cal_sd[name])
         d = decide(delta, b, a, better=info.better, se=se, se_df=se_df, capture_sd=cap, capture_df=cap_df, z=s.z,
                    capture_rule=kind)
+        rule = d.rule if name not in cal_sd else f"{d.rule}; capture SD includes the colour charts' {cal_sd[name]:.3g}"
         out[name] = Change(name, unit, info.better, b, a, delta, pct, d.uncertainty, d.threshold, d.detectable,
-                           d.verdict, d.rule, note, d.p_value, d.rule_kind, se)
+                           d.verdict, rule, note, d.p_value, d.rule_kind, se)
     return out
 
 
