@@ -115,10 +115,35 @@ def retake_pair(gen: str, item: str, variant: int):
     return b, r, roi, lesion
 
 
+def held_out_colour_reference(shape: tuple[int, int], roi: np.ndarray | None, lesion: np.ndarray) -> np.ndarray:
+    """Untreated skin for the colour: the top third of the roi (the forehead of a face), or
+    without a roi the photo's top sixth; away from the lesion."""
+    h, w = shape
+    away = ~cv2.dilate(lesion.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    if roi is None:
+        ref = np.zeros(shape, bool)
+        ref[: h // 6] = True
+    else:
+        ys = np.nonzero(roi.any(axis=1))[0]
+        ref = roi.copy()
+        ref[int(ys[0] + (ys[-1] - ys[0]) / 3):] = False
+    return ref & away
+
+
+def uses_colour_reference(variant: int) -> bool:
+    """Half the retakes (four in eight, lossless ones among them) mark a colour reference."""
+    return (variant // 4) % 2 == 0
+
+
 def run_retake(job: tuple[str, str, int], *, repeat: bool = False) -> dict:
-    """Compare a held-out retake pair (``repeat``: with a third capture as ``baseline_repeat``)."""
+    """Compare a held-out retake pair (``repeat``: with a third capture as ``baseline_repeat``);
+    half of them with a colour reference (:func:`uses_colour_reference`), so that the
+    whole-region colour metrics are judged too."""
     b, r, roi, lesion = retake_pair(*job)
     extra = {}
+    if uses_colour_reference(job[2]):
+        shape = lesion.shape
+        extra["colour_reference"] = held_out_colour_reference(shape, roi, lesion)
     if repeat:
         rgb = skin2.render(skin2.SKINS[job[1]], seed=job[2]).rgb if job[0] == "skin2" else real_photo(job[1])[0]
         extra["baseline_repeat"] = skin2.random_capture(rgb, 2 * job[2] + 1001, encoded=True,
@@ -129,7 +154,8 @@ def run_retake(job: tuple[str, str, int], *, repeat: bool = False) -> dict:
         return {"job": job, "error": str(exc)}
     return {"job": job, "comparable": cmp.comparable, "verdicts": {n: c.verdict for n, c in cmp.changes.items()},
             "headline": {h.metric: h.verdict for h in cmp.headline},
-            "rows": [{"generator": job[0], "item": job[1], "variant": job[2], "metric": n, "before": c.before,
+            "rows": [{"generator": job[0], "item": job[1], "variant": job[2], "colour_truth": cmp.colour_truth,
+                      "metric": n, "before": c.before,
                       "after": c.after, "delta": c.delta, "se": c.se, "verdict": c.verdict}
                      for n, c in cmp.changes.items()]}
 

@@ -280,12 +280,31 @@ def rows_of(cmp: tc.Comparison, **tags) -> list[dict]:
              "p_value": c.p_value} for n, c in cmp.changes.items()]
 
 
+def colour_reference(shape: tuple[int, int], roi: np.ndarray | None, lesion: np.ndarray) -> np.ndarray:
+    """Untreated skin to take the colour from: the right third of the roi (the lesions lie
+    left or central), or without a roi the photo's left sixth, away from the lesion."""
+    h, w = shape
+    away = ~cv2.dilate(lesion.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
+    if roi is None:
+        ref = np.zeros(shape, bool)
+        ref[:, : w // 6] = True
+    else:
+        xs = np.nonzero(roi.any(axis=0))[0]
+        ref = roi.copy()
+        ref[:, : int(xs[0] + 2 * (xs[-1] - xs[0]) / 3)] = False
+    return ref & away
+
+
 def run_job(job: tuple) -> list[dict]:
+    """One retake's rows. Every other retake (by its crc) marks a colour reference, so that the
+    whole-region colour metrics, which need a colour truth, are calibrated as users judge
+    them, and the other metrics see both ways of estimating the exposure gains."""
     gen, item, variant = job
     b, r, roi, lesion, (qb, qa) = make_pair(gen, item, variant)
-    cmp = tc.compare(b, r, roi=roi, lesion=lesion)
+    cref = colour_reference(b.shape[:2], roi, lesion) if zlib.crc32(f"{gen}/{item}/{variant}".encode()) % 2 else None
+    cmp = tc.compare(b, r, roi=roi, lesion=lesion, colour_reference=cref)
     return rows_of(cmp, generator=gen, item=str(item), variant=variant, aligned=cmp.alignment.ok,
-                   q_before=dc_step(qb), q_after=dc_step(qa))
+                   q_before=dc_step(qb), q_after=dc_step(qa), colour_reference=cref is not None)
 
 
 # ------------------------------------------------------------------------------------- fit
@@ -295,7 +314,7 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    df = df[df["aligned"].astype(bool)]
+    df = df[df["aligned"].astype(bool) & (df["verdict"] != "not comparable")]  # no colour truth: not judged
     model = {}
     for name, info in METRICS.items():
         if name in QUALITY_LIMITS:  # judged by their quality settings, not by a capture model

@@ -67,11 +67,17 @@ KNOWN = {
 }
 
 
+#: The renders share one light and camera: stating so lets whole-region colour be judged too
+#: (without a colour truth it is "not comparable: no colour reference").
+FIXED_LIGHT = {"fixed_light": True}
+
+
 @lru_cache(maxsize=None)
 def _phantom_pair(scale: float, seed: int = 3) -> tc.Comparison:
     base = skin_phantom(NATIVE, seed=seed)
     fol = skin_phantom(NATIVE, seed=seed, scale=scale)
-    return tc.compare(base.rgb, fol.rgb, roi=COMMON, lesion=base.lesion, labels=("baseline", "photo 2"))
+    return tc.compare(base.rgb, fol.rgb, roi=COMMON, lesion=base.lesion, labels=("baseline", "photo 2"),
+                      settings=FIXED_LIGHT)
 
 
 @lru_cache(maxsize=None)
@@ -80,7 +86,7 @@ def _skin2_pair(scale: float, seed: int = 5) -> tc.Comparison:
     scene = skin2.render(spec, shape=NATIVE, seed=seed)
     base = skin2.capture(scene.rgb, seed=seed, noise=1.0)
     fol = skin2.capture(scene.rgb, seed=seed + 100, noise=1.0, scale=scale)
-    return tc.compare(base, fol, roi=COMMON, lesion=scene.lesion, labels=("baseline", "photo 2"))
+    return tc.compare(base, fol, roi=COMMON, lesion=scene.lesion, labels=("baseline", "photo 2"), settings=FIXED_LIGHT)
 
 
 #: Where a photo's resolution cannot carry the metric: "not comparable" is the right answer.
@@ -156,7 +162,7 @@ def test_lengths_and_areas_come_back_in_baseline_units():
 def test_twice_the_distance_makes_the_fine_band_not_comparable():
     base = skin_phantom(NATIVE, seed=2)
     far = cv2.resize(np.asarray(base.rgb), (NATIVE[1] // 2, NATIVE[0] // 2), interpolation=cv2.INTER_AREA)
-    c = tc.compare(base.rgb, far, lesion=base.lesion, labels=("baseline", "photo 2"))
+    c = tc.compare(base.rgb, far, lesion=base.lesion, labels=("baseline", "photo 2"), settings=FIXED_LIGHT)
     assert c.alignment.ok and c.alignment.scale == pytest.approx(0.5, abs=0.01)
     fine = c.changes["texture.band_fine"]
     assert fine.verdict == "not comparable"
