@@ -374,6 +374,10 @@ def run_cli(args: argparse.Namespace) -> int:
     Errors that make the batch impossible (:class:`BadManifestError`, bad settings, an
     unusable output) are raised for the caller to report with exit status 2.
     """
+    if args.db:  # a password typed on the command line is refused before any work
+        from texturecmp.records._cli import typed_target
+
+        typed_target(args.db, env=False)
     settings = Settings.from_file(args.settings) if args.settings else None
     df = score_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, settings=settings,
                      progress=not args.no_progress, output=args.output, resume=args.resume, fmt=args.format,

@@ -13,7 +13,7 @@ from texturecmp.records._export import export
 from texturecmp.records._record import BadRecordError, comparison_record, loads, read_records
 from texturecmp.records._store import Store, StoreError, copy_records
 
-__all__ = ["add_cli", "store_comparison", "db_target"]
+__all__ = ["add_cli", "store_comparison", "db_target", "typed_target"]
 
 
 def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, session: str, date: Any = None,
@@ -36,12 +36,21 @@ def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, ses
         return store.add(rec)
 
 
-def _typed(target: str, what: str) -> str:
-    """A store typed on the command line: a URL there must not carry a password (it shows in ps and the history)."""
+def typed_target(target: str, what: str = "--db", *, env: bool = True) -> str:
+    """A store typed on the command line, refused when it is a URL holding a password.
+
+    The command line shows in the process list and the shell history (also when it was
+    typed as ``--db "$TEXTURECMP_DB"``). ``env``: the command can take the store from
+    ``TEXTURECMP_DB`` instead, so the message says so.
+    """
     if has_password(target):
         raise StoreError(f"{what}: the URL holds a password, which would show in the process list and the shell "
-                         f"history; put it in PGPASSWORD, ~/.pgpass or a service file, or give the URL in {DB_ENV}")
+                         "history; put it in PGPASSWORD, ~/.pgpass or a service file"
+                         + (f", or give the URL in {DB_ENV}" if env else ""))
     return target
+
+
+_typed = typed_target
 
 
 def db_target(db: str | None) -> str:
