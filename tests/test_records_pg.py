@@ -285,3 +285,29 @@ def test_compare_and_batch_never_print_or_take_a_password_from_the_command_line(
     assert f"in {url}" in out and CLINIC_PASSWORD not in out + err
     with R.Store(url) as store:
         assert len(store) == 1
+
+
+def test_migrate_into_the_store_of_texturecmp_db(pg_cluster, rec, tmp_path, monkeypatch):
+    """``records migrate clinic.db`` copies into the store named by TEXTURECMP_DB, whose URL may hold the password.
+
+    The docs' ``records migrate clinic.db "$TEXTURECMP_DB"`` put that password on the command
+    line, where it is refused; without DST nothing shows it.
+    """
+    url = pg_cluster.new_database(owner="clinic")
+    secret = _with_password(url, CLINIC_PASSWORD)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    monkeypatch.setenv(R.DB_ENV, secret)
+    src = tmp_path / "room1.db"
+    with R.Store(src) as store:
+        ids = store.add_many([_variant(rec, i) for i in range(3)])
+    code, out, err = _cli(["records", "migrate", str(src), secret])
+    assert code == 2 and "PGPASSWORD" in err and CLINIC_PASSWORD not in err
+    code, out, err = _cli(["records", "migrate", str(src)])
+    assert code == 0, err
+    assert "3 added" in err and f"to {url}" in err and CLINIC_PASSWORD not in out + err
+    with R.Store(secret) as store:
+        assert sorted(store.ids()) == sorted(ids)
+    monkeypatch.delenv(R.DB_ENV)
+    code, out, err = _cli(["records", "migrate", str(src)])
+    assert code == 2 and R.DB_ENV in err and len(err.strip().splitlines()) == 1

@@ -53,13 +53,13 @@ def typed_target(target: str, what: str = "--db", *, env: bool = True) -> str:
 _typed = typed_target
 
 
-def db_target(db: str | None) -> str:
-    """The store named by ``--db``, else by the environment variable ``TEXTURECMP_DB``."""
+def db_target(db: str | None, what: str = "--db") -> str:
+    """The store named by ``--db`` (or the argument ``what``), else by the environment variable ``TEXTURECMP_DB``."""
     if db:
-        return _typed(db, "--db")
+        return _typed(db, what)
     env = os.environ.get(DB_ENV, "").strip()
     if not env:
-        raise StoreError(f"--db: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
+        raise StoreError(f"{what}: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
     return env
 
 
@@ -136,7 +136,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    src, dst = _typed(args.source, "SRC"), _typed(args.target, "DST")
+    src = _typed(args.source, "SRC")
+    dst = db_target(args.target, "DST")  # without DST: the store of TEXTURECMP_DB
     done = copy_records(src, dst)
     print(f"{done.read} record(s) read from {done.source}, {done.added} added to {done.target} "
           f"({done.read - done.added} already there); {done.target} holds {done.target_count}; "
@@ -191,6 +192,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
                        description="Copy every record of SRC into DST (created when missing), then check that DST "
                                    "holds every record id of SRC and the expected count.")
     p.add_argument("source", metavar="SRC", help="the store to copy from (SQLite file or postgresql:// URL)")
-    p.add_argument("target", metavar="DST", help="the store to copy into")
+    p.add_argument("target", metavar="DST", nargs="?",
+                   help=f"the store to copy into (default: ${DB_ENV}, which may hold the URL with its password)")
     p.set_defaults(func=_cmd_migrate)
     return rp
