@@ -320,6 +320,32 @@ def test_store_round_trip_duplicates_history(new_store, rec, results):
         assert again.get(rid) == rec and len(again) == 5
 
 
+def test_stored_numbers_read_back_exactly_as_written(new_store, rec):
+    """Bodies are parsed fast (orjson) but must give what ``json.loads`` gives: every float bit
+    for bit, and integers of any size as integers (orjson reads one beyond 64 bits as a float)."""
+    import random
+    import struct
+
+    rng = random.Random(7)
+    r = copy.deepcopy(rec)
+    names = [n for n, mv in r["metrics"].items() if mv["value"] is not None]
+    floats = [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(4 * len(names))]
+    floats = [x for x in floats if math.isfinite(x)][:len(names) - 3]
+    for name, x in zip(names, floats):
+        r["metrics"][name]["value"] = x
+    big = {names[-3]: 10**30, names[-2]: -(2**63) - 1, names[-1]: 2**64 - 1}
+    for name, v in big.items():
+        r["metrics"][name]["value"] = v
+    with R.Store(new_store()) as store:
+        rid = store.add(r)
+        back = store.get(rid)
+        assert back == r and back == json.loads(R.canonical_json(r))
+        for name, v in big.items():
+            assert type(back["metrics"][name]["value"]) is int and back["metrics"][name]["value"] == v
+        for name, x in zip(names, floats):
+            assert back["metrics"][name]["value"].hex() == x.hex()
+
+
 def test_store_frames(new_store, rec, results):
     m0 = R.measurement_record(results["c1"].before, subject="P-001", session="week0", date="2024-02-02")
     recs = [rec, m0, _variant(rec, 5, subject="P-002", session="w8", date="2024-04-01")]
