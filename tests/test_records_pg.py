@@ -311,3 +311,22 @@ def test_migrate_into_the_store_of_texturecmp_db(pg_cluster, rec, tmp_path, monk
     monkeypatch.delenv(R.DB_ENV)
     code, out, err = _cli(["records", "migrate", str(src)])
     assert code == 2 and R.DB_ENV in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_libpq_service_file_names_the_store(pg_cluster, rec, tmp_path, monkeypatch):
+    """``postgresql:///?service=clinic``: host, port, database, role and password all from the service file."""
+    url = pg_cluster.new_database(owner="clinic")
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[clinic]\nhost={pg_cluster.host}\nport={pg_cluster.port}\ndbname={url.rsplit('/', 1)[1]}\n"
+                        f"user=clinic\npassword={CLINIC_PASSWORD}\n")
+    services.chmod(0o600)
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    with R.Store("postgresql:///?service=clinic") as store:
+        assert store.backend == "postgresql" and store.path == "postgresql:///?service=clinic"
+        rid = store.add(rec)
+    with R.Store(url.replace("postgresql://clinic@", "postgresql://postgres@")) as store:  # the same database
+        assert store.ids() == [rid]
+    code, out, err = _cli(["records", "list", "--db", "postgresql:///?service=clinic"])
+    assert code == 0 and rid[:12] in out and CLINIC_PASSWORD not in out + err
