@@ -180,6 +180,23 @@ def test_no_names_exif_or_file_names(results):
         R.validate(bad)
 
 
+@pytest.mark.parametrize("follow_up, says", [
+    (np.zeros((256, 320, 3), np.float32), "photo 's1' is blank"),
+    (np.random.default_rng(0).random((256, 320, 3)).astype(np.float32), "photo 's1' could not be aligned with photo 's0'"),
+])
+def test_a_not_comparable_follow_up_names_no_file_in_its_record(follow_up, says):
+    """Why a comparison is not comparable is every change's rule; it named the photos by their labels (file names)."""
+    base = skin_phantom(shape=(256, 320), seed=3)
+    c = tc.compare(base.rgb, follow_up, labels=("jane_doe_1970-01-01_baseline.jpg", "jane_doe_1970-01-01_week4.jpg"))
+    assert not c.comparable and "jane_doe" in c.not_comparable_reason  # the comparison itself names the files
+    r = R.comparison_record(c, subject="P-002", session="s1", baseline_session="s0")
+    text = R.canonical_json(r)
+    assert "jane" not in text.lower() and "1970" not in text
+    rules = {ch["rule"] for ch in r["changes"].values()}
+    assert len(rules) == 1 and says in rules.pop()
+    assert {ch["verdict"] for ch in r["changes"].values()} == {"not comparable"}
+
+
 def test_nan_is_null_with_note(results):
     m = R.measurement_record(results["m"], subject="P-003", session="s0")
     sc = m["metrics"]["scar.delta_e00"]
