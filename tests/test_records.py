@@ -735,6 +735,62 @@ def test_cli_records(tmp_path, new_store, rec, results):
     assert code == 2 and "no record" in err
 
 
+def test_cli_add_counts_its_own_records_while_another_workstation_writes(tmp_path, new_store, rec, monkeypatch):
+    """``records add`` says how many of *its* records were new, not how much the store grew meanwhile
+    (it said "4 record(s) added, -2 already stored" when another workstation added 3 at the same time)."""
+    from texturecmp.records import _schema as S
+
+    db = new_store()
+    with R.Store(db) as store:
+        store.add(_variant(rec, 1))
+    f = tmp_path / "two.json"
+    f.write_text(R.dumps([_variant(rec, 1), _variant(rec, 2)]))  # one already stored, one new
+    others = [_variant(rec, 10 + i) for i in range(3)]
+    others = [(R.record_id(r), R.canonical_json(r).encode("utf-8"), r) for r in others]
+    real = S.insert_records
+
+    def insert_beside_another_writer(conn, prepared, **kw):
+        n = real(conn, prepared, **kw)
+        real(conn, others, **kw)  # what another workstation committed meanwhile, as a count of the store sees it
+        return n
+
+    monkeypatch.setattr(S, "insert_records", insert_beside_another_writer)
+    code, out, err = _cli(["records", "add", str(f), "--db", db])
+    assert code == 0 and len(out.split()) == 2
+    assert "1 record(s) added, 1 already stored" in err, err
+    with R.Store(db) as store:
+        assert len(store) == 5
+
+
+def test_migrate_into_a_store_other_workstations_write_to(tmp_path, new_store, rec, monkeypatch):
+    """``records migrate`` verifies its own records: others added to the target meanwhile are no failure
+    (the check compared the target's count with its count before plus the copied records)."""
+    from texturecmp.records import _schema as S
+
+    src = tmp_path / "room1.db"
+    with R.Store(src) as store:
+        ids = store.add_many([_variant(rec, i) for i in range(4)])
+    dst = new_store("shared")
+    with R.Store(dst) as store:
+        store.add(_variant(rec, 0))  # one of them is there already
+    others = [_variant(rec, 20 + i, subject="OTHER") for i in range(3)]
+    others = [(R.record_id(r), R.canonical_json(r).encode("utf-8"), r) for r in others]
+    real = S.insert_records
+
+    def insert_beside_another_writer(conn, prepared, **kw):
+        n = real(conn, prepared, **kw)
+        real(conn, others, **kw)
+        return n
+
+    monkeypatch.setattr(S, "insert_records", insert_beside_another_writer)
+    code, out, err = _cli(["records", "migrate", str(src), dst])
+    assert code == 0, err
+    assert "4 record(s) read" in err and "3 added" in err and "1 already there" in err, err
+    monkeypatch.setattr(S, "insert_records", real)
+    with R.Store(dst) as store:
+        assert set(ids) <= set(store.ids()) and len(store) == 7
+
+
 def test_cli_main_wiring(tmp_path, rec):
     """Once texturecmp.cli wires add_cli, the real entry point runs the same subcommands."""
     from texturecmp import cli
