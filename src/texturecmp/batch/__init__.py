@@ -271,9 +271,7 @@ def _score(man: Manifest, s: Settings, *, jobs: int | None, scheduler: str | Non
         if store is not None and result.records:
             # the records before the rows: after a crash between the two, --resume scores the
             # subject again and the store ignores the records it already holds
-            before = len(store)
-            store.add_many(result.records)
-            counts["stored"] += len(store) - before
+            counts["stored"] += store._add_counted(result.records)[1]  # this batch's new records only
         if sink is not None:
             sink.write(task.series.subject, rows)
         else:
