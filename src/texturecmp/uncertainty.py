@@ -23,14 +23,15 @@ the metric's unit) or relative to the baseline value with an absolute part
 the photos' DC quantization steps :math:`q_b, q_a` (in code levels, read from the files;
 0 for uncompressed photos):
 
-.. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa\,b)^2 (q_b^2 + q_a^2)
+.. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa^2 b^2 + \lambda^2) (q_b^2 + q_a^2)
 
-(for an absolute metric :math:`c = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`). On skin whose colour is nearly flat, every block
+(for an absolute metric :math:`c = \lambda = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`,
+:math:`\kappa` in the metric's unit). On skin whose colour is nearly flat, every block
 rounds the same way and the rounding does not average out over the region, so a JPEG of
 quality 75 (step 1.1 levels) leaves a region's mean colour less certain than one of
 quality 95 (step 0.25) or a PNG. The parameters are the ones that flag at most alpha
-(2.5 %) of the calibration retakes, both among the JPEG and among the uncompressed ones,
-with the smallest thresholds overall.
+(2 %) of the uncompressed calibration retakes and of the JPEG retakes of every
+calibration generator, with the smallest thresholds overall.
 
 **Decision.** The change's uncertainty is :math:`u = \sqrt{SE^2 + \sigma_c^2}`, with the
 Welch-Satterthwaite degrees of freedom
@@ -79,8 +80,11 @@ __all__ = ["jackknife", "jackknife_se", "CaptureError", "load_capture_model", "c
 
 
 def jackknife_se(replicates: np.ndarray) -> float:
-    """Jackknife SE from leave-one-out replicates (NaNs ignored); NaN with fewer than 2."""
+    """Jackknife SE from leave-one-out replicates (NaNs ignored); NaN with fewer than 2;
+    inf when a replicate is +inf (the value rests on one tile, see :func:`jackknife`)."""
     r = np.asarray(replicates, dtype=np.float64)
+    if np.isposinf(r).any():
+        return math.inf
     r = r[np.isfinite(r)]
     m = r.size
     if m < 2:
@@ -101,7 +105,10 @@ def jackknife(stats: dict[str, np.ndarray], valid: np.ndarray, finish: Callable[
     Returns
     -------
     values : name -> value (all tiles)
-    replicates : name -> (n_tiles,) leave-one-out values (NaN for tiles without data)
+    replicates : name -> (n_tiles,) leave-one-out values (NaN for tiles without data; +inf
+        for a tile without which the metric is undefined, e.g. the one tile holding every
+        pore: the value then rests on that tile and has no standard error, where dropping
+        the undefined replicate would leave identical ones and an SE of 0)
     """
     idx = np.nonzero(valid)[0]
     allv = {}
@@ -118,6 +125,8 @@ def jackknife(stats: dict[str, np.ndarray], valid: np.ndarray, finish: Callable[
         values[name] = float(arr[0])
         r = np.full(n_tiles, np.nan)
         r[idx] = arr[1:]
+        if math.isfinite(values[name]):
+            r[idx[~np.isfinite(arr[1:])]] = np.inf
         reps[name] = r
     return values, reps
 
@@ -148,6 +157,10 @@ class CaptureError:
         (:attr:`texturecmp.io.Image.jpeg_dc_step`): :math:`\kappa` in
         :math:`\kappa^2 (q_b^2 + q_a^2)`, in the metric's unit, or for a relative metric
         as a fraction of the baseline value.
+    sd_jpeg_abs : float
+        For a relative metric, the absolute part of the JPEG term, :math:`\lambda` in
+        :math:`(\kappa^2 b^2 + \lambda^2)(q_b^2 + q_a^2)`, in the metric's unit: the floor
+        that JPEG alone needs, so that it does not widen the threshold of lossless photos.
     """
 
     kind: str
@@ -156,6 +169,7 @@ class CaptureError:
     n: int = 0
     sd_abs: float = 0.0
     sd_jpeg: float = 0.0
+    sd_jpeg_abs: float = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -168,7 +182,8 @@ def load_capture_model() -> Mapping[str, CaptureError]:
     text = resources.files("texturecmp").joinpath("data/capture.json").read_text()
     raw = json.loads(text)["metrics"]
     return MappingProxyType({k: CaptureError(v["kind"], float(v["sd"]), float(v.get("quantile", math.nan)), int(v["n"]),
-                                          float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)))
+                                          float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)),
+                                          float(v.get("sd_jpeg_abs", 0.0)))
                              for k, v in raw.items()})
 
 
@@ -181,8 +196,8 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     sqrt(sd_abs^2 + (sd |before|)^2) (NaN when ``before`` is not finite), an absolute one
     ``sd``. ``jpeg_steps`` are the two photos' DC quantization steps
     (:attr:`texturecmp.io.Image.jpeg_dc_step`; None for an uncompressed photo): they add
-    :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (times ``before``^2 for a relative
-    metric). Raises KeyError for a metric without a
+    :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (for a relative metric
+    :math:`(\kappa^2 before^2 + \lambda^2)(q_b^2 + q_a^2)`). Raises KeyError for a metric without a
     calibration.
     """
     from texturecmp.catalogue import METRICS
@@ -194,7 +209,8 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     if ce.kind == "rel":
         if not math.isfinite(before):
             return float("nan")
-        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2 + (ce.sd_jpeg * before) ** 2 * q2)
+        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2
+                             + ((ce.sd_jpeg * before) ** 2 + (ce.sd_jpeg_abs * f) ** 2) * q2)
     return m * math.sqrt((ce.sd * f) ** 2 + (ce.sd_jpeg * f) ** 2 * q2)
 
 
