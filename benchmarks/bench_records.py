@@ -187,7 +187,13 @@ def main() -> None:
                     os.remove(db + suffix)
             return db
 
-        run("sqlite", new_sqlite, base, args, per_record)
+        try:
+            run("sqlite", new_sqlite, base, args, per_record)
+        finally:
+            if not args.dir:  # a temporary folder: its stores (tens of MiB to GiB) go with it
+                import shutil
+
+                shutil.rmtree(folder, ignore_errors=True)
     if args.backend in ("postgresql", "both"):
         cluster = None
         if args.pg:

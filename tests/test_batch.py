@@ -342,6 +342,36 @@ def test_db_holds_the_reference_comparisons(study, reference, tmp_path):
                                                  for ln in lines[1:])
 
 
+def test_stored_count_is_this_batchs_records_while_another_workstation_writes(study, tmp_path, monkeypatch):
+    """summary["stored"] counts this batch's new records, not how much a shared store grew meanwhile."""
+    import texturecmp as tc
+    from texturecmp import records as R
+    from texturecmp.records import _schema as S
+
+    p01 = [r for r in study["rows"] if r["subject"] == "P01"]  # 2 follow-ups
+    manifest = _write_manifest(study["root"] / "p01.csv", p01, ["subject", "session", "date", "image", "lesion"])
+    db = tmp_path / "shared.db"
+    with Store(db) as store:
+        other = R.measurement_record(tc.measure(skin_phantom(SHAPE, seed=9).rgb), subject="OTHER", session="s0")
+        store.add(other)
+    others = []
+    for i in range(3):
+        r = dict(other, session=f"s{i + 1}")
+        others.append((R.record_id(r), R.canonical_json(r).encode("utf-8"), r))
+    real = S.insert_records
+
+    def insert_beside_another_writer(conn, prepared, **kw):
+        n = real(conn, prepared, **kw)
+        real(conn, others, **kw)  # what another workstation committed meanwhile
+        return n
+
+    monkeypatch.setattr(S, "insert_records", insert_beside_another_writer)
+    df = score_batch(str(manifest), jobs=1, progress=False, db=str(db))
+    assert df.attrs["summary"]["stored"] == 2
+    with Store(db) as store:
+        assert len(store) == 1 + 2 + 3
+
+
 def test_resume_into_a_new_db_scores_what_the_store_lacks(study, reference, tmp_path):
     """OUT complete, store empty: --resume --db scores every subject again (same table) and stores them all."""
     out, db = tmp_path / "scores.csv", tmp_path / "new.db"

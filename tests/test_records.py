@@ -180,6 +180,23 @@ def test_no_names_exif_or_file_names(results):
         R.validate(bad)
 
 
+@pytest.mark.parametrize("follow_up, says", [
+    (np.zeros((256, 320, 3), np.float32), "photo 's1' is blank"),
+    (np.random.default_rng(0).random((256, 320, 3)).astype(np.float32), "photo 's1' could not be aligned with photo 's0'"),
+])
+def test_a_not_comparable_follow_up_names_no_file_in_its_record(follow_up, says):
+    """Why a comparison is not comparable is every change's rule; it named the photos by their labels (file names)."""
+    base = skin_phantom(shape=(256, 320), seed=3)
+    c = tc.compare(base.rgb, follow_up, labels=("jane_doe_1970-01-01_baseline.jpg", "jane_doe_1970-01-01_week4.jpg"))
+    assert not c.comparable and "jane_doe" in c.not_comparable_reason  # the comparison itself names the files
+    r = R.comparison_record(c, subject="P-002", session="s1", baseline_session="s0")
+    text = R.canonical_json(r)
+    assert "jane" not in text.lower() and "1970" not in text
+    rules = {ch["rule"] for ch in r["changes"].values()}
+    assert len(rules) == 1 and says in rules.pop()
+    assert {ch["verdict"] for ch in r["changes"].values()} == {"not comparable"}
+
+
 def test_nan_is_null_with_note(results):
     m = R.measurement_record(results["m"], subject="P-003", session="s0")
     sc = m["metrics"]["scar.delta_e00"]
@@ -335,6 +352,32 @@ def test_store_round_trip_duplicates_history(new_store, rec, results):
         assert len(store) == 5  # all or nothing
     with R.Store(db) as again:  # persisted
         assert again.get(rid) == rec and len(again) == 5
+
+
+def test_stored_numbers_read_back_exactly_as_written(new_store, rec):
+    """Bodies are parsed fast (orjson) but must give what ``json.loads`` gives: every float bit
+    for bit, and integers of any size as integers (orjson reads one beyond 64 bits as a float)."""
+    import random
+    import struct
+
+    rng = random.Random(7)
+    r = copy.deepcopy(rec)
+    names = [n for n, mv in r["metrics"].items() if mv["value"] is not None]
+    floats = [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(4 * len(names))]
+    floats = [x for x in floats if math.isfinite(x)][:len(names) - 3]
+    for name, x in zip(names, floats):
+        r["metrics"][name]["value"] = x
+    big = {names[-3]: 10**30, names[-2]: -(2**63) - 1, names[-1]: 2**64 - 1}
+    for name, v in big.items():
+        r["metrics"][name]["value"] = v
+    with R.Store(new_store()) as store:
+        rid = store.add(r)
+        back = store.get(rid)
+        assert back == r and back == json.loads(R.canonical_json(r))
+        for name, v in big.items():
+            assert type(back["metrics"][name]["value"]) is int and back["metrics"][name]["value"] == v
+        for name, x in zip(names, floats):
+            assert back["metrics"][name]["value"].hex() == x.hex()
 
 
 def test_store_frames(new_store, rec, results):
@@ -690,6 +733,62 @@ def test_cli_records(tmp_path, new_store, rec, results):
     assert code == 2 and "missing.json" in err
     code, _, err = _cli(["records", "show", "0123456789", "--db", db])
     assert code == 2 and "no record" in err
+
+
+def test_cli_add_counts_its_own_records_while_another_workstation_writes(tmp_path, new_store, rec, monkeypatch):
+    """``records add`` says how many of *its* records were new, not how much the store grew meanwhile
+    (it said "4 record(s) added, -2 already stored" when another workstation added 3 at the same time)."""
+    from texturecmp.records import _schema as S
+
+    db = new_store()
+    with R.Store(db) as store:
+        store.add(_variant(rec, 1))
+    f = tmp_path / "two.json"
+    f.write_text(R.dumps([_variant(rec, 1), _variant(rec, 2)]))  # one already stored, one new
+    others = [_variant(rec, 10 + i) for i in range(3)]
+    others = [(R.record_id(r), R.canonical_json(r).encode("utf-8"), r) for r in others]
+    real = S.insert_records
+
+    def insert_beside_another_writer(conn, prepared, **kw):
+        n = real(conn, prepared, **kw)
+        real(conn, others, **kw)  # what another workstation committed meanwhile, as a count of the store sees it
+        return n
+
+    monkeypatch.setattr(S, "insert_records", insert_beside_another_writer)
+    code, out, err = _cli(["records", "add", str(f), "--db", db])
+    assert code == 0 and len(out.split()) == 2
+    assert "1 record(s) added, 1 already stored" in err, err
+    with R.Store(db) as store:
+        assert len(store) == 5
+
+
+def test_migrate_into_a_store_other_workstations_write_to(tmp_path, new_store, rec, monkeypatch):
+    """``records migrate`` verifies its own records: others added to the target meanwhile are no failure
+    (the check compared the target's count with its count before plus the copied records)."""
+    from texturecmp.records import _schema as S
+
+    src = tmp_path / "room1.db"
+    with R.Store(src) as store:
+        ids = store.add_many([_variant(rec, i) for i in range(4)])
+    dst = new_store("shared")
+    with R.Store(dst) as store:
+        store.add(_variant(rec, 0))  # one of them is there already
+    others = [_variant(rec, 20 + i, subject="OTHER") for i in range(3)]
+    others = [(R.record_id(r), R.canonical_json(r).encode("utf-8"), r) for r in others]
+    real = S.insert_records
+
+    def insert_beside_another_writer(conn, prepared, **kw):
+        n = real(conn, prepared, **kw)
+        real(conn, others, **kw)
+        return n
+
+    monkeypatch.setattr(S, "insert_records", insert_beside_another_writer)
+    code, out, err = _cli(["records", "migrate", str(src), dst])
+    assert code == 0, err
+    assert "4 record(s) read" in err and "3 added" in err and "1 already there" in err, err
+    monkeypatch.setattr(S, "insert_records", real)
+    with R.Store(dst) as store:
+        assert set(ids) <= set(store.ids()) and len(store) == 7
 
 
 def test_cli_main_wiring(tmp_path, rec):

@@ -241,3 +241,92 @@ def test_a_writer_that_cannot_get_the_lock_in_time_gets_a_clear_error(new_store,
         assert len(store) == 1
         store.add(_variant(rec, 2))  # and once the lock is free, the same add goes through
         assert len(store) == 2
+
+
+def test_compare_and_batch_never_print_or_take_a_password_from_the_command_line(pg_cluster, tmp_path, monkeypatch,
+                                                                              capsys):
+    """``--db`` of compare and batch, as of records: a URL holding a password is refused before any work.
+
+    It was taken when it equalled TEXTURECMP_DB (``--db "$TEXTURECMP_DB"``), and compare then
+    printed it, password and all, in its ``stored as record ... in URL`` line (into logs).
+    """
+    import sys
+
+    from texturecmp import cli
+
+    url = pg_cluster.new_database(owner="clinic")
+    secret = _with_password(url, CLINIC_PASSWORD)
+    monkeypatch.setenv(R.DB_ENV, secret)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    base = skin_phantom((256, 320), seed=4)
+    save_image(tmp_path / "a.png", base.rgb)
+    save_image(tmp_path / "b.png", skin_phantom((256, 320), seed=4, treatment=0.5).rgb)
+    (tmp_path / "P1").mkdir()
+    save_image(tmp_path / "P1" / "v0.png", base.rgb)
+    save_image(tmp_path / "P1" / "v1.png", base.rgb)
+    computed = []
+    tcc = sys.modules["texturecmp.compare"]
+    real = tcc.compare
+    monkeypatch.setattr(tcc, "compare", lambda *a, **k: computed.append(1) or real(*a, **k))
+    for argv in (["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--db", secret, "--subject", "P-9",
+                  "--session", "week4"],
+                 ["batch", str(tmp_path), "-o", str(tmp_path / "out.csv"), "--jobs", "1", "--no-progress",
+                  "--db", secret]):
+        assert cli.main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert CLINIC_PASSWORD not in out + err
+        assert len(err.strip().splitlines()) == 1 and "PGPASSWORD" in err and "process list" in err, err
+    assert not computed and not (tmp_path / "out.csv").exists()  # refused before any photo was read
+    monkeypatch.setenv("PGPASSWORD", CLINIC_PASSWORD)  # the password where it belongs: stored, and shown without it
+    argv = ["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--db", url, "--subject", "P-9",
+            "--session", "week4"]
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    assert f"in {url}" in out and CLINIC_PASSWORD not in out + err
+    with R.Store(url) as store:
+        assert len(store) == 1
+
+
+def test_migrate_into_the_store_of_texturecmp_db(pg_cluster, rec, tmp_path, monkeypatch):
+    """``records migrate clinic.db`` copies into the store named by TEXTURECMP_DB, whose URL may hold the password.
+
+    The docs' ``records migrate clinic.db "$TEXTURECMP_DB"`` put that password on the command
+    line, where it is refused; without DST nothing shows it.
+    """
+    url = pg_cluster.new_database(owner="clinic")
+    secret = _with_password(url, CLINIC_PASSWORD)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    monkeypatch.setenv(R.DB_ENV, secret)
+    src = tmp_path / "room1.db"
+    with R.Store(src) as store:
+        ids = store.add_many([_variant(rec, i) for i in range(3)])
+    code, out, err = _cli(["records", "migrate", str(src), secret])
+    assert code == 2 and "PGPASSWORD" in err and CLINIC_PASSWORD not in err
+    code, out, err = _cli(["records", "migrate", str(src)])
+    assert code == 0, err
+    assert "3 added" in err and f"to {url}" in err and CLINIC_PASSWORD not in out + err
+    with R.Store(secret) as store:
+        assert sorted(store.ids()) == sorted(ids)
+    monkeypatch.delenv(R.DB_ENV)
+    code, out, err = _cli(["records", "migrate", str(src)])
+    assert code == 2 and R.DB_ENV in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_libpq_service_file_names_the_store(pg_cluster, rec, tmp_path, monkeypatch):
+    """``postgresql:///?service=clinic``: host, port, database, role and password all from the service file."""
+    url = pg_cluster.new_database(owner="clinic")
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[clinic]\nhost={pg_cluster.host}\nport={pg_cluster.port}\ndbname={url.rsplit('/', 1)[1]}\n"
+                        f"user=clinic\npassword={CLINIC_PASSWORD}\n")
+    services.chmod(0o600)
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    with R.Store("postgresql:///?service=clinic") as store:
+        assert store.backend == "postgresql" and store.path == "postgresql:///?service=clinic"
+        rid = store.add(rec)
+    with R.Store(url.replace("postgresql://clinic@", "postgresql://postgres@")) as store:  # the same database
+        assert store.ids() == [rid]
+    code, out, err = _cli(["records", "list", "--db", "postgresql:///?service=clinic"])
+    assert code == 0 and rid[:12] in out and CLINIC_PASSWORD not in out + err

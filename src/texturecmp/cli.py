@@ -170,6 +170,10 @@ def _cmd_compare(args) -> int:
 
     if args.db and not (args.subject and args.session):
         raise TextureCmpError("--db needs --subject and --session (your identifiers for the record)")
+    if args.db:  # before any photo is read: a password on the command line is refused
+        from texturecmp.records._cli import typed_target
+
+        typed_target(args.db, env=False)
     cmp = compare(args.before, args.after, **_regions(args), align=not args.no_align, baseline_repeat=args.baseline_repeat,
                   pixel_size_mm=args.pixel_size_mm, settings=_settings(args),
                   labels=(Path(args.before).name, Path(args.after).name), **_colour(args, 2))
@@ -182,9 +186,11 @@ def _cmd_compare(args) -> int:
     if args.db:
         from texturecmp.records import store_comparison
 
+        from texturecmp.records import shown
+
         rid = store_comparison(cmp, args.db, subject=args.subject, session=args.session, date=args.date,
                                baseline_session=args.baseline_session or "baseline", baseline_date=args.baseline_date)
-        print(f"\nstored as record {rid} in {args.db}")
+        print(f"\nstored as record {rid} in {shown(args.db)}")
     return 0
 
 

@@ -271,9 +271,7 @@ def _score(man: Manifest, s: Settings, *, jobs: int | None, scheduler: str | Non
         if store is not None and result.records:
             # the records before the rows: after a crash between the two, --resume scores the
             # subject again and the store ignores the records it already holds
-            before = len(store)
-            store.add_many(result.records)
-            counts["stored"] += len(store) - before
+            counts["stored"] += store._add_counted(result.records)[1]  # this batch's new records only
         if sink is not None:
             sink.write(task.series.subject, rows)
         else:
@@ -374,6 +372,10 @@ def run_cli(args: argparse.Namespace) -> int:
     Errors that make the batch impossible (:class:`BadManifestError`, bad settings, an
     unusable output) are raised for the caller to report with exit status 2.
     """
+    if args.db:  # a password typed on the command line is refused before any work
+        from texturecmp.records._cli import typed_target
+
+        typed_target(args.db, env=False)
     settings = Settings.from_file(args.settings) if args.settings else None
     if getattr(args, "fixed_light", False):  # a setting: in every row's settings hash
         settings = (settings or Settings()).replace(fixed_light=True)

@@ -13,7 +13,7 @@ from texturecmp.records._export import export
 from texturecmp.records._record import BadRecordError, comparison_record, loads, read_records
 from texturecmp.records._store import Store, StoreError, copy_records
 
-__all__ = ["add_cli", "store_comparison", "db_target"]
+__all__ = ["add_cli", "store_comparison", "db_target", "typed_target"]
 
 
 def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, session: str, date: Any = None,
@@ -36,21 +36,30 @@ def store_comparison(c: Any, db: str | os.PathLike | Store, *, subject: str, ses
         return store.add(rec)
 
 
-def _typed(target: str, what: str) -> str:
-    """A store typed on the command line: a URL there must not carry a password (it shows in ps and the history)."""
+def typed_target(target: str, what: str = "--db", *, env: bool = True) -> str:
+    """A store typed on the command line, refused when it is a URL holding a password.
+
+    The command line shows in the process list and the shell history (also when it was
+    typed as ``--db "$TEXTURECMP_DB"``). ``env``: the command can take the store from
+    ``TEXTURECMP_DB`` instead, so the message says so.
+    """
     if has_password(target):
         raise StoreError(f"{what}: the URL holds a password, which would show in the process list and the shell "
-                         f"history; put it in PGPASSWORD, ~/.pgpass or a service file, or give the URL in {DB_ENV}")
+                         "history; put it in PGPASSWORD, ~/.pgpass or a service file"
+                         + (f", or give the URL in {DB_ENV}" if env else ""))
     return target
 
 
-def db_target(db: str | None) -> str:
-    """The store named by ``--db``, else by the environment variable ``TEXTURECMP_DB``."""
+_typed = typed_target
+
+
+def db_target(db: str | None, what: str = "--db") -> str:
+    """The store named by ``--db`` (or the argument ``what``), else by the environment variable ``TEXTURECMP_DB``."""
     if db:
-        return _typed(db, "--db")
+        return _typed(db, what)
     env = os.environ.get(DB_ENV, "").strip()
     if not env:
-        raise StoreError(f"--db: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
+        raise StoreError(f"{what}: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
     return env
 
 
@@ -71,9 +80,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
         except BadRecordError as exc:
             raise BadRecordError(f"{path}: {exc}") from None
     with _open(args, create=True) as store:
-        before = len(store)
-        ids = store.add_many(records)
-        added = len(store) - before
+        ids, added = store._add_counted(records)  # counted in its transaction: other writers' records are not
     for rid in ids:
         print(rid)
     print(f"{added} record(s) added, {len(ids) - added} already stored", file=sys.stderr)
@@ -127,7 +134,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    src, dst = _typed(args.source, "SRC"), _typed(args.target, "DST")
+    src = _typed(args.source, "SRC")
+    dst = db_target(args.target, "DST")  # without DST: the store of TEXTURECMP_DB
     done = copy_records(src, dst)
     print(f"{done.read} record(s) read from {done.source}, {done.added} added to {done.target} "
           f"({done.read - done.added} already there); {done.target} holds {done.target_count}; "
@@ -180,8 +188,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="copy every record from one store to another (SQLite <-> PostgreSQL) and verify",
                        description="Copy every record of SRC into DST (created when missing), then check that DST "
-                                   "holds every record id of SRC and the expected count.")
+                                   "holds every record id of SRC once and that the copy added no more records than DST lacked.")
     p.add_argument("source", metavar="SRC", help="the store to copy from (SQLite file or postgresql:// URL)")
-    p.add_argument("target", metavar="DST", help="the store to copy into")
+    p.add_argument("target", metavar="DST", nargs="?",
+                   help=f"the store to copy into (default: ${DB_ENV}, which may hold the URL with its password)")
     p.set_defaults(func=_cmd_migrate)
     return rp

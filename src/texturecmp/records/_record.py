@@ -267,16 +267,18 @@ def _metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {name: mv.to_dict() for name, mv in metrics.items()}
 
 
+def _scrub_text(text: str, labels: Mapping[str, str]) -> str:
+    """One message with its photo labels (often file names) replaced by the user's session
+    identifiers; any other ``photo '...'`` becomes "a photo"."""
+    for label, session in labels.items():
+        text = text.replace(f"photo '{label}'", f"photo '{session}'")
+    known = {f"photo '{s}'" for s in labels.values()}
+    return _LABEL_RE.sub(lambda m: m.group(0) if m.group(0) in known else "a photo", text)
+
+
 def _scrub(warnings: Iterable[str], labels: Mapping[str, str]) -> list[str]:
     """Replace photo labels (often file names) in warnings by the user's session identifiers."""
-    out = []
-    for w in warnings:
-        for label, session in labels.items():
-            w = w.replace(f"photo '{label}'", f"photo '{session}'")
-        known = {f"photo '{s}'" for s in labels.values()}
-        w = _LABEL_RE.sub(lambda m: m.group(0) if m.group(0) in known else "a photo", w)
-        out.append(w)
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(_scrub_text(w, labels) for w in warnings))
 
 
 def _flags(warnings: Iterable[str], alignment_ok: bool = True) -> list[str]:
@@ -385,9 +387,14 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
         for k in ("metric", "before", "after", "se", "p_value"):  # the record keeps u, threshold and verdict
             d.pop(k, None)
         d["rule_kind"] = _rule_kind(ch)
+        for k in ("rule", "note"):  # a not comparable pair's rule says why, naming the photos
+            if isinstance(d.get(k), str):
+                d[k] = _scrub_text(d[k], labels)
         changes[name] = d
     rec["changes"] = changes
     rec["alignment"] = c.alignment.to_dict()
+    if isinstance(rec["alignment"].get("message"), str):
+        rec["alignment"]["message"] = _scrub_text(rec["alignment"]["message"], labels)
     rec["photometric"] = c.photometric.to_dict()
     rec["colour_truth"] = getattr(c, "colour_truth", "none")
     rec["test_retest_mdc95"] = None if c.test_retest is None else c.test_retest_mdc95()

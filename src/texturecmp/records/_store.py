@@ -408,6 +408,11 @@ class Store:
         BadRecordError
             Naming the first invalid record by its position and listing its problems.
         """
+        return self._add_counted(records)[0]
+
+    def _add_counted(self, records: Iterable[Mapping[str, Any]]) -> tuple[list[str], int]:
+        """:meth:`add_many`, and how many of these records the store did not hold (counted inside
+        the write transaction, so records other writers add meanwhile are not counted)."""
         prepared = []
         for i, rec in enumerate(records):
             found = problems(rec)
@@ -417,10 +422,10 @@ class Store:
             blob = canonical_bytes(rec, checked=True)  # serialised once: the id hashes the body's bytes
             prepared.append((hashlib.sha256(blob).hexdigest(), blob, rec))
         if not prepared:
-            return []
+            return [], 0
         added_at = _now()
-        self._run(lambda c: S.insert_records(c, prepared, added_at=added_at, sort_key=date_sort_key), write=True)
-        return [p[0] for p in prepared]
+        n = self._run(lambda c: S.insert_records(c, prepared, added_at=added_at, sort_key=date_sort_key), write=True)
+        return [p[0] for p in prepared], int(n)
 
     # -- reading -----------------------------------------------------------------------------
     def _resolve(self, conn: Connection, record_id: str) -> str:
@@ -592,7 +597,8 @@ class Copied:
     read : int
         Records in the source (each checked on reading).
     added : int
-        Records the target did not hold before.
+        Records this copy added (those the target did not hold before, less any another
+        writer added first).
     target_count : int
         Records in the target afterwards.
     """
@@ -611,8 +617,9 @@ def copy_records(source: "str | os.PathLike | Store", target: "str | os.PathLike
     The source must exist (it is only read); the target is created when missing.
     Records already in the target are stored once. Every source record is checked on
     reading first: a damaged one stops the copy before anything is written. Afterwards
-    the target must hold every source id, and its count must have grown by exactly the
-    records it lacked.
+    the target must hold every source id once, and the copy must have added no more
+    records than the target lacked (records other writers add to a shared target
+    meanwhile are not counted).
 
     Raises
     ------
@@ -634,16 +641,18 @@ def copy_records(source: "str | os.PathLike | Store", target: "str | os.PathLike
                                      f"{'s' if len(damaged) != 1 else ''} in {src.path}; see records check)",
                                      damaged[0].record_id, damaged[0].problems)
         ids = src.ids()
-        before = set(dst.ids())
+        lacked = len(set(ids) - set(dst.ids()))
+        added = 0
         for i in range(0, len(recs), batch):
-            dst.add_many(recs[i:i + batch])
+            added += dst._add_counted(recs[i:i + batch])[1]
         after = dst.ids()
         missing = set(ids) - set(after)
-        lacked = len(set(ids) - before)
-        if missing or len(after) != len(before) + lacked or len(after) != len(set(after)):
+        # Other writers may add to the target meanwhile (a shared store): only this copy's records are
+        # checked, each id once; a record another writer added first was not added by this copy.
+        if missing or added > lacked or len(after) != len(set(after)):
             raise StoreError(f"db: copy to {dst.path} failed its check: {len(missing)} of {len(ids)} record ids "
-                             f"missing, {len(after)} records where {len(before) + lacked} were expected")
-        return Copied(src.path, dst.path, len(ids), lacked, len(after))
+                             f"missing, {added} records added where the target lacked {lacked}")
+        return Copied(src.path, dst.path, len(ids), added, len(after))
     finally:
         if src is not source:
             src.close()
