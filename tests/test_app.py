@@ -747,3 +747,43 @@ def test_a_portrait_with_smoothed_skin_reads_improved_with_the_default_region():
     # moves by about 2 %, within its calibrated capture error)
     line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
     assert "improved" in line, line  # on the whole photo it read "no detectable change" (docs/app.md)
+
+
+def _astronaut_pair() -> tuple[bytes, bytes]:
+    """scikit-image's astronaut and a copy with its face skin smoothed (Gaussian, sigma 1 px)
+    inside the face (an ellipse the test sets; hair, neck and the backdrop untouched)."""
+    import cv2
+    from skimage import data
+
+    from texturecmp.skin import skin_mask
+
+    a = data.astronaut()
+    face = np.zeros(a.shape[:2], np.uint8)
+    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
+    skin = skin_mask(a) & face.astype(bool)
+    b = a.copy()
+    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
+    return encode_png(a), encode_png(b)
+
+
+def test_the_astronaut_with_smoothed_face_skin_reads_improved_with_the_default_region():
+    """Issue 14: on the whole photo a smoothing of the face's skin read Sq 22 -> 22, "no detectable
+    change"; the skin found automatically (the saturation rule leaves the pale backdrop out) is
+    the default region, and on it the fine texture reads "improved"."""
+    before, after = _astronaut_pair()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("astro_before.png", before, "image/png"),
+                                              ("astro_after.png", after, "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
+    assert not at.error, [e.value for e in at.error]
+    assert any("skin found automatically" in c.value for c in at.caption)
+    # measured: fine texture 5.03 -> 4.78 L*, "improved"; Sq 17.0 -> 16.7, within its capture error
+    line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
+    assert "improved" in line, line
+    # the whole photo (hair, suit, flag, backdrop) hides it: 4.84 -> 4.82, "no detectable change"
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    _no_crash(at)
+    line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
+    assert "no detectable change" in line, line
