@@ -787,3 +787,49 @@ def test_the_astronaut_with_smoothed_face_skin_reads_improved_with_the_default_r
     _no_crash(at)
     line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
     assert "no detectable change" in line, line
+
+
+# ------------------------------------------------------------------------------ not comparable, everywhere
+
+def test_a_not_comparable_pair_says_why_in_summary_table_reports_and_history(tmp_path, monkeypatch):
+    """A blank follow-up cannot be compared: the reason (naming the photo by its label) is in the
+    summary, in the table's "why" column of every metric, in the HTML and PDF reports and in
+    the history tab after saving; no sentence says improved or worsened."""
+    from texturecmp.ui.pdf import report_pdf
+
+    monkeypatch.setenv("TEXTURECMP_RECORDS_DIR", str(tmp_path))
+    black = encode_png(np.zeros((768, 1024, 3), np.uint8))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([_photo("session0_baseline.jpg"), ("black.png", black, "image/png")]).run()
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    reason = "photo 2 (session 2) is blank (no detail in the region to measure)"
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("**Not comparable**: " + reason) for e in errors), errors
+    summary = [t for t in _texts(at).splitlines() if " · " in t]
+    assert summary and not any(re.search(r"\bimproved\b|\bworsened\b", t) for t in summary), summary
+    assert not any(reason in t for t in summary)  # said once, above the sentences
+    table = _tables(at)[0].value
+    assert set(table["why"]) == {reason}, set(table["why"])
+    assert all(v == ["not comparable"] for v in table["verdict"])
+    # the reports
+    series = tc.compare_series([(SAMPLE / "session0_baseline.jpg").read_bytes(), black], labels=["1", "2"])
+    labels = ["baseline", "week 4"]
+    page = render.report_html(series, labels, 1, pixel_size_mm=None, timeline_metrics=["texture.sq"], created="now")
+    assert "Not comparable" in page and "photo 2 (week 4) is blank" in page
+    assert page.count('<td class="l why">photo 2 (week 4) is blank') == len(series.vs_baseline[0].changes)
+    _, text = _pdf_text(report_pdf(series, labels, 1, pixel_size_mm=None, timeline_metrics=["texture.sq"],
+                                   created="now"))
+    flat = _squash(text)
+    assert _squash("Not comparable: photo 2 (week 4) is blank") in flat
+    assert _squash("Why there is no verdict: (a) photo 2 (week 4) is blank") in flat
+    assert _squash("not comparable (a)") in flat and "photo '" not in text
+    # the history, after saving
+    at.text_input(key="records_subject").set_value("P-0009").run()
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    assert any("Saved **2** new records" in s.value for s in at.success), [s.value for s in at.success]
+    hist = next(d.value for d in at.dataframe if "not comparable" in d.value.columns)
+    row = hist[hist["kind"] == "comparison"].iloc[0]
+    assert row["not comparable"].startswith("all metrics: photo ") and "is blank" in row["not comparable"]

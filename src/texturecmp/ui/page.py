@@ -553,7 +553,7 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
     """The metrics table as shown (every metric, grouped by family in catalogue order) and the
     definitions as markdown (a list per family), cached by the comparison's key."""
     fr = render.changes_frame(_cmp)
-    shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict"]].copy()
+    shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict", "why"]].copy()
     shown["family"] = [render.FAMILY_TITLES.get(f, f) for f in shown["family"]]
     for c in _TABLE_NUMBERS:
         shown[c] = [render.rounded(v) for v in shown[c]]
@@ -569,9 +569,10 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
     return shown, "\n".join(defs)
 
 
-def _table_block(cmp, key: str) -> None:
+def _table_block(cmp, key: str, labels: list[str]) -> None:
     st.markdown("##### All metrics")
-    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " Definitions, better "
+    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " A metric without a "
+               "verdict (*not comparable*, *not computable*) says why in the last column. Definitions, better "
                "directions and references are in the expander under the table.")
     # One table, grouped by family (a family column, rows in catalogue order): a table per family
     # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas
@@ -581,8 +582,13 @@ def _table_block(cmp, key: str) -> None:
               "metric": st.column_config.TextColumn("metric", width="medium"),
               "verdict": st.column_config.MultiselectColumn("verdict", width="medium", options=list(_VERDICT_COLOUR),
                                                            color=list(_VERDICT_COLOUR.values())),
+              "why": st.column_config.TextColumn("why (no verdict)", width="large",
+                                                 help="Why the metric has no verdict: the reason it is not comparable, "
+                                                      "or what it needs to be computed."),
               **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
     shown, defs = _table_frame(key, cmp)
+    if shown["why"].str.contains("photo '", regex=False).any():  # photos named by their labels (not cached)
+        shown = shown.assign(why=[render.relabel_text(w, labels) for w in shown["why"]])
     st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config,
                  placeholder="—", alt="Every metric, grouped by family: before, after, change and verdict")
     with st.expander("What the metrics mean"):
@@ -787,11 +793,10 @@ def _summary_block(series: tc.Series, labels: list[str]):
     cmp = series.vs_previous[index - 2] if against_prev else series.vs_baseline[index - 1]
     before_label = labels[index - 1] if against_prev else labels[0]
     st.markdown(f"#### Summary: {before_label} → {labels[index]}")
-    if not getattr(cmp, "comparable", True):
-        reason = render.relabel_text(str(getattr(cmp, "not_comparable_reason", "") or ""), labels)
-        st.error(_sentence(f"**Not comparable**: {reason}" if reason else "**Not comparable**")
-                 + " No verdict is given for this pair.")
-    lines = render.headlines(cmp)
+    nc = render.not_comparable_text(cmp, labels)
+    if nc:
+        st.error(nc.replace("Not comparable", "**Not comparable**", 1))
+    lines = render.headlines(cmp, labels)
     if lines:
         st.markdown("\n".join(f"- {_VERDICT_ICON.get(v, ':gray[no detectable change]')} · {s}" for v, s in lines))
     else:
@@ -845,7 +850,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
     _compare_block(cmp, ckey, before_label, after_label)
     _landing_block(series, photos, labels, key_s)
-    _table_block(cmp, ckey)
+    _table_block(cmp, ckey, labels)
     chosen = _timeline_block(series, labels, key_s)
     _downloads_block(series, labels, index, key_s, pixel_size, chosen)
     records_view.save_section(series, [p.info.sha256 for p in photos], labels)
