@@ -574,6 +574,16 @@ def test_region_errors_appear_under_the_control_that_caused_them():
     assert any("640×480" in m or "640x480" in m for m in msgs), msgs
     assert not any("larger region" in m for m in msgs), msgs
     assert not any(".." in m for m in msgs), msgs
+    # a region to measure too small for the tiles: under its control, named as on the page
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    at.radio(key="method_roi_u").set_value("Upload mask").run()
+    small = np.zeros((480, 640), np.uint8)
+    small[100:130, 100:130] = 255
+    at.file_uploader(key="mask_roi").set_value(("r.png", encode_png(small), "image/png")).run()
+    _no_crash(at)
+    msgs = [e.value for e in _column_of(at, "method_roi_u").error]
+    assert any(m.startswith("**Region to measure**: region has 900 pixels") and "Mark a larger region" in m
+               for m in msgs), msgs
 
 
 def test_each_upload_message_fits_its_cause():

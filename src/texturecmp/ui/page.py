@@ -12,6 +12,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -248,8 +249,9 @@ def _capture_step(photos: list[Photo]) -> None:
                                                   or rank[i] + 1, rank[i]))
     base = photos[base]
     kept = st.session_state.setdefault("captured", [])
-    with st.expander(f"Take a follow-up with the camera, lined up with the baseline ({len(kept)} kept)",
-                     icon=":material/photo_camera:"):
+    title = "Take a follow-up with the camera, lined up with the baseline"
+    title += f" · :green[:material/check_circle: {len(kept)} kept]" if kept else " (optional)"
+    with st.expander(title, icon=":material/photo_camera:"):
         st.caption("Open the camera, line the skin up with the semi-transparent baseline (set its opacity), keep the "
                    "distance, angle and light of the baseline, and take the photo. It is checked at once; keep it or "
                    "take another.")
@@ -319,7 +321,10 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
 
     repeat = None
     pixel_size = None
-    with st.expander("Optional: a second baseline photo (test-retest) and the pixel size"):
+    extras = [x for x, on in (("second baseline", st.session_state.get("repeat") is not None),
+                              ("pixel size", bool(st.session_state.get("pixel_size")))) if on]
+    with st.expander("Optional: a second baseline photo (test-retest) and the pixel size"
+                     + (f" · :green[:material/check_circle: {' and '.join(extras)} set]" if extras else "")):
         rep = st.file_uploader("Second baseline photo, taken minutes after the first (its differences set the noise level)",
                                type=PHOTO_TYPES, key="repeat")
         if rep is not None:
@@ -367,8 +372,11 @@ def _mask_png(mask: np.ndarray) -> bytes:
 
 
 def _region_error(exc: TextureCmpError) -> str:
-    """A region's error as shown under its control: the core's message and what to do about it."""
-    return f"{_sentence(str(exc))} {_hint(exc)}"
+    """A region's error as shown under its control: the core's message, the region named as on
+    the page ("Region to measure", not the core's "roi"), and what to do about it."""
+    msg = re.sub(r"^(roi|lesion|reference)( mask)?: ",
+                 lambda m: f"**{_REGION_TITLES[m.group(1)]}{m.group(2) or ''}**: ", str(exc))
+    return f"{_sentence(msg)} {_hint(exc)}"
 
 
 def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
@@ -497,8 +505,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                            "(the mask below can be edited in any image editor and uploaded back).")
                 st.download_button("Skin mask (PNG)", data=lambda: _mask_png(masks["roi"]), file_name="skin_mask.png",
                                    mime="image/png", key="dl_skin", on_click="ignore")
-            st.caption("The marks follow the skin into the follow-ups through the registration; "
-                       "where they landed is shown with the results.")
+            st.caption("Mark the regions on the baseline only: the registration carries them into each follow-up "
+                       "(see *Where the marks landed in the follow-ups* under the results).")
     elif not drawing and methods["lesion"] is None:
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
