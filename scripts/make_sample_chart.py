@@ -11,8 +11,9 @@ the frame, under a different light and, for the last session, another camera:
 * the **scene** of each session is the phantom rendered without any capture nuisance
   (exposure 1, white balance 1, its own sensor noise) plus the chart, both in linear
   sRGB (D65) relative to a perfect white: the chart's 24 patches take their reference
-  values (:func:`texturecmp.chart.reference_patches`, "BabelColor Average"; the cyan's
-  slightly negative red is clipped to 0) on a card of reflectance 0.03;
+  values (:func:`texturecmp.chart.reference_patches` of "ColorChecker24 - After November
+  2014", the calibration's default reference; the cyan's slightly negative red is clipped
+  to 0) on a card of reflectance 0.03;
 * the **capture** multiplies the scene by a 3 x 3 camera crosstalk matrix (identity for
   the first camera), per-channel light gains (a von Kries cast), an exposure and 0.8
   (so that the white patch is not clipped), then encodes sRGB, 8 bits, JPEG quality 92
@@ -46,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
-from texturecmp.chart import reference_patches  # noqa: E402
+from texturecmp.chart import REFERENCES, reference_patches  # noqa: E402
 from texturecmp.phantoms import SkinParams, save_image, save_mask, skin_phantom  # noqa: E402
 
 __all__ = ["SESSIONS", "make_series_chart", "main"]
@@ -162,7 +163,7 @@ def make_series_chart(out: Path) -> int:
         truth.update({"jpeg_quality": QUALITY, "skin_base_lab": lab, "delta_a": s["delta_a"],
                       "light_gains": list(s["light"]), "exposure": s["exposure"], "headroom": HEADROOM,
                       "camera": s["camera"], "camera_matrix": CAMERAS[s["camera"]].tolist(),
-                      "chart": {"reference": "BabelColor Average", "pitch_px": PITCH_PX,
+                      "chart": {"reference": REFERENCES[0], "pitch_px": PITCH_PX,
                                 "rotation_deg": s["chart_rotation_deg"],
                                 "corner_patch_centres": [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}})
         truths[name] = truth
