@@ -27,7 +27,8 @@ from texturecmp.io import encode_png, image_to_uint8
 __all__ = [
     "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "table_number", "display_label",
     "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
-    "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
+    "headline", "headlines", "why", "reasons", "not_comparable_text", "chart_picture", "CHART_ERROR_COLOURS",
+    "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
     "add_thresholds", "timeline_band", "TimelineSeries", "timeline_series", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
@@ -65,9 +66,10 @@ OVERLAYS: Mapping[str, str] = {
 
 #: Outline colours (RGB) of the marks.
 MARK_COLOURS: Mapping[str, tuple[int, int, int]] = {
-    "roi": (255, 255, 255), "lesion": (255, 214, 0), "reference": (0, 200, 255),
+    "roi": (255, 255, 255), "lesion": (255, 214, 0), "reference": (0, 200, 255), "colour_reference": (0, 230, 120),
 }
-MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin"}
+MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin",
+                                 "colour_reference": "colour reference skin"}
 
 #: Plain-word names of the headline metrics (texturecmp.catalogue.HEADLINE), summarised in a
 #: sentence each when present.
@@ -197,6 +199,40 @@ def outline(rgb: np.ndarray, masks: Mapping[str, np.ndarray | None], *, thicknes
         if key == "roi" and m.all():
             continue
         cv2.drawContours(out, _contours(m), -1, MARK_COLOURS[key], thickness, lineType=cv2.LINE_AA)
+    return out
+
+
+#: Colours of a chart's patch windows by their ΔE00 after correction: (upper bound, RGB).
+CHART_ERROR_COLOURS: tuple[tuple[float, tuple[int, int, int]], ...] = (
+    (2.0, (40, 200, 80)), (4.0, (255, 170, 0)), (float("inf"), (230, 40, 40)))
+
+
+def chart_picture(rgb: np.ndarray, calibration, factor: float, *, thickness: int = 2) -> np.ndarray:
+    """The photo (display size, uint8) with the chart a calibration read outlined: the card's
+    edge in magenta and each patch's read window coloured by its ΔE00 after correction
+    (:data:`CHART_ERROR_COLOURS`; grey: not used, clipped or glare). ``factor``: display / full size.
+    Without corners (no chart found) the photo is returned as it is."""
+    out = np.ascontiguousarray(_u8(rgb)).copy()
+    corners = getattr(calibration, "corners", None)
+    if corners is None:
+        return out
+    H = np.diag([factor, factor, 1.0]) @ corners.homography()
+
+    def project(pts: np.ndarray) -> np.ndarray:
+        p = np.c_[pts, np.ones(len(pts))] @ H.T
+        return p[:, :2] / p[:, 2:]
+
+    m = 0.85
+    card = project(np.array([(-m, -m), (5 + m, -m), (5 + m, 3 + m), (-m, 3 + m)]))
+    cv2.polylines(out, [np.rint(card * 16).astype(np.int32)], True, (255, 0, 255), thickness, cv2.LINE_AA, shift=4)
+    errs = list(getattr(calibration, "patch_de00", ()) or ())
+    half = 0.25
+    for k in range(24):
+        r, c = divmod(k, 6)
+        e = errs[k] if k < len(errs) else float("nan")
+        colour = (160, 160, 160) if not (e == e) else next(col for hi, col in CHART_ERROR_COLOURS if e < hi)
+        sq = project(np.array([(c - half, r - half), (c + half, r - half), (c + half, r + half), (c - half, r + half)]))
+        cv2.polylines(out, [np.rint(sq * 16).astype(np.int32)], True, colour, 1, cv2.LINE_AA, shift=4)
     return out
 
 
