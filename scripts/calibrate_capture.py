@@ -67,6 +67,7 @@ import sys
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -223,7 +224,8 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
         pair = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
         lossless_pair(rng, *pair)
         for first, nz in zip((True, False), pair):
-            ph = skin_phantom((768, 1024), seed=int(item), params=params, noise_seed=nz["noise_seed"],
+            ph = skin_phantom((768, 1024), seed=int(item), params=replace(params, noise_sd=nz["noise"]),
+                              noise_seed=nz["noise_seed"],
                               **({} if first else {"exposure": nz["exposure"], "white_balance": nz["wb"],
                                                    "shift_px": nz["shift"], "rotation_deg": nz["rotation"],
                                                    "scale": nz["scale"]}))

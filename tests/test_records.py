@@ -26,7 +26,7 @@ import texturecmp as tc
 from texturecmp import records as R
 from texturecmp.compare import Series
 from texturecmp.errors import TextureCmpError
-from texturecmp.phantoms import skin_phantom
+from texturecmp.phantoms import skin_phantom, to_uint8
 from texturecmp.records import _fastschema
 
 from conftest import json_paths as _paths
@@ -115,10 +115,27 @@ def test_every_built_record_validates_and_round_trips(results, subject, session,
     assert R.loads(R.dumps(m)) == m
 
 
+def test_a_jpeg_photo_records_its_dc_step_and_validates():
+    """The capture model widens a JPEG pair's threshold by its DC quantization step, so the record keeps it."""
+    import cv2
+
+    ph = skin_phantom(shape=(256, 320), seed=3)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(to_uint8(ph.rgb), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    c = tc.compare(to_uint8(ph.rgb), buf.tobytes())
+    r = R.comparison_record(c, subject="s1", session="v2", date="2026-01-02", baseline_session="v1",
+                            baseline_date="2026-01-01")
+    assert R.is_valid(r) and not _jsonschema_errors(r)
+    assert "jpeg_dc_step" not in r["baseline"]["photo"]  # a lossless array has no step
+    assert r["photo"]["jpeg_dc_step"] == pytest.approx(c.after.image["jpeg_dc_step"]) and r["photo"]["jpeg_dc_step"] > 0
+
+
 def test_record_contents(results, rec):
     c = results["c1"]
     assert rec["kind"] == "comparison" and rec["texturecmp_version"] == tc.__version__
-    assert rec["photo"] == {k: c.after.image[k] for k in ("sha256", "width", "height", "format", "bit_depth")}
+    photo = {k: c.after.image[k] for k in ("sha256", "width", "height", "format", "bit_depth")}
+    if c.after.image.get("jpeg_dc_step") is not None:
+        photo["jpeg_dc_step"] = c.after.image["jpeg_dc_step"]
+    assert rec["photo"] == photo
     assert rec["baseline"]["photo"]["sha256"] == c.before.image["sha256"]
     assert rec["settings"] == c.settings.to_dict() and rec["settings_sha256"] == c.settings.hash
     assert rec["regions"]["lesion"]["mask_sha256"] and rec["regions"]["reference"]["default"] == "ring"

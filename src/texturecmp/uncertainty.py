@@ -126,7 +126,7 @@ def jackknife(stats: dict[str, np.ndarray], valid: np.ndarray, finish: Callable[
 
 @dataclass(frozen=True)
 class CaptureError:
-    """The calibrated capture error of one metric's change.
+    r"""The calibrated capture error of one metric's change.
 
     Attributes
     ----------
@@ -174,7 +174,7 @@ def load_capture_model() -> Mapping[str, CaptureError]:
 
 def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_size_mm: float | None = None,
                   jpeg_steps: tuple[float | None, float | None] = (None, None)) -> float:
-    """Capture SD of a change of metric ``name`` from ``before``, in the metric's unit.
+    r"""Capture SD of a change of metric ``name`` from ``before``, in the metric's unit.
 
     Absolute values were calibrated without a pixel size; with one they are converted to
     mm units (:meth:`MetricInfo.mm_factor`). A relative metric's SD is

@@ -241,7 +241,10 @@ _FLAGS = (
 
 def _photo(image: Mapping[str, Any]) -> dict[str, Any]:
     """Photo provenance without the source name (a file name can hold a patient's name) or EXIF."""
-    return {k: image.get(k) for k in _PHOTO_KEYS}
+    out = {k: image.get(k) for k in _PHOTO_KEYS}
+    if image.get("jpeg_dc_step") is not None:  # the capture model read it: part of how the verdict was made
+        out["jpeg_dc_step"] = float(image["jpeg_dc_step"])
+    return out
 
 
 def _regions(regions: Mapping[str, Any]) -> dict[str, Any]:
