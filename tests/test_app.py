@@ -843,3 +843,41 @@ def test_a_not_comparable_pair_says_why_in_summary_table_reports_and_history(tmp
     hist = next(d.value for d in at.dataframe if "not comparable" in d.value.columns)
     row = hist[hist["kind"] == "comparison"].iloc[0]
     assert row["not comparable"].startswith("all metrics: photo ") and "is blank" in row["not comparable"]
+
+
+# ------------------------------------------------------------------------------ the colour-truth step
+
+CHART_SAMPLE = REPO / "sample_images" / "series_chart"
+
+
+def test_clicked_points_become_chart_corners_at_full_resolution():
+    from texturecmp.ui.colour_view import _points, corners_from_points
+
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session1.jpg"]["chart"]["corner_patch_centres"]
+    f = 0.5  # the canvas shows the photo at half its size
+    # Fabric.js point objects: circles of radius 4 placed by their top-left corner, or by their centre
+    objs = [{"type": "circle", "left": x * f - 4, "top": y * f - 4, "width": 8, "height": 8} for x, y in truth[:3]]
+    x, y = truth[3]
+    objs.append({"type": "circle", "left": x * f, "top": y * f, "width": 8, "height": 8, "originX": "center",
+                 "originY": "center"})
+    pts = _points({"objects": objs})
+    corners = corners_from_points(pts, f)
+    assert np.allclose(corners.points, truth, atol=1e-6)
+    with pytest.raises(tc.errors.BadSettingsError, match="exactly 4"):
+        corners_from_points(pts[:3], f)
+    with pytest.raises(tc.errors.BadSettingsError, match="convex"):  # clicked in the wrong order: a bow tie
+        corners_from_points([pts[0], pts[2], pts[1], pts[3]], f)
+
+
+def test_chart_picture_outlines_the_chart_and_colours_each_patch_by_its_error():
+    from texturecmp.chart import Calibration, ChartCorners
+
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session0_baseline.jpg"]["chart"]
+    rgb = np.full((384, 512, 3), 128, np.uint8)  # a half-size display copy
+    errs = tuple([0.5] * 20 + [3.0, 6.0, float("nan"), 0.5])
+    cal = Calibration(True, "chart found", corners=ChartCorners(truth["corner_patch_centres"]), patch_de00=errs)
+    pic = render.chart_picture(rgb, cal, 0.5)
+    colours = {tuple(int(v) for v in c) for c in pic.reshape(-1, 3)}
+    for want in [(255, 0, 255), (40, 200, 80), (255, 170, 0), (230, 40, 40), (160, 160, 160)]:
+        assert want in colours, want
+    assert np.array_equal(render.chart_picture(rgb, Calibration(False, "no chart"), 0.5), rgb)  # nothing found

@@ -232,7 +232,7 @@ def chart_picture(rgb: np.ndarray, calibration, factor: float, *, thickness: int
         e = errs[k] if k < len(errs) else float("nan")
         colour = (160, 160, 160) if not (e == e) else next(col for hi, col in CHART_ERROR_COLOURS if e < hi)
         sq = project(np.array([(c - half, r - half), (c + half, r - half), (c + half, r + half), (c - half, r + half)]))
-        cv2.polylines(out, [np.rint(sq * 16).astype(np.int32)], True, colour, 1, cv2.LINE_AA, shift=4)
+        cv2.polylines(out, [np.rint(sq * 16).astype(np.int32)], True, colour, 1, cv2.LINE_8, shift=4)  # crisp at 1 px
     return out
 
 
