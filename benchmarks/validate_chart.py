@@ -26,7 +26,14 @@ Printed, each over the same seeded shots:
 (c) detection and calibration time on a 12 MP photo (4000 x 3000);
 (d) the same skin under two lights and two cameras, and a diffuse redness change of
     a* -3, measured with ``texturecmp.measure`` on the calibrated photos (the chart
-    masked out of the roi) and on the photos as taken.
+    masked out of the roi) and on the photos as taken;
+(e) the issue's series targets through ``texturecmp.compare_series(..., calibration="auto")``:
+    the same skin with a scar under 6500 K (colorimetric camera, the baseline), 3000 K
+    (crosstalk camera), 4000 K (Nikon D5100) and 2700 K (Sigma SD Merrill): each
+    follow-up's verdicts for color.L/a/b and scar.delta_e00, calibrated (colour truth
+    "chart") and as taken with ``fixed_light`` (what an uncalibrated series would
+    claim); then a diffuse redness change (a* -3 on all skin) under 3000 K and 4000 K,
+    calibrated.
 
 Usage::
 
@@ -200,12 +207,50 @@ def measure_pair() -> list[str]:
     return lines
 
 
+def series_targets() -> list[str]:
+    """(e): verdicts of calibrated series (compare_series with calibration="auto")."""
+    skin = replace(cr.SKINS["fair_mottled"], scar_radii_px=(120.0, 80.0))
+    base = dict(shape=(900, 1200), pitch_px=40.0, centre=(1000.0, 450.0), skin=skin, noise=1.5, jpeg=90, seed=7)
+    from skin2 import render as render_skin  # noqa: PLC0415
+
+    lesion = render_skin(skin, shape=base["shape"], seed=base["seed"]).lesion
+    shots = {
+        "6500 K, colorimetric (baseline)": cr.Shot(cct_k=6500.0, camera="ideal", **base),
+        "3000 K, crosstalk camera": cr.Shot(cct_k=3000.0, camera="ideal", crosstalk=cr.crosstalk(3), exposure=0.8, **base),
+        "4000 K, Nikon D5100": cr.Shot(cct_k=4000.0, camera="nikon", exposure=1.2, **base),
+        "2700 K, Sigma SD Merrill": cr.Shot(cct_k=2700.0, camera="sigma", exposure=0.9, **base),
+        "3000 K, crosstalk camera, a* -3": cr.Shot(cct_k=3000.0, camera="ideal", crosstalk=cr.crosstalk(3), exposure=0.8,
+                                                   skin_lab_shift=(0.0, -3.0, 0.0), **base),
+        "4000 K, Nikon D5100, a* -3": cr.Shot(cct_k=4000.0, camera="nikon", exposure=1.2,
+                                              skin_lab_shift=(0.0, -3.0, 0.0), **base),
+    }
+    imgs = [cr.render(s).rgb for s in shots.values()]
+    labels = list(shots)
+    names = ("color.L", "color.a", "color.b", "scar.delta_e00")
+    cal = tc.compare_series(imgs, labels=labels, lesion=lesion, calibration="auto", settings={"chart_reference": REF})
+    raw = tc.compare_series(imgs, labels=labels, lesion=lesion, settings={"fixed_light": True})
+    lines = ["| follow-up vs 6500 K baseline | calibrated: Δ / threshold, verdict | "
+             "as taken (fixed light): Δ / threshold, verdict |", "|---|---|---|"]
+
+    def cell(c, n):
+        ch = c.changes[n]
+        return f"{n} {ch.delta:+.2f}/{ch.threshold:.2f} {ch.verdict}"
+
+    for cc, cu in zip(cal.vs_baseline, raw.vs_baseline):
+        lines.append(f"| {cc.labels[1]} | (truth: {cc.colour_truth}) " + "; ".join(cell(cc, n) for n in names) + " | "
+                     + "; ".join(cell(cu, n) for n in names) + " |")
+    lines.append("")
+    for m, lab in zip(cal.measurements, labels):
+        lines.append(f"- {lab}: {m.calibration['message']}")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=60, help="random shots for (a) and (b)")
     ap.add_argument("--hard", type=int, default=20, help="shots of the hard detection set")
     ap.add_argument("--json", type=Path, help="write the raw rows here")
-    ap.add_argument("--parts", default="abcd", help="which parts to run (default abcd; b needs a)")
+    ap.add_argument("--parts", default="abcde", help="which parts to run (default abcde; b needs a)")
     args = ap.parse_args()
     print(f"texturecmp {tc.__version__}; reference {REF!r}")
     lin_b, lab_b = chart.reference_patches(REF)
@@ -233,6 +278,9 @@ def main() -> None:
     if "d" in args.parts:
         print("\n(d) the same skin under other lights and cameras (texturecmp.measure, chart masked out)")
         print("\n".join(measure_pair()))
+    if "e" in args.parts:
+        print("\n(e) calibrated series (texturecmp.compare_series, calibration='auto')")
+        print("\n".join(series_targets()))
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "hard": hard, "timing": t}, indent=1, default=float))
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_images"
 PAIR = SAMPLES / "retake_pair"
 SERIES = SAMPLES / "series_scar"
-VERDICTS = ("improved", "worsened", "changed", "no detectable change", "not computable")
+VERDICTS = ("improved", "worsened", "changed", "no detectable change", "not computable", "not comparable")
 PHOTO_METRICS = [n for n, m in METRICS.items() if m.scope == "photo"]
 # PNG chunks that carry metadata (text, EXIF, time, ICC profile, physical size)
 METADATA_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME", b"iCCP", b"pHYs"}

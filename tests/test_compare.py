@@ -10,6 +10,7 @@ import pytest
 
 import texturecmp as tc
 from texturecmp.errors import MismatchedImagesError
+from texturecmp.compare import COLOUR_TRUTH_METRICS
 
 from conftest import NATIVE, SMALL, TREATMENTS, finite, phantom, photo_metrics, retake
 
@@ -102,13 +103,17 @@ NUISANCE_METRICS = [n for n in photo_metrics() if n.split(".")[0] in NUISANCE_FA
 @pytest.mark.parametrize("name", NUISANCE_METRICS)
 def test_mild_nuisance_retake_has_no_detectable_change(name, mild_retake_comparison):
     ch = mild_retake_comparison.changes[name]
+    if name in COLOUR_TRUTH_METRICS:  # no chart, colour reference or fixed light: never a verdict
+        assert ch.verdict == "not comparable" and ch.rule.startswith("no colour reference"), ch
+        return
     assert ch.verdict == "no detectable change", ch
 
 
 @pytest.mark.parametrize("name", NUISANCE_METRICS)
 def test_sample_retake_pair_has_no_detectable_change(name, sample_retake_comparison):
     ch = sample_retake_comparison.changes[name]
-    assert ch.verdict == "no detectable change", ch
+    expected = "not comparable" if name in COLOUR_TRUTH_METRICS else "no detectable change"
+    assert ch.verdict == expected, ch
 
 
 def test_nuisance_retake_is_aligned(mild_retake_comparison):
@@ -291,7 +296,7 @@ def test_rule_says_which_term_decided(with_repeat):
             assert ch.threshold == pytest.approx(max(s.z * ch.se, limit)), name
             assert ch.rule_kind == "quality_setting" or ch.threshold > limit, (name, ch.rule)
             continue
-        if ch.verdict == "not computable":
+        if ch.verdict in ("not computable", "not comparable"):  # not comparable: no colour truth
             continue
         sd = with_repeat.test_retest[name]
         u = math.sqrt(ch.se ** 2 + sd ** 2)
@@ -310,7 +315,9 @@ def test_without_repeat_the_capture_model_or_se_decides():
     assert c.test_retest is None and c.test_retest_mdc95() is None
     for name in photo_metrics():
         ch = c.changes[name]
-        assert ch.rule_kind in ("standard_error", "capture_model", "quality_setting", "value_missing"), ch.rule
+        kinds = ("not_comparable",) if name in COLOUR_TRUTH_METRICS else ("standard_error", "capture_model",
+                                                                           "quality_setting", "value_missing")
+        assert ch.rule_kind in kinds, ch.rule
 
 
 
@@ -456,6 +463,8 @@ def test_every_change_has_a_known_verdict(name, shifted):
     assert ch.unit == info.unit_px and ch.better == info.better
     allowed = {"no detectable change", "not computable"}
     allowed |= {"changed"} if info.better == "none" else {"improved", "worsened"}
+    if name in COLOUR_TRUTH_METRICS:  # whole-region colour without a colour truth
+        allowed = {"not comparable"}
     assert ch.verdict in allowed
 
 

@@ -120,12 +120,12 @@ _ENTRIES = [
     MetricInfo("pore.mean_diameter", "pore", "mm", "lower", "Mean equivalent diameter of the detected pores (NaN when there are none).", _REF_PORE, unit_px="px", px_power=1),
     MetricInfo("pore.area_fraction", "pore", "", "lower", "Fraction of the region covered by detected pores.", _REF_PORE, floor="abs"),
     # colour
-    MetricInfo("color.L", "color", _L, "none", "Mean CIE L* (D65, device sRGB) inside the region.", "CIE 15:2004 (CIELAB)", floor="abs"),
-    MetricInfo("color.a", "color", "a*", "none", "Mean CIE a* inside the region.", "CIE 15:2004 (CIELAB)", floor="abs"),
-    MetricInfo("color.b", "color", "b*", "none", "Mean CIE b* inside the region.", "CIE 15:2004 (CIELAB)", floor="abs"),
+    MetricInfo("color.L", "color", _L, "none", "Mean CIE L* (D65) inside the region: true CIE L*a*b* when the photo is colour-calibrated (chart), else device sRGB Lab.", "CIE 15:2004 (CIELAB)", floor="abs"),
+    MetricInfo("color.a", "color", "a*", "none", "Mean CIE a* (D65) inside the region (true CIE when colour-calibrated, else device sRGB).", "CIE 15:2004 (CIELAB)", floor="abs"),
+    MetricInfo("color.b", "color", "b*", "none", "Mean CIE b* (D65) inside the region (true CIE when colour-calibrated, else device sRGB).", "CIE 15:2004 (CIELAB)", floor="abs"),
     MetricInfo("color.ita_deg", "color", "°", "none", "Individual typology angle atan2(mean L* - 50, mean b*) in degrees.", "Chardon, Cretois & Hourseau 1991", floor="abs"),
-    MetricInfo("color.erythema_index", "color", "", "lower", "100 log10(R/G) of the region's mean linear-light R and G (device dependent).", _REF_EI, floor="abs"),
-    MetricInfo("color.melanin_index", "color", "", "none", "100 log10(1/R) of the region's mean linear-light R (device dependent).", _REF_EI, floor="abs"),
+    MetricInfo("color.erythema_index", "color", "", "lower", "100 log10(R/G) of the region's mean linear-light R and G (linear sRGB when colour-calibrated, else device dependent).", _REF_EI, floor="abs"),
+    MetricInfo("color.melanin_index", "color", "", "none", "100 log10(1/R) of the region's mean linear-light R (linear sRGB when colour-calibrated, else device dependent).", _REF_EI, floor="abs"),
     MetricInfo("color.unevenness", "color", "ΔE00", "lower", "RMS CIEDE2000 of the lightly smoothed region against its mean colour.", "Sharma, Wu & Dalal 2005 (CIEDE2000)"),
     # scar: lesion against reference
     MetricInfo("scar.delta_e00", "scar", "ΔE00", "lower", "CIEDE2000 between the mean Lab of the lesion and of the reference skin.", _REF_SCAR),

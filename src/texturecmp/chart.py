@@ -110,12 +110,14 @@ from texturecmp._filters import linearize
 from texturecmp.color import delta_e00
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
+from texturecmp.settings import CHART_REFERENCES
 
 __all__ = [
     "PATCH_NAMES",
     "REFERENCES",
     "METHODS",
     "ChartCorners",
+    "GreyCard",
     "Calibration",
     "find_chart",
     "read_patches",
@@ -135,13 +137,8 @@ PATCH_NAMES: tuple[str, ...] = (
     "white 9.5", "neutral 8", "neutral 6.5", "neutral 5", "neutral 3.5", "black 2",
 )
 
-#: Reference data sets (names of ``colour.CCS_COLOURCHECKERS``).
-REFERENCES: tuple[str, ...] = (
-    "ColorChecker24 - After November 2014",
-    "ColorChecker24 - Before November 2014",
-    "ColorChecker 2005",
-    "BabelColor Average",
-)
+#: Reference data sets (names of ``colour.CCS_COLOURCHECKERS``; also the values of ``Settings.chart_reference``).
+REFERENCES: tuple[str, ...] = CHART_REFERENCES
 
 #: Fitting methods of ``colour.characterisation.matrix_colour_correction`` and their default options.
 METHODS: Mapping[str, Mapping[str, int]] = {
@@ -308,6 +305,29 @@ class ChartCorners:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"points": [[x, y], ...]}`` (pixels, patches 1, 6, 24, 19)."""
         return {"points": [[round(x, 2), round(y, 2)] for x, y in self.points]}
+
+
+@dataclass(frozen=True, eq=False)
+class GreyCard:
+    """A marked neutral patch (grey card or white patch) in a photo: exposure and white balance only.
+
+    Parameters
+    ----------
+    mask : region
+        The patch: a boolean array or mask image of the photo's size, or a
+        :class:`texturecmp.Rect` / ``Ellipse`` / ``Polygon`` in its pixels.
+    reflectance : float, optional
+        Its luminance factor Y in (0, 1] (0.18 for an 18 % grey card): the gains then
+        also set the absolute exposure; without it only the white balance is set.
+    """
+
+    mask: Any
+    reflectance: float | None = None
+
+    def __post_init__(self) -> None:
+        r = self.reflectance
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not (0.0 < r <= 1.0)):
+            raise BadSettingsError(f"GreyCard.reflectance must be a number in (0, 1], got {r!r}")
 
 
 def _project(H: NDArray[np.float64], pts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -935,7 +955,11 @@ def calibrate_grey(image: Any, mask: Any, *, reflectance: float | None = None,
     img = load_image(image, name="image")
     from texturecmp.io import load_mask  # noqa: PLC0415
 
-    m = load_mask(mask, shape=img.shape, name="grey card")
+    from texturecmp.regions import resolve_region  # noqa: PLC0415
+
+    m = resolve_region(mask, img.shape, name="grey card", required_min=1)
+    if m is None:
+        raise BadMaskError("grey card: no mask given")
     if m.sum() < 25:
         raise BadMaskError(f"grey card: the mask holds {int(m.sum())} pixels, need at least 25")
     codes = img.pixels()[m]
@@ -1065,9 +1089,10 @@ def prepare_calibration(image: Any, calibration: Any = "auto", **options: Any) -
     ----------
     image : Image, path, bytes or array
         The photo.
-    calibration : "auto", ChartCorners, Calibration or None
-        ``"auto"``: detect the chart; ChartCorners: the chart there; a Calibration
-        already made for this photo: used as it is; None: no calibration.
+    calibration : "auto", ChartCorners, GreyCard, Calibration or None
+        ``"auto"``: detect the chart; ChartCorners: the chart there; GreyCard: exposure
+        and white balance from the marked neutral patch (:func:`calibrate_grey`); a
+        Calibration already made for this photo: used as it is; None: no calibration.
     **options
         Passed to :func:`calibrate` (method, reference, limits).
 
@@ -1078,11 +1103,17 @@ def prepare_calibration(image: Any, calibration: Any = "auto", **options: Any) -
         reports its message and measures uncalibrated, or refuses).
     mask : ndarray of bool or None
         The chart card (:func:`chart_mask`) whenever corners are known, even for a
-        refused fit (the chart is never skin); None without corners.
+        refused fit (the chart is never skin), or the grey card's mask; None without
+        either.
     """
     if calibration is None:
         return None, None
     img = load_image(image, name="image")
+    if isinstance(calibration, GreyCard):
+        from texturecmp.regions import resolve_region  # noqa: PLC0415
+
+        cal = calibrate_grey(img, calibration.mask, reflectance=calibration.reflectance)
+        return cal, resolve_region(calibration.mask, img.shape, name="grey card", required_min=1)
     if isinstance(calibration, Calibration):
         cal = calibration
     elif isinstance(calibration, ChartCorners):
@@ -1090,6 +1121,7 @@ def prepare_calibration(image: Any, calibration: Any = "auto", **options: Any) -
     elif isinstance(calibration, str) and calibration == "auto":
         cal = calibrate(img, **options)
     else:
-        raise BadSettingsError(f"calibration must be 'auto', a ChartCorners, a Calibration or None, got {calibration!r}")
+        raise BadSettingsError(f"calibration must be 'auto', a ChartCorners, a GreyCard, a Calibration or None, "
+                               f"got {calibration!r}")
     mask = None if cal.corners is None else chart_mask(img.shape, cal.corners)
     return cal, mask

@@ -41,7 +41,47 @@ def _fmt(v: float, digits: int = 4) -> str:
 def _settings(args):
     from texturecmp.settings import Settings
 
-    return Settings.from_file(args.settings) if args.settings else None
+    s = Settings.from_file(args.settings) if args.settings else None
+    if getattr(args, "fixed_light", False):
+        s = (s or Settings()).replace(fixed_light=True)
+    return s
+
+
+def _one_calibration(chart: str | None, grey: str | None, reflectance: float | None):
+    from texturecmp.chart import ChartCorners, GreyCard
+
+    if chart is not None and grey is not None:
+        raise TextureCmpError("give either --chart or --grey-card for a photo, not both")
+    if grey is not None:
+        return None if grey.lower() == "none" else GreyCard(grey, reflectance)
+    if chart is None or chart.lower() == "none":
+        return None
+    return "auto" if chart.lower() == "auto" else ChartCorners.parse(chart)
+
+
+def _calibration(args, n_photos: int):
+    """``calibration=`` from --chart / --grey-card: one value for every photo, or one per photo."""
+    charts, greys = getattr(args, "chart", None) or [], getattr(args, "grey_card", None) or []
+    refl = getattr(args, "grey_card_reflectance", None)
+    if refl is not None and not greys:
+        raise TextureCmpError("--grey-card-reflectance needs --grey-card")
+    if not charts and not greys:
+        return None
+    for opt, vals in (("--chart", charts), ("--grey-card", greys)):
+        if len(vals) not in (0, 1, n_photos):
+            raise TextureCmpError(f"{opt}: give it once (for every photo) or once per photo ({n_photos}), got {len(vals)}")
+    if len(charts) <= 1 and len(greys) <= 1:
+        return _one_calibration(charts[0] if charts else None, greys[0] if greys else None, refl)
+    per = []
+    for i in range(n_photos):
+        c = charts[i] if len(charts) == n_photos else (charts[0] if charts else None)
+        g = greys[i] if len(greys) == n_photos else (greys[0] if greys else None)
+        per.append(_one_calibration(c, g, refl))
+    return per
+
+
+def _colour(args, n_photos: int) -> dict:
+    return {"calibration": _calibration(args, n_photos), "colour_reference": getattr(args, "colour_reference", None)}
 
 
 def _regions(args) -> dict:
@@ -52,6 +92,11 @@ def _print_changes(cmp, out) -> None:
     print(f"{cmp.labels[0]} -> {cmp.labels[1]}    alignment: {cmp.alignment.message}", file=out)
     g = cmp.photometric.gains
     print(f"photometric correction (linear gains R G B): {g[0]:.3f} {g[1]:.3f} {g[2]:.3f} on the {cmp.photometric.region}", file=out)
+    for m, label in ((cmp.before, cmp.labels[0]), (cmp.after, cmp.labels[1])):
+        if m.calibration is not None:
+            print(f"colour calibration of {label}: {m.calibration['message']}", file=out)
+    truth = {"none": "none (whole-region colour metrics are not comparable)"}.get(cmp.colour_truth, cmp.colour_truth)
+    print(f"colour truth: {truth}", file=out)
     if not cmp.comparable:
         print(f"\nNOT COMPARABLE: {cmp.not_comparable_reason}; no metric is judged", file=out)
     else:
@@ -127,7 +172,7 @@ def _cmd_compare(args) -> int:
         raise TextureCmpError("--db needs --subject and --session (your identifiers for the record)")
     cmp = compare(args.before, args.after, **_regions(args), align=not args.no_align, baseline_repeat=args.baseline_repeat,
                   pixel_size_mm=args.pixel_size_mm, settings=_settings(args),
-                  labels=(Path(args.before).name, Path(args.after).name))
+                  labels=(Path(args.before).name, Path(args.after).name), **_colour(args, 2))
     _print_changes(cmp, sys.stdout)
     if args.json:
         _write_json(cmp.to_dict(), args.json)
@@ -152,7 +197,7 @@ def _cmd_series(args) -> int:
         names = [Path(p).name for p in args.images]
         labels = names if len(set(names)) == len(names) else list(args.images)
     ser = compare_series(args.images, labels=labels, **_regions(args), align=not args.no_align,
-                         pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
+                         pixel_size_mm=args.pixel_size_mm, settings=_settings(args), **_colour(args, len(args.images)))
     for c in ser.vs_baseline:
         _print_changes(c, sys.stdout)
         print("", file=sys.stdout)
@@ -168,9 +213,13 @@ def _cmd_measure(args) -> int:
     from texturecmp.measure import measure
 
     results = []
-    for path in args.images:
+    cal = _calibration(args, len(args.images))
+    for i, path in enumerate(args.images):
         photo = load_image(path, name=Path(path).name)  # errors name the photo
-        m = measure(photo, **_regions(args), pixel_size_mm=args.pixel_size_mm, settings=_settings(args))
+        m = measure(photo, **_regions(args), pixel_size_mm=args.pixel_size_mm, settings=_settings(args),
+                    calibration=cal[i] if isinstance(cal, list) else cal, colour_reference=args.colour_reference)
+        if m.calibration is not None:
+            print(f"  colour calibration: {m.calibration['message']}")
         results.append(m)
         print(f"{path}")
         for name, v in m.metrics.items():
@@ -198,6 +247,25 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", help="mask image of normal reference skin (default: a ring around the lesion)")
     p.add_argument("--pixel-size-mm", type=float, dest="pixel_size_mm", help="millimetres per pixel")
     p.add_argument("--settings", help="settings file (JSON or TOML) with the settings to change")
+    add_colour_options(p)
+
+
+def add_colour_options(p: argparse.ArgumentParser) -> None:
+    """The colour-truth options (also used by ``texturecmp batch``)."""
+    p.add_argument("--chart", action="append", metavar="auto|x1,y1,...,x4,y4",
+                   help="a ColorChecker in the photo: 'auto' to detect it, or the centres of patches 1, 6, 24, 19; "
+                        "once for every photo, or once per photo in order ('none' for a photo without)")
+    p.add_argument("--grey-card", action="append", dest="grey_card", metavar="MASK",
+                   help="mask image of a grey card or white patch (exposure and white balance only); once for every "
+                        "photo or once per photo")
+    p.add_argument("--grey-card-reflectance", type=float, dest="grey_card_reflectance", metavar="Y",
+                   help="the grey card's luminance factor (0.18 for an 18 %% card): also sets the exposure")
+    p.add_argument("--colour-reference", dest="colour_reference", metavar="MASK",
+                   help="mask image (baseline pixels) of untreated skin outside the treated area: the colour "
+                        "correction is estimated on it, and it is left out of the roi")
+    p.add_argument("--fixed-light", action="store_true", dest="fixed_light",
+                   help="light, exposure and camera were the same for every photo: no colour correction, colour "
+                        "metrics judged as taken (recorded in the settings)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,14 @@ transform); the baseline's regions and tile grid are carried into the follow-up 
 it, and each photo is measured **in its own pixel grid** (resampling would blur texture).
 Exposure and white balance of the follow-up are matched to the baseline with one gain
 per channel in linear light, estimated on the reference skin (or on the roi outside the
-lesion): never histogram equalisation. Each metric's change gets an uncertainty and a
+lesion): never histogram equalisation. The gains are never estimated on the region they
+then judge: with a colour chart in both photos (``calibration``) each photo is measured in
+true colour and no gains are estimated; with a ``colour_reference`` (untreated skin, left
+out of the roi) the gains come from it; with ``Settings.fixed_light`` none are applied.
+Without any of these colour truths the whole-region colour metrics
+(:data:`COLOUR_TRUTH_METRICS`) are "not comparable: no colour reference" (the gains
+match the skin's colour to the baseline's, so its change cannot be seen); scar colour is
+lesion against surround and stays valid. Each metric's change gets an uncertainty and a
 verdict (:mod:`texturecmp.uncertainty`). Pixel maps (ΔE00 between the aligned photos,
 local texture change, lesion visibility) are computed on images downsampled to
 ``map_max_side`` with the follow-up warped (Lanczos) into the baseline grid.
@@ -28,11 +35,12 @@ from texturecmp._version import __version__
 from texturecmp.align import Alignment, identity_alignment, register, warp_mask
 from texturecmp.catalogue import HEADLINE, METRICS
 from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
-from texturecmp.errors import AlignmentError, MismatchedImagesError
+from texturecmp.errors import AlignmentError, BadMaskError, BadSettingsError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
                                 resolve_regions)
-from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS
+from texturecmp.measure import photo_calibration
+from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, resolve_region
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, load_capture_model, pool_repeat,
                                     t_quantile)
@@ -40,7 +48,7 @@ from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, l
 T = TypeVar("T")
 
 __all__ = ["Change", "Headline", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
-           "prepare_series", "headline", "QUALITY_LIMITS"]
+           "prepare_series", "headline", "QUALITY_LIMITS", "COLOUR_TRUTH_METRICS", "COLOUR_TRUTHS"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,15 @@ class Photometric:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """Result of :func:`compare`: both measurements, alignment, correction, changes, warnings, maps."""
+    """Result of :func:`compare`: both measurements, alignment, correction, changes, warnings, maps.
+
+    ``colour_truth`` names what the pair's colour is judged against: ``"chart"`` (both
+    photos calibrated by a colour chart), ``"grey card"`` (both corrected by a chart or a
+    grey card, at least one a grey card: exposure and white balance only), ``"colour
+    reference"`` (gains from the marked untreated skin), ``"fixed light"``
+    (``Settings.fixed_light``: no gains) or ``"none"`` (the whole-region colour metrics
+    are then "not comparable": no colour reference).
+    """
 
     before: Measurement
     after: Measurement
@@ -141,6 +157,7 @@ class Comparison:
     test_retest: Mapping[str, float] | None = None
     version: str = __version__
     not_comparable_reason: str = ""
+    colour_truth: str = "none"
 
     @property
     def comparable(self) -> bool:
@@ -172,6 +189,7 @@ class Comparison:
             "changes": {k: c.to_dict() for k, c in self.changes.items()},
             "alignment": self.alignment.to_dict(),
             "photometric": self.photometric.to_dict(),
+            "colour_truth": self.colour_truth,
             "warnings": list(self.warnings),
             "test_retest_capture_sd": None if self.test_retest is None else {k: _f(v) for k, v in self.test_retest.items()},
             "test_retest_mdc95": self.test_retest_mdc95(),
@@ -252,6 +270,14 @@ class _Photo:
     photometric: Photometric | None = None
     measurement: Measurement | None = None
     warnings: list[str] = field(default_factory=list)
+    calibration: Any = None  # texturecmp.chart.Calibration or None
+    chart: np.ndarray | None = None  # the chart's or grey card's mask (never skin)
+    truth: str = "none"  # the colour truth of this photo's gains against the baseline
+
+    @property
+    def calibrated(self) -> bool:
+        c = self.calibration
+        return c is not None and c.ok and c.matrix is not None
 
 
 def _gray(img: Image) -> np.ndarray:
@@ -259,14 +285,21 @@ def _gray(img: Image) -> np.ndarray:
     return cv2.cvtColor(img.pixels(), cv2.COLOR_RGB2GRAY)
 
 
-def _linear_means(rgb: np.ndarray, mask: np.ndarray, bit_depth: int, max_samples: int = 1_000_000) -> np.ndarray:
-    """Mean linear-light R, G, B over mask, from a regular subsample of actual pixels."""
+def _linear_means(rgb: np.ndarray, mask: np.ndarray, bit_depth: int, max_samples: int = 1_000_000,
+                  calibration: Any = None) -> np.ndarray:
+    """Mean linear-light R, G, B over mask, from a regular subsample of actual pixels (corrected by
+    ``calibration`` first, when given: the colour the measurement sees)."""
     h, w = mask.shape
     k = max(1, int(math.sqrt(h * w / max_samples)))
     sub = rgb[::k, ::k][mask[::k, ::k]]
     if sub.shape[0] < 50:
         sub = rgb[mask]
-    return linearize(sub.reshape(-1, 1, 3), bit_depth).reshape(-1, 3).mean(axis=0, dtype=np.float64)
+    lin = linearize(sub.reshape(-1, 1, 3), bit_depth).reshape(-1, 3)
+    if calibration is not None:
+        from texturecmp.chart import apply_calibration  # noqa: PLC0415
+
+        lin = apply_calibration(lin, calibration)
+    return lin.mean(axis=0, dtype=np.float64)
 
 
 def _luminance(lin: np.ndarray) -> float:
@@ -282,12 +315,24 @@ class _Engine:
     """Holds the baseline and measures follow-ups against it (private)."""
 
     def __init__(self, baseline: Image, *, roi: Any, lesion: Any, reference: Any, align: bool,
-                 pixel_size_mm: float | None, settings: Settings, label: str):
+                 pixel_size_mm: float | None, settings: Settings, label: str, calibration: Mapping[str, Any] | None = None,
+                 colour_reference: Any = None, cal_cache: dict | None = None):
         self.s = settings
         self.p = pixel_size_mm
         self.align = align
         self.base = _Photo(baseline, label)
-        self.base.regions = resolve_regions(baseline.shape, roi, lesion, reference, settings)
+        self.cal_specs = dict(calibration or {})  # label -> the user's calibration of that photo
+        self.cal_cache = cal_cache if cal_cache is not None else {}  # label -> (Calibration, mask)
+        self.base.calibration, self.base.chart = self.calibrate(baseline, label)
+        cref = resolve_region(colour_reference, baseline.shape, name="colour_reference")
+        if cref is not None and self.base.chart is not None:
+            cref = cref & ~self.base.chart
+        if cref is not None and np.count_nonzero(cref) < MIN_REFERENCE_PIXELS:
+            raise BadMaskError(f"colour_reference: fewer than {MIN_REFERENCE_PIXELS} of its pixels lie outside the "
+                               "colour chart; mark more untreated skin")
+        self.cref = cref
+        exclude = self.base.chart if cref is None else (cref if self.base.chart is None else cref | self.base.chart)
+        self.base.regions = resolve_regions(baseline.shape, roi, lesion, reference, settings, exclude=exclude)
         self.grid, self.scar_grid = make_grids(self.base.regions, settings, pixel_size_mm)
         self.base.alignment = identity_alignment(baseline.shape, baseline.shape)
         self.base.photometric = Photometric((1.0, 1.0, 1.0), 1.0, 0.0, "none")
@@ -295,7 +340,17 @@ class _Engine:
         self.match_mask = r.reference if r.reference is not None else (r.roi & ~r.lesion if r.lesion is not None else r.roi)
         self.match_name = "reference skin" if r.reference is not None else ("roi outside the lesion" if r.lesion is not None else "roi")
         self.base_lin = _linear_means(baseline.pixels(), self.match_mask, baseline.bit_depth)
+        self.base_lin_seen = _linear_means(baseline.pixels(), self.match_mask, baseline.bit_depth,
+                                           calibration=self.base.calibration if self.base.calibrated else None)
+        self.base_cref_lin = None if cref is None else _linear_means(
+            baseline.pixels(), cref, baseline.bit_depth, calibration=self.base.calibration if self.base.calibrated else None)
         self._gray_base = None
+
+    def calibrate(self, img: Image, label: str) -> tuple[Any, np.ndarray | None]:
+        """The photo's calibration and chart mask (made once per label and kept in ``cal_cache``)."""
+        if label not in self.cal_cache:
+            self.cal_cache[label] = photo_calibration(img, self.cal_specs.get(label), self.s)
+        return self.cal_cache[label]
 
     def measure_baseline(self, reuse: Measurement | None = None, keep_colour: bool = False) -> None:
         """Measure the baseline; ``reuse``: its measurement without a lesion (same roi), whose
@@ -309,7 +364,7 @@ class _Engine:
             return
         self.base.measurement = measure_photo(self.base.img, r, settings=self.s, pixel_size_mm=self.p, grid=self.grid,
                                               scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
-                                              reuse=reuse, keep_colour=keep_colour)
+                                              reuse=reuse, keep_colour=keep_colour, calibration=self.base.calibration)
 
     def register(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> tuple[Alignment, tuple[str, ...]]:
         """The baseline -> ``img`` alignment (``gray``: its :func:`_gray`, when already made) and its
@@ -337,12 +392,21 @@ class _Engine:
         into it and estimate the photometric gains."""
         ph = _Photo(img, label)
         s = self.s
+        ph.calibration, ph.chart = self.calibrate(img, label)
         al, notes = aligned if aligned is not None else self.register(img, label, gray=gray)
         ph.warnings.extend(notes)
         ph.alignment = al
         r = self.base.regions
         m = al.matrix_array if al.method != "identity" else None
         roi = warp_mask(r.roi, al, img.shape) if m is not None else r.roi
+        cref = None
+        if self.cref is not None:
+            cref = warp_mask(self.cref, al, img.shape) if m is not None else self.cref
+        if ph.chart is not None:  # the follow-up's own chart or card is never skin
+            roi = roi & ~ph.chart
+            cref = cref & ~ph.chart if cref is not None else None
+        if cref is not None:
+            roi = roi & ~cref
         n_roi = int(np.count_nonzero(roi))
         if n_roi < MIN_ROI_PIXELS or n_roi < 0.2 * np.count_nonzero(r.roi) * al.scale**2:
             raise AlignmentError(f"after: only {n_roi} pixels of the region to measure fall inside photo '{label}'; "
@@ -358,18 +422,43 @@ class _Engine:
         ph.regions = Regions(roi, lesion, reference, carried)
         match = reference if reference is not None else (roi & ~lesion if lesion is not None else roi)
         lin = _linear_means(img.pixels(), match, img.bit_depth)
-        gains = tuple(float(g) for g in self.base_lin / np.maximum(lin, 1e-6))
-        ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)
+        ratio = _luminance(lin) / max(_luminance(self.base_lin), 1e-9)  # the capture's exposure, before any correction
         shift_L = _lstar(lin) - _lstar(self.base_lin)
-        ph.photometric = Photometric(gains, ratio, shift_L, self.match_name)
+        cal_a = ph.calibration if ph.calibrated else None
+        if self.base.calibrated and cal_a is not None:  # both in true colour: nothing to estimate on skin
+            kinds = {self.base.calibration.kind, cal_a.kind}
+            ph.truth = "chart" if kinds == {"chart"} else "grey card"
+            gains, region = (1.0, 1.0, 1.0), "none (colour chart)" if ph.truth == "chart" else "none (grey card)"
+            how = "corrected by the colour chart" if ph.truth == "chart" else "corrected by the grey card"
+        elif cref is not None and np.count_nonzero(cref) >= MIN_REFERENCE_PIXELS:
+            ph.truth, region = "colour reference", "colour reference skin"
+            lin_ref = _linear_means(img.pixels(), cref, img.bit_depth, calibration=cal_a)
+            gains = tuple(float(g) for g in self.base_cref_lin / np.maximum(lin_ref, 1e-6))
+            how = "corrected with per-channel gains on the colour reference skin"
+        elif s.fixed_light:
+            ph.truth, gains, region = "fixed light", (1.0, 1.0, 1.0), "none (fixed light)"
+            how = "not corrected (fixed light was stated)"
+        else:
+            lin_seen = lin if cal_a is None else _linear_means(img.pixels(), match, img.bit_depth, calibration=cal_a)
+            gains = tuple(float(g) for g in self.base_lin_seen / np.maximum(lin_seen, 1e-6))
+            region = self.match_name
+            how = f"corrected with per-channel gains on the {self.match_name}"
+        if self.cref is not None and ph.truth not in ("chart", "grey card", "colour reference"):
+            ph.warnings.append(f"the colour reference skin falls outside photo '{label}'; its colour has no reference")
+        if self.base.calibrated != (cal_a is not None):
+            which = self.base.label if self.base.calibrated else label
+            other = label if self.base.calibrated else self.base.label
+            ph.warnings.append(f"only photo '{which}' is colour-calibrated, photo '{other}' is not; "
+                               "their colours are not on one scale")
+        ph.photometric = Photometric(gains, ratio, shift_L, region)
         if abs(shift_L) > s.exposure_shift_max:
             ph.warnings.append(f"exposure of photo '{label}' differs by {100 * (ratio - 1):+.0f} % from the baseline "
-                               f"(ΔL* {shift_L:+.1f}); corrected with per-channel gains on the {self.match_name}")
+                               f"(ΔL* {shift_L:+.1f}); {how}")
         if al.ok and abs(al.scale - 1.0) > _SCALE_WARN:  # the skin is shown larger (closer) when the scale is > 1
             how = f"about {100 * (al.scale - 1):.0f} % closer" if al.scale > 1 else f"about {100 * (1 - al.scale):.0f} % farther"
             ph.warnings.append(f"photo '{label}' was taken {how} than the baseline; texture, pore and line metrics "
                                "depend on the distance: keep the camera at the baseline's distance")
-        if max(gains) / min(gains) > 1.15:
+        if ph.truth not in ("chart", "grey card") and max(gains) / min(gains) > 1.15:
             ph.warnings.append(f"white balance of photo '{label}' differs from the baseline (gains R {gains[0]:.2f}, "
                                f"G {gains[1]:.2f}, B {gains[2]:.2f}); corrected, but use one light and camera setting")
         return ph
@@ -380,7 +469,8 @@ class _Engine:
         grid = self.grid.mapped(m, al.scale)
         scar_grid = self.scar_grid.mapped(m, al.scale) if self.scar_grid is not None else None
         ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
-                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'")
+                                       scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'",
+                                       calibration=ph.calibration)
 
 
 def _orientation(shape: Sequence[int]) -> str:
@@ -433,14 +523,67 @@ QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipp
                    "quality.specular_fraction": "specular_max"}
 
 
+#: Whole-region colour metrics: absolute colour, which needs a colour truth (a chart, a colour
+#: reference or fixed light) to be compared; without one they are "not comparable".
+COLOUR_TRUTH_METRICS = ("color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index", "color.melanin_index")
+
+#: The values of :attr:`Comparison.colour_truth`.
+COLOUR_TRUTHS = ("chart", "grey card", "colour reference", "fixed light", "none")
+
+_NO_COLOUR_REFERENCE = ("no colour reference: the colour was matched on this skin; show a colour chart, mark "
+                        "untreated skin as colour reference or state fixed light")
+
+
+def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
+    """The SD that two chart calibrations add to a change of each colour-truth metric.
+
+    A chart correction predicts a colour it was not fitted on (skin) about as well as it
+    predicts a left-out patch: each photo's leave-one-patch-out RMS ΔE00 ``e`` is taken as
+    the RMS error of the skin's corrected colour, split evenly over L*, a*, b* (SD
+    ``e / sqrt(3)`` each). It is carried to each metric through the metric's derivative
+    with respect to L*a*b* at the baseline's colour (numerical, through linear sRGB for the
+    erythema and melanin indices) and the two photos' terms are added in quadrature.
+    """
+    e2 = 0.0
+    for m in (mb, ma):
+        c = m.calibration or {}
+        loo = [v for v in (c.get("patch_de00_loo") or ()) if v is not None and math.isfinite(v)]
+        if c.get("applied") and loo:
+            e2 += float(np.mean(np.square(loo)))
+    if e2 == 0.0:
+        return {}
+    sd = math.sqrt(e2 / 3.0)
+    L, a, b = (mb.value(k) for k in ("color.L", "color.a", "color.b"))
+    if not all(math.isfinite(v) for v in (L, a, b)):
+        return {}
+
+    def metrics_of(lab: np.ndarray) -> np.ndarray:
+        from texturecmp.chart import _RGB2XYZ, _WHITE_D65  # noqa: PLC0415
+
+        fy = (lab[0] + 16.0) / 116.0
+        f = np.array([fy + lab[1] / 500.0, fy, fy - lab[2] / 200.0])
+        xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE_D65
+        rgb = np.maximum(np.linalg.solve(_RGB2XYZ, xyz), 1e-6)
+        return np.array([lab[0], lab[1], lab[2], math.degrees(math.atan2(lab[0] - 50.0, lab[2])),
+                         100.0 * math.log10(rgb[0] / rgb[1]), 100.0 * math.log10(1.0 / rgb[0])])
+
+    x0 = np.array([L, a, b])
+    J = np.stack([(metrics_of(x0 + h) - metrics_of(x0 - h)) / 0.2 for h in np.eye(3) * 0.1], axis=1)  # (6, 3)
+    return {n: float(sd * np.linalg.norm(J[i])) for i, n in enumerate(COLOUR_TRUTH_METRICS)}
+
+
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
-             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "") -> dict[str, Change]:
+             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "",
+             colour_truth: str = "none") -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
     ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
     ``not_comparable``: the reason the photos cannot be compared (every verdict is then
-    "not comparable")."""
+    "not comparable"); ``colour_truth`` (:data:`COLOUR_TRUTHS`): "none" makes the
+    :data:`COLOUR_TRUTH_METRICS` "not comparable"; "chart" adds the calibrations'
+    uncertainty to their capture SD (:func:`_calibration_sd`)."""
     out: dict[str, Change] = {}
+    cal_sd = _calibration_sd(mb, ma) if colour_truth == "chart" else {}
     model = load_capture_model()
     steps = (mb.image.get("jpeg_dc_step"), ma.image.get("jpeg_dc_step"))
     for name, info in METRICS.items():
@@ -461,9 +604,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                 note = note or "percent undefined: the baseline value is 0"
         else:
             pct = 100.0 * delta / abs(b)
-        if not_comparable:
+        if not_comparable or (colour_truth == "none" and name in COLOUR_TRUTH_METRICS):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, math.nan, math.nan, False, "not comparable",
-                               not_comparable, note, math.nan, "not_comparable", se)
+                               not_comparable or _NO_COLOUR_REFERENCE, note, math.nan, "not_comparable", se)
             continue
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
@@ -487,6 +630,8 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
         cap_df, kind = math.inf, "capture_model"
         if repeat is not None and name in repeat:
             cap, cap_df, kind = repeat[name], s.capture_prior_df + 1.0, "test_retest_pooled"
+        if name in cal_sd:  # the charts' own error, which a retake of a calibrated photo carries
+            cap = math.hypot(cap, cal_sd[name])
         d = decide(delta, b, a, better=info.better, se=se, se_df=se_df, capture_sd=cap, capture_df=cap_df, z=s.z,
                    capture_rule=kind)
         out[name] = Change(name, unit, info.better, b, a, delta, pct, d.uncertainty, d.threshold, d.detectable,
@@ -629,7 +774,8 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
     reason = _not_comparable(b, a, al)
-    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason)
+    truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason, truth)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)
@@ -646,9 +792,12 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
     else:
         base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
     pixel_maps = _maps(base_for_maps, a, rel) if maps else {}
+    if truth == "grey card":
+        warnings.append("a grey card set exposure and white balance only: colour is true for one camera, "
+                        "not across cameras")
     return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
                       MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if retest is None else MappingProxyType(dict(retest)),
-                      not_comparable_reason=reason)
+                      not_comparable_reason=reason, colour_truth=truth)
 
 
 def _fine_ratio(m: Measurement) -> float:
@@ -690,11 +839,35 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
     return out
 
 
+_REPEAT = "baseline repeat"
+
+
+def _calibration_specs(calibration: Any, labels: Sequence[str]) -> dict[str, Any]:
+    """Each photo's calibration argument, by label (the baseline repeat's under ``_REPEAT``).
+
+    ``"auto"``, a ChartCorners or a GreyCard applies to every photo (the same framing);
+    a list or tuple gives one per photo (None: that photo has none), optionally one more
+    for the baseline repeat (by default it takes the baseline's)."""
+    if calibration is None:
+        return {}
+    if isinstance(calibration, (list, tuple)):
+        items = list(calibration)
+        if len(items) not in (len(labels), len(labels) + 1):
+            raise BadSettingsError(f"calibration: got {len(items)} entries for {len(labels)} photos; give one per photo "
+                                   "(and optionally one more for the baseline repeat)")
+        out = dict(zip(labels, items))
+        out[_REPEAT] = items[len(labels)] if len(items) > len(labels) else items[0]
+        return out
+    return {lab: calibration for lab in list(labels) + [_REPEAT]}
+
+
 def _open(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, reference, align, pixel_size_mm,
-          settings) -> tuple[_Engine, list[Image], list[np.ndarray | None]]:
+          settings, calibration: Any = None, colour_reference: Any = None
+          ) -> tuple[_Engine, list[Image], list[np.ndarray | None]]:
     """Decode the photos side by side (the first failure in order is raised) and set up the engine."""
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
+    specs = _calibration_specs(calibration, labels)
 
     def open_photo(i: int) -> tuple[Image, _Engine | np.ndarray | None]:
         img = load_image(images[i], name=f"photo '{labels[i]}'")
@@ -702,7 +875,7 @@ def _open(images: Sequence[Any], labels: Sequence[str], *, roi, lesion, referenc
             return img, _gray(img) if align else None
         # the baseline's regions are resolved while the follow-ups are still decoding
         return img, _Engine(img, roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p,
-                            settings=s, label=labels[0])
+                            settings=s, label=labels[0], calibration=specs, colour_reference=colour_reference)
 
     opened = pool_map(open_photo, range(len(images)))
     return opened[0][1], [o[0] for o in opened], [o[1] for o in opened]
@@ -748,7 +921,7 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
                   for im, lab, gr, al in zip(imgs[1:], labels[1:], grays[1:], aligned[1:])]
         rep = None
         if repeat is not None:
-            rep = eng.prepare(load_image(repeat, name="baseline_repeat"), "baseline repeat", aligned=aligned[-1])
+            rep = eng.prepare(load_image(repeat, name="baseline_repeat"), _REPEAT, aligned=aligned[-1])
         if reuse is not None:
             measure(follow, rep)
         return follow, rep
@@ -782,7 +955,8 @@ def _series_labels(images: Sequence[Any], labels: Sequence[str] | None) -> list[
 
 def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None, align: bool = True,
             baseline_repeat: Any = None, pixel_size_mm: float | None = None, settings: Any = None,
-            labels: tuple[str, str] = ("baseline", "follow-up")) -> Comparison:
+            labels: tuple[str, str] = ("baseline", "follow-up"), calibration: Any = None,
+            colour_reference: Any = None) -> Comparison:
     """Compare a baseline photo with a follow-up of the same skin area.
 
     Parameters
@@ -802,6 +976,18 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
     settings : Settings, mapping or file, optional
     labels : (str, str)
         Session names used in warnings and tables.
+    calibration : "auto", ChartCorners, GreyCard, Calibration, a list of them, or None
+        A colour chart or grey card in the photos (:func:`texturecmp.measure`): one value
+        for every photo, or a list with one per photo (None for a photo without). When
+        both photos are calibrated by a chart, colour is compared in true CIE L*a*b* and
+        no gains are estimated on skin (``colour_truth`` "chart"); a grey card in both
+        sets exposure and white balance only ("grey card").
+    colour_reference : region, optional
+        Untreated skin outside the treated area, in the baseline's pixels (carried into the
+        follow-up by the registration, left out of the roi): the exposure / white-balance
+        gains are estimated on it (``colour_truth`` "colour reference"). Without a chart,
+        colour reference or ``Settings.fixed_light`` the whole-region colour metrics
+        (:data:`COLOUR_TRUTH_METRICS`) are "not comparable: no colour reference".
 
     Returns
     -------
@@ -813,14 +999,16 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
     """
     labels = list(labels)
     eng, imgs, grays = _open([before, after], labels, roi=roi, lesion=lesion, reference=reference, align=align,
-                             pixel_size_mm=pixel_size_mm, settings=settings)
+                             pixel_size_mm=pixel_size_mm, settings=settings, calibration=calibration,
+                             colour_reference=colour_reference)
     follow, retest = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
     return _comparison(eng, eng.base, follow[0], retest)
 
 
 def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, lesion: Any = None,
                    reference: Any = None, align: bool = True, baseline_repeat: Any = None,
-                   pixel_size_mm: float | None = None, settings: Any = None) -> Series:
+                   pixel_size_mm: float | None = None, settings: Any = None, calibration: Any = None,
+                   colour_reference: Any = None) -> Series:
     """Compare a baseline (first image) with each follow-up, and each follow-up with the previous session.
 
     Parameters are those of :func:`compare`; ``labels`` names the sessions (default
@@ -829,7 +1017,8 @@ def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     images = list(images)
     labels = _series_labels(images, labels)
     eng, imgs, grays = _open(images, labels, roi=roi, lesion=lesion, reference=reference, align=align,
-                             pixel_size_mm=pixel_size_mm, settings=settings)
+                             pixel_size_mm=pixel_size_mm, settings=settings, calibration=calibration,
+                             colour_reference=colour_reference)
     follow, retest = _measure_all(eng, imgs, labels, grays=grays, repeat=baseline_repeat)
     return _series(eng, labels, follow, retest)
 
@@ -848,9 +1037,14 @@ class PreparedSeries:
 
     def __init__(self, eng: _Engine, imgs: Sequence[Image], labels: Sequence[str],
                  aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None], repeat: Image | None,
-                 roi: Any, align: bool) -> None:
+                 roi: Any, align: bool, colour_reference: Any = None) -> None:
         self._eng0, self._imgs, self._labels = eng, tuple(imgs), tuple(labels)
         self._aligned, self._repeat, self._roi, self._align = tuple(aligned), repeat, roi, align
+        self._cref = colour_reference
+        for im, lab in zip(self._imgs[1:], self._labels[1:]):  # every calibration made once, here
+            eng.calibrate(im, lab)
+        if repeat is not None:
+            eng.calibrate(repeat, _REPEAT)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -866,7 +1060,8 @@ class PreparedSeries:
         :func:`compare_series`)."""
         e0 = self._eng0
         eng = _Engine(self._imgs[0], roi=self._roi, lesion=lesion, reference=reference, align=self._align,
-                      pixel_size_mm=e0.p, settings=e0.s, label=self._labels[0])
+                      pixel_size_mm=e0.p, settings=e0.s, label=self._labels[0], calibration=e0.cal_specs,
+                      colour_reference=self._cref, cal_cache=dict(e0.cal_cache))
         follow, retest = _measure_all(eng, self._imgs, self._labels, repeat=self._repeat, aligned=self._aligned,
                                    reuse=e0.base.measurement)
         return _series(eng, self._labels, follow, retest)
@@ -874,7 +1069,7 @@ class PreparedSeries:
 
 def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None, roi: Any = None, align: bool = True,
                    baseline_repeat: Any = None, pixel_size_mm: float | None = None,
-                   settings: Any = None) -> PreparedSeries:
+                   settings: Any = None, calibration: Any = None, colour_reference: Any = None) -> PreparedSeries:
     """Decode and register a series and measure its baseline before the lesion is known.
 
     Parameters are those of :func:`compare_series` without ``lesion`` and ``reference``;
@@ -886,16 +1081,17 @@ def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     images = list(images)
     labels = _series_labels(images, labels)
     eng, imgs, grays = _open(images, labels, roi=roi, lesion=None, reference=None, align=align,
-                             pixel_size_mm=pixel_size_mm, settings=settings)
+                             pixel_size_mm=pixel_size_mm, settings=settings, calibration=calibration,
+                             colour_reference=colour_reference)
 
     def registrations() -> tuple[list[tuple[Alignment, tuple[str, ...]] | None], Image | None]:
         aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
         repeat = None
         if baseline_repeat is not None:
             repeat = load_image(baseline_repeat, name="baseline_repeat")
-            aligned.append(eng.register(repeat, "baseline repeat"))
+            aligned.append(eng.register(repeat, _REPEAT))
         return aligned, repeat
 
     with opencv_serial():
         aligned, repeat = _beside(lambda: eng.measure_baseline(keep_colour=True), registrations)
-    return PreparedSeries(eng, imgs, labels, aligned, repeat, roi, align)
+    return PreparedSeries(eng, imgs, labels, aligned, repeat, roi, align, colour_reference)

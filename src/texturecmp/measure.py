@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -67,6 +67,9 @@ class Measurement:
     settings : the Settings used.
     regions : area and shape or mask hash of roi, lesion and reference.
     warnings : plain-words quality warnings.
+    calibration : the colour calibration of the photo (:meth:`texturecmp.chart.Calibration.to_dict`
+        with ``"applied"``: whether its correction was applied before L*a*b*), or None
+        when no chart or grey card was asked for.
     """
 
     metrics: Mapping[str, MetricValue]
@@ -77,6 +80,12 @@ class Measurement:
     warnings: tuple[str, ...] = ()
     version: str = __version__
     _internal: dict = field(default_factory=dict, repr=False, compare=False)
+    calibration: Mapping[str, Any] | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """True when a chart or grey card correction was applied before L*a*b*."""
+        return bool(self.calibration and self.calibration.get("applied"))
 
     def __getitem__(self, name: str) -> MetricValue:
         return self.metrics[name]
@@ -101,6 +110,7 @@ class Measurement:
                 "image": dict(self.image),
                 "pixel_size_mm": self.pixel_size_mm,
                 "regions": dict(self.regions),
+                "calibration": None if self.calibration is None else dict(self.calibration),
                 "settings": self.settings.to_dict(),
                 "settings_sha256": self.settings.hash,
             },
@@ -125,11 +135,17 @@ class Regions:
     info: dict
 
 
-def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: Any, settings: Settings) -> Regions:
-    """Masks from the user's region arguments, with the default roi and reference ring."""
+def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: Any, settings: Settings, *,
+                    exclude: np.ndarray | None = None) -> Regions:
+    """Masks from the user's region arguments, with the default roi and reference ring.
+
+    ``exclude``: pixels that are never skin to measure (a colour chart, a grey card, the
+    colour reference skin): taken out of the roi, hence of the lesion and reference."""
     roi_m = resolve_region(roi, shape, name="roi")
     if roi_m is None:
         roi_m = np.ones(shape, bool)
+    if exclude is not None:
+        roi_m = roi_m & ~exclude
     les_m = resolve_region(lesion, shape, name="lesion")
     if les_m is not None:
         les_m &= roi_m
@@ -179,7 +195,7 @@ def _check_tiles(roi: np.ndarray, grid: TileGrid, px_per_mm: float) -> None:
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo", reuse: Measurement | None = None,
-                  keep_colour: bool = False) -> Measurement:
+                  keep_colour: bool = False, calibration: Any = None) -> Measurement:
     """Measure one loaded photo with resolved masks and given tile grids (used by measure and compare).
 
     ``reuse``: a measurement of the same photo with the same roi, grid, settings, pixel size
@@ -187,18 +203,31 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     and only the families it lacks (the scar family) are computed; if it was made with
     ``keep_colour`` (it then holds its colour grids, about 8 bytes a pixel), without a
     full-resolution pass.
+
+    ``calibration``: a :class:`texturecmp.chart.Calibration` of this photo; when ``ok`` its
+    correction is applied to linear light before L*, L*a*b* and the linear R, G of every
+    family (true colour instead of device colour), the ``gains`` after it.
     """
     prior = None
+    cal = calibration if calibration is not None and calibration.ok and calibration.matrix is not None else None
     if reuse is not None:
         prior = reuse._internal
         if (reuse.image.get("sha256") != img.sha256 or prior["grid"] != grid or reuse.settings.hash != settings.hash
                 or reuse.pixel_size_mm != pixel_size_mm or prior["gains"] != _gains(gains)
+                or prior.get("calibration") is not cal
                 or not np.array_equal(prior["regions"].roi, regions.roi)):
-            raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size or gains")
+            raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size, gains or calibration")
     with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
-        return _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
-                              scar_grid=scar_grid, gains=gains, warn_label=warn_label, prior=prior,
-                              keep_colour=keep_colour)
+        m = _measure_photo(img, regions, settings=settings, pixel_size_mm=pixel_size_mm, grid=grid,
+                           scar_grid=scar_grid, gains=gains, warn_label=warn_label, prior=prior,
+                           keep_colour=keep_colour, cal=cal)
+    if calibration is None:
+        return m
+    info = {**calibration.to_dict(), "applied": cal is not None}
+    warns = m.warnings
+    if cal is None:
+        warns = warns + (f"{warn_label}: {calibration.message}; measured in device colour",)
+    return replace(m, calibration=MappingProxyType(info), warnings=warns)
 
 
 def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, float]:
@@ -206,7 +235,7 @@ def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, floa
 
 
 def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
-                  grid: TileGrid, scar_grid: TileGrid | None, g: tuple[float, float, float]) -> Context:
+                  grid: TileGrid, scar_grid: TileGrid | None, g: tuple[float, float, float], cal: Any = None) -> Context:
     """The light and detail passes over the photo: the context every family reads."""
     # Linear light; L* at full resolution from the luminance (texture needs every pixel).
     # Colour (Lab, linear R and G) is only ever averaged or smoothed, so photos over 2 MP
@@ -231,8 +260,13 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     L_kd = np.empty((h // kd, w // kd), np.float32) if boxed else None
     roi_kd = np.empty_like(L_kd) if boxed and not roi_all else None
 
+    if cal is not None:
+        from texturecmp.chart import apply_calibration  # noqa: PLC0415
+
     def light(y0: int, y1: int) -> dict[str, np.ndarray]:
         lin = linearize(px_src[y0:y1], img.bit_depth)
+        if cal is not None:  # true linear sRGB (D65); the same bits for a pixel whatever the strip
+            lin = apply_calibration(lin, cal)
         L[y0:y1] = lightness(lin, g)
         part = {}
         if not roi_all:
@@ -306,7 +340,7 @@ def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Se
 
 def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                    grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
-                   warn_label: str, prior: dict | None, keep_colour: bool) -> Measurement:
+                   warn_label: str, prior: dict | None, keep_colour: bool, cal: Any = None) -> Measurement:
     s = settings
     px = lambda mm: s.px(mm, pixel_size_mm)  # noqa: E731
     g = _gains(gains)
@@ -328,7 +362,8 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         maps = {k: prior[k] for k in ("small_lin", "texture_rms")}  # they do not depend on the lesion
         jobs = []
     else:
-        ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g)
+        ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g,
+                            cal=cal)
         jobs = [("maps", functools.partial(_small_maps, ctx, px))]  # takes a thread as the families finish
     jobs = [(f.name, functools.partial(f.stats, ctx)) for f in active] + jobs
     all_stats = dict(zip([name for name, _ in jobs], pool_map(lambda job: job[1](), jobs)))
@@ -358,6 +393,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
         "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
         "visibility": ctx.extras.get("visibility"), "regions": regions, "stats": kept_stats, "gains": g,
+        "calibration": cal,
     }
     if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
         internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
@@ -399,7 +435,8 @@ def _quality_warnings(m: Mapping[str, MetricValue], s: Settings, label: str) -> 
 
 
 def measure(image: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None,
-            pixel_size_mm: float | None = None, settings: Any = None) -> Measurement:
+            pixel_size_mm: float | None = None, settings: Any = None, calibration: Any = None,
+            colour_reference: Any = None) -> Measurement:
     """Measure every metric of one photo.
 
     Parameters
@@ -413,14 +450,41 @@ def measure(image: Any, *, roi: Any = None, lesion: Any = None, reference: Any =
     pixel_size_mm : float, optional
         Millimetres per pixel; lengths and areas are then in mm.
     settings : Settings, mapping or settings file, optional
+    calibration : "auto", ChartCorners, GreyCard, Calibration or None, optional
+        A colour chart in the photo (``"auto"``: detect it; :class:`texturecmp.chart.ChartCorners`:
+        the centres of its corner patches) or a marked grey card
+        (:class:`texturecmp.chart.GreyCard`), fitted with ``settings.chart_method`` and
+        ``settings.chart_reference``. An accepted fit is applied before L*a*b*
+        (true CIE L*a*b* instead of device colour); a refused one is reported in the
+        warnings and the photo is measured in device colour. The chart or card is left
+        out of the roi either way. Default None: device colour.
+    colour_reference : region, optional
+        Untreated skin kept as the colour reference of a comparison (:func:`texturecmp.compare`):
+        left out of the roi, so the region measured never includes it.
 
     Returns
     -------
     Measurement
+        ``calibration`` says what was fitted and whether it was applied.
     """
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
     img = load_image(image, name="image")
-    regions = resolve_regions(img.shape, roi, lesion, reference, s)
+    cal, exclude = photo_calibration(img, calibration, s)
+    cref = resolve_region(colour_reference, img.shape, name="colour_reference")
+    if cref is not None:
+        exclude = cref if exclude is None else exclude | cref
+    regions = resolve_regions(img.shape, roi, lesion, reference, s, exclude=exclude)
     grid, scar_grid = make_grids(regions, s, p)
-    return measure_photo(img, regions, settings=s, pixel_size_mm=p, grid=grid, scar_grid=scar_grid)
+    return measure_photo(img, regions, settings=s, pixel_size_mm=p, grid=grid, scar_grid=scar_grid, calibration=cal)
+
+
+def photo_calibration(img: Image, calibration: Any, settings: Settings) -> tuple[Any, np.ndarray | None]:
+    """The calibration of one photo and the mask of its chart or grey card (None, None without one)."""
+    if calibration is None:
+        return None, None
+    from texturecmp.chart import prepare_calibration  # noqa: PLC0415 (imports colour-science on first use)
+    from texturecmp.settings import CHART_METHODS  # noqa: PLC0415
+
+    return prepare_calibration(img, calibration, method=CHART_METHODS[settings.chart_method],
+                               reference=settings.chart_reference)

@@ -22,7 +22,14 @@ from typing import Any, Mapping
 
 from texturecmp.errors import BadSettingsError
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "CHART_METHODS"]
+
+#: Settings.chart_method -> the method name of ``colour.characterisation.matrix_colour_correction``.
+CHART_METHODS = {"cheung2004": "Cheung 2004", "finlayson2015": "Finlayson 2015", "vandermonde": "Vandermonde"}
+
+#: Settings.chart_reference: the names of ``texturecmp.chart.REFERENCES`` (colour-science's data sets).
+CHART_REFERENCES = ("ColorChecker24 - After November 2014", "ColorChecker24 - Before November 2014",
+                    "ColorChecker 2005", "BabelColor Average")
 
 
 def _pair(name: str, value: Any) -> tuple[float, float]:
@@ -86,6 +93,16 @@ class Settings:
         align_max_side [768]: long side of the downsampled images registration works
         on; min_correlation [0.3]; min_overlap [0.5]; map_max_side [768]: long side of
         the exported maps.
+    Colour truth
+        fixed_light [False]: the user states that light, exposure and camera were the
+        same for every photo: the follow-up's colour is then taken as it is (no gains
+        estimated on skin) and the whole-region colour metrics get verdicts without a
+        chart or colour reference. Recorded in provenance (and in the settings hash).
+        chart_method ["cheung2004"]: how a colour chart's correction is fitted
+        (colour-science ``matrix_colour_correction``): ``"cheung2004"`` (a 3 x 3
+        matrix), ``"finlayson2015"`` (root-polynomial, degree 2) or ``"vandermonde"``
+        (an affine 3 x 4 map). chart_reference ["ColorChecker24 - After November 2014"]:
+        the chart's reference data (``texturecmp.chart.REFERENCES``).
     """
 
     nominal_pixel_size_mm: float = 0.05
@@ -123,6 +140,9 @@ class Settings:
     min_correlation: float = 0.3
     min_overlap: float = 0.5
     map_max_side: int = 768
+    fixed_light: bool = False
+    chart_method: str = "cheung2004"
+    chart_reference: str = "ColorChecker24 - After November 2014"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -137,6 +157,16 @@ class Settings:
                 if not sig or any(not (s > 0 and math.isfinite(s)) for s in sig):
                     raise BadSettingsError(f"settings.{f.name}: expected a list of positive numbers, got {v!r}")
                 object.__setattr__(self, f.name, sig)
+            elif f.name == "fixed_light":
+                if not isinstance(v, bool):
+                    raise BadSettingsError(f"settings.fixed_light: expected true or false, got {v!r}")
+            elif f.name == "chart_method":
+                if v not in CHART_METHODS:
+                    raise BadSettingsError(f"settings.chart_method: expected one of {', '.join(CHART_METHODS)}, got {v!r}")
+            elif f.name == "chart_reference":
+                if v not in CHART_REFERENCES:
+                    raise BadSettingsError(f"settings.chart_reference: expected one of {', '.join(map(repr, CHART_REFERENCES))}, "
+                                           f"got {v!r}")
             elif f.type in ("int",) or isinstance(f.default, int) and not isinstance(f.default, bool):
                 self._check_int(f.name, v, 1)
             else:

@@ -375,6 +375,8 @@ def run_cli(args: argparse.Namespace) -> int:
     unusable output) are raised for the caller to report with exit status 2.
     """
     settings = Settings.from_file(args.settings) if args.settings else None
+    if getattr(args, "fixed_light", False):  # a setting: in every row's settings hash
+        settings = (settings or Settings()).replace(fixed_light=True)
     df = score_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, settings=settings,
                      progress=not args.no_progress, output=args.output, resume=args.resume, fmt=args.format,
                      db=args.db)
@@ -415,6 +417,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
                    help="also store each scored follow-up's comparison record in this records store (SQLite file or "
                         "postgresql:// URL; see 'texturecmp records')")
     p.add_argument("--no-progress", action="store_true", help="no progress bar and summary on stderr")
+    p.add_argument("--fixed-light", action="store_true", dest="fixed_light",
+                   help="light, exposure and camera were the same for every photo: colour metrics are judged as "
+                        "taken (Settings.fixed_light; without it, or a chart, they are not comparable)")
     p.set_defaults(func=run_cli)
     return p
 

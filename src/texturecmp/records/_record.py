@@ -251,6 +251,18 @@ def _regions(regions: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (None if regions.get(k) is None else dict(regions[k])) for k in ("roi", "lesion", "reference")}
 
 
+_CALIBRATION_KEYS = ("kind", "ok", "applied", "message", "reasons", "method", "reference", "source", "de00_mean",
+                     "de00_max", "loo_mean", "loo_max", "de00_before_mean", "excluded", "corners")
+
+
+def _calibration(m: Any) -> dict[str, Any] | None:
+    """The photo's colour calibration as the record keeps it (method, patch errors, reference data)."""
+    cal = getattr(m, "calibration", None)
+    if cal is None:
+        return None
+    return {k: cal[k] for k in _CALIBRATION_KEYS if k in cal}
+
+
 def _metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {name: mv.to_dict() for name, mv in metrics.items()}
 
@@ -322,7 +334,8 @@ def measurement_record(m: Any, *, subject: str, session: str, date: Any = None) 
         A bad identifier or date (the message names the argument).
     """
     rec = {"kind": "measurement", **_common(subject, session, date, m.settings, m.version, m.pixel_size_mm),
-           "photo": _photo(m.image), "regions": _regions(m.regions), "metrics": _metrics(m.metrics)}
+           "photo": _photo(m.image), "regions": _regions(m.regions), "metrics": _metrics(m.metrics),
+           "calibration": _calibration(m)}
     warnings = _scrub(m.warnings, {})
     rec["warnings"] = [w.replace("a photo", "the photo") for w in warnings]
     rec["quality_flags"] = _flags(rec["warnings"])
@@ -358,13 +371,14 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
     if baseline_session == session:
         raise BadRecordError(f"baseline_session: must differ from session (both {session!r})")
     rec = {"kind": "comparison", **_common(subject, session, date, c.settings, c.version, c.pixel_size_mm),
-           "photo": _photo(c.after.image), "regions": _regions(c.after.regions), "metrics": _metrics(c.after.metrics)}
+           "photo": _photo(c.after.image), "regions": _regions(c.after.regions), "metrics": _metrics(c.after.metrics),
+           "calibration": _calibration(c.after)}
     labels = {c.labels[0]: baseline_session, c.labels[1]: session}
     rec["warnings"] = _scrub(c.warnings, labels)
     rec["quality_flags"] = _flags(rec["warnings"], bool(c.alignment.ok))
     rec["baseline"] = {"session": baseline_session, "date": normalize_date(baseline_date, name="baseline_date"),
                        "photo": _photo(c.before.image), "regions": _regions(c.before.regions),
-                       "metrics": _metrics(c.before.metrics)}
+                       "metrics": _metrics(c.before.metrics), "calibration": _calibration(c.before)}
     changes = {}
     for name, ch in c.changes.items():
         d = ch.to_dict()
@@ -375,6 +389,7 @@ def comparison_record(c: Any, *, subject: str, session: str, date: Any = None, b
     rec["changes"] = changes
     rec["alignment"] = c.alignment.to_dict()
     rec["photometric"] = c.photometric.to_dict()
+    rec["colour_truth"] = getattr(c, "colour_truth", "none")
     rec["test_retest_mdc95"] = None if c.test_retest is None else c.test_retest_mdc95()
     return _finish(rec)
 
