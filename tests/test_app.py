@@ -881,3 +881,72 @@ def test_chart_picture_outlines_the_chart_and_colours_each_patch_by_its_error():
     for want in [(255, 0, 255), (40, 200, 80), (255, 170, 0), (230, 40, 40), (160, 160, 160)]:
         assert want in colours, want
     assert np.array_equal(render.chart_picture(rgb, Calibration(False, "no chart"), 0.5), rgb)  # nothing found
+
+
+def _colour_rows(at: AppTest):
+    fr = _tables(at)[0].value
+    return fr[fr["metric"].isin(["color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index",
+                                 "color.melanin_index"])]
+
+
+def test_calibrated_sample_reads_true_colour_and_each_colour_truth_is_a_choice():
+    """The calibrated sample (a chart in each photo, three lights, two cameras, the skin's a*
+    lowered by 3): the chart is chosen for it, found in every photo with its patch errors, and
+    the redness drop reads "improved" on the erythema index. Without a colour truth the same
+    metrics are not comparable, with the reason in the why column; fixed light and a marked
+    colour reference are the other answers."""
+    from texturecmp.ui import colour_view
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_chart_button").click().run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.radio(key="colour_truth_s").value == colour_view.CHART
+    assert any("a colour chart was found in the baseline" in c.value for c in at.caption)
+    found = [s.value for s in at.success if s.value.startswith("Chart found; patches ΔE00")]
+    assert len(found) == 3, [s.value for s in at.success]
+    assert any("Colour judged in true colour" in c.value for c in at.caption)
+    rows = _colour_rows(at).set_index("metric")
+    # measured: erythema index 25.8 -> 20.6, a* 14.3 -> 10.0 (truth: base a* -3, and the scar fading)
+    assert rows.loc["color.erythema_index", "verdict"] == ["improved"], rows
+    assert not any(rows["why"]), rows
+    # none: the whole region's colour is not comparable, and says why
+    at.radio(key="colour_truth_s").set_value(colour_view.NONE).run()
+    _no_crash(at)
+    rows = _colour_rows(at)
+    assert all(v == ["not comparable"] for v in rows["verdict"])
+    assert all(w.startswith("no colour reference") for w in rows["why"]), list(rows["why"])
+    assert any("Whole-region colour not compared" in c.value for c in at.caption)
+    assert _tables(at)[0].value.set_index("metric").loc["scar.delta_e00", "verdict"] == ["improved"]
+    # fixed light: verdicts again, the statement said in the summary
+    at.radio(key="colour_truth_s").set_value(colour_view.FIXED).run()
+    _no_crash(at)
+    assert not any(_colour_rows(at)["why"])
+    assert any("you stated that light and camera were fixed" in c.value for c in at.caption)
+    # a colour reference: untreated skin marked (here the upper right corner, away from scar and chart)
+    at.radio(key="colour_truth_s").set_value(colour_view.COLOUR_REFERENCE).run()
+    assert not _tables(at)  # nothing to compare until the region is given
+    at.radio(key="method_colour_reference").set_value("Upload mask").run()
+    ref = np.zeros((768, 1024), np.uint8)
+    ref[40:200, 780:990] = 255
+    at.file_uploader(key="mask_colour_reference").set_value(("ref.png", encode_png(ref), "image/png")).run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("colour reference" in c.value and "Colour judged against" in c.value for c in at.caption)
+    assert not any(_colour_rows(at)["why"])
+
+
+def test_photos_without_a_chart_default_to_no_colour_truth_and_a_refused_chart_says_so():
+    from texturecmp.ui import colour_view
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_button").click().run()
+    _no_crash(at)
+    assert at.radio(key="colour_truth_s").value == colour_view.NONE
+    assert any("no colour chart was found in the baseline" in c.value for c in at.caption)
+    at.radio(key="colour_truth_s").set_value(colour_view.CHART).run()
+    _no_crash(at)
+    warns = [w.value for w in at.warning if w.value.startswith("No usable chart")]
+    assert len(warns) == 3 and all("Mark the chart by hand" in w for w in warns), warns
+    assert _tables(at)  # still compared, in device colour: the whole region's colour not comparable
+    assert all(v == ["not comparable"] for v in _colour_rows(at)["verdict"])

@@ -43,6 +43,12 @@ NONE = "None: do not compare the whole region's colour"
 CHOICES = (CHART, COLOUR_REFERENCE, FIXED, NONE)
 #: The core's name (:attr:`texturecmp.Comparison.colour_truth`) of each choice.
 KIND = {CHART: "chart", COLOUR_REFERENCE: "colour reference", FIXED: "fixed light", NONE: "none"}
+#: How far beyond the outer patch centres the region measured keeps away from a chart found in
+#: the baseline, in patch pitches: the card (0.85) and one pitch more. The card's edge inside
+#: the region reads as texture: with the card's own outline (0.85) the calibrated sample's
+#: medium-band texture read 1.25, 1.06, 1.06 L* over its sessions (and a false "blurred"
+#: warning), with 1.85 it reads 0.70, 0.46, 0.22, as the same skin without a chart does.
+CHART_KEEP_OUT = 1.85
 #: The corner patches to click, in ChartCorners' order.
 CORNER_PATCHES = ("1 · dark skin (brown)", "6 · bluish green", "24 · black", "19 · white")
 
@@ -167,8 +173,9 @@ def colour_section(photos: Sequence[Any], *, header, suffix: str, draw_region: C
     if found:
         from texturecmp.chart import chart_mask
 
-        exclude = cache.frozen_mask(f"chartmask/{base.info.sha256}/{base_cal.corners.points}",
-                                    lambda: chart_mask((base.info.height, base.info.width), base_cal.corners))
+        exclude = cache.frozen_mask(f"chartmask/{base.info.sha256}/{base_cal.corners.points}/{CHART_KEEP_OUT}",
+                                    lambda: chart_mask((base.info.height, base.info.width), base_cal.corners,
+                                                       margin=CHART_KEEP_OUT))
     out = ColourTruth(choice=choice, settings=settings, exclude=exclude, key=(KIND[choice],))
     done = True
     if choice == CHART:
@@ -233,22 +240,4 @@ def _done() -> str:
     return ":green[:material/check_circle: done]"
 
 
-def truth_sentence(cmp, labels: Sequence[str] | None = None) -> str:
-    """What a comparison's colour was judged against, in words (for the summary and the reports)."""
-    truth = getattr(cmp, "colour_truth", "none")
-    if truth == "chart":
-        parts = []
-        for m, lab in ((cmp.before, "baseline"), (cmp.after, "follow-up")):
-            c = getattr(m, "calibration", None) or {}
-            if c.get("de00_mean") is not None:
-                parts.append(f"{lab} {c['de00_mean']:.1f} mean, {c['de00_max']:.1f} max")
-        return ("Colour judged in true colour: a colour chart calibrated both photos (patch ΔE00 after correction: "
-                + "; ".join(parts) + ").") if parts else "Colour judged in true colour: a colour chart calibrated both photos."
-    if truth == "grey card":
-        return "Colour judged after a grey card set exposure and white balance (true for one camera, not across cameras)."
-    if truth == "colour reference":
-        return "Colour judged against the untreated skin marked as the colour reference."
-    if truth == "fixed light":
-        return "Colour judged as captured: you stated that light and camera were fixed."
-    return ("Whole-region colour not compared: no colour reference (choose one under 3 · Colour truth); "
-            "scar colour is compared against the skin around it.")
+truth_sentence = render.truth_sentence

@@ -865,9 +865,7 @@ def _summary_block(series: tc.Series, labels: list[str]):
     warns = list(dict.fromkeys(render.relabel_text(w, labels) for w in cmp.warnings))
     if warns:
         st.warning("\n".join(f"- {w[0].upper() + w[1:]}" for w in warns))
-    truth = colour_view.truth_sentence(cmp)
-    st.caption((":material/palette: " + truth) if getattr(cmp, "colour_truth", "none") != "none" else
-               ":material/palette: " + truth)
+    st.caption(":material/palette: " + colour_view.truth_sentence(cmp))
     st.caption("Pictures, every metric, the timeline and the downloads are under **4 · Results** below.")
     return cmp, index, against_prev
 

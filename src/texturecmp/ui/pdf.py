@@ -211,6 +211,7 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
         story.append(Paragraph(f'• <font color="{colour}"><b>{t(v)}</b></font> · {t(s)}', base))
     if not lines:
         story.append(Paragraph(t("No scar or key texture metric available."), base))
+    story.append(Paragraph(t(render.truth_sentence(cmp)), small))
 
     story.append(Paragraph("Warnings", h2))
     warns = [w for ws in render.warnings_by_photo(series, labels).values() for w in ws]

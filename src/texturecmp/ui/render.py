@@ -28,7 +28,7 @@ __all__ = [
     "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "table_number", "display_label",
     "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
     "headline", "headlines", "why", "reasons", "not_comparable_text", "chart_picture", "CHART_ERROR_COLOURS",
-    "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
+    "truth_sentence", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
     "add_thresholds", "timeline_band", "TimelineSeries", "timeline_series", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
@@ -419,6 +419,27 @@ def reasons(cmp, labels: Sequence[str] | None = None) -> dict[str, list[str]]:
     return out
 
 
+def truth_sentence(cmp, labels: Sequence[str] | None = None) -> str:
+    """What a comparison's colour was judged against, in words (for the summary and the reports)."""
+    truth = getattr(cmp, "colour_truth", "none")
+    if truth == "chart":
+        parts = []
+        for m, lab in ((cmp.before, "baseline"), (cmp.after, "follow-up")):
+            c = getattr(m, "calibration", None) or {}
+            if c.get("de00_mean") is not None:
+                parts.append(f"{lab} {c['de00_mean']:.1f} mean, {c['de00_max']:.1f} max")
+        return ("Colour judged in true colour: a colour chart calibrated both photos (patch ΔE00 after correction: "
+                + "; ".join(parts) + ").") if parts else "Colour judged in true colour: a colour chart calibrated both photos."
+    if truth == "grey card":
+        return "Colour judged after a grey card set exposure and white balance (true for one camera, not across cameras)."
+    if truth == "colour reference":
+        return "Colour judged against the untreated skin marked as the colour reference."
+    if truth == "fixed light":
+        return "Colour judged as captured: you stated that light and camera were fixed."
+    return ("Whole-region colour not compared: no colour reference (a colour chart, a marked colour reference or fixed light); "
+            "scar colour is compared against the skin around it.")
+
+
 def changes_frame(cmp, family: str | None = None):
     """The metrics table (pandas) of a comparison: one row per metric, in catalogue order.
 
@@ -679,6 +700,7 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
 <div class="small">texturecmp {e(__version__)} · created {e(created)} · pixel size: {e(px)} · alignment: {e(al.message)}
 (shift {al.shift_px[0]:.1f}, {al.shift_px[1]:.1f} px, rotation {al.rotation_deg:.2f}°)</div>
 <h2>Summary</h2>{nc_html}<ul>{lines or '<li>No scar or key texture metric available.</li>'}</ul>
+<p class="small">{e(truth_sentence(cmp))}</p>
 <h2>Warnings</h2><ul>{warn_html}</ul>
 <h2>Photos and overlays</h2><div class="imgs">{fig_html}</div>
 <h2>Metrics</h2>{table}
