@@ -579,3 +579,42 @@ def test_portrait_with_smoothed_face_skin_reads_improved_with_the_default_region
     _shot(page, screenshots / "11_portrait_skin_region.png")
     _only_local(page)
     _no_leak(page)
+
+
+CHART_SAMPLE = REPO / "sample_images" / "series_chart"
+
+
+def test_calibrated_sample_shows_the_chart_and_four_clicks_mark_it_by_hand(page, screenshots):
+    """Issue 16 in the app: the calibrated sample's chart is found in each photo, outlined, with
+    its patch errors; the colour truth is said in the summary; four clicks on the corner patches
+    of photo 2 calibrate it at the given corners instead."""
+    page.get_by_role("button", name="Try the calibrated sample (colour chart)").click()
+    page.get_by_text("3 · Colour truth").wait_for()
+    found = page.locator('[data-testid="stAlert"]').filter(has_text="Chart found; patches ΔE00")
+    found.nth(2).wait_for()
+    assert found.count() == 3
+    summary = page.locator(".st-key-tc_summary")
+    summary.get_by_text("Colour judged in true colour").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "12_calibrated_sample.png")
+    # the four-click fallback on photo 2
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session1.jpg"]["chart"]["corner_patch_centres"]
+    page.get_by_text("Mark the chart by hand (4 clicks)").nth(1).click()
+    canvas = page.locator(".st-key-chart_click_" + _sha12(CHART_SAMPLE / "session1.jpg") + " canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    f = box["width"] / 1024  # the canvas shows the 1024-px photo at its width
+    for x, y in truth:
+        canvas.click(position={"x": x * f, "y": y * f})
+        time.sleep(0.4)
+    page.locator('[data-testid="stAlert"]').filter(has_text="Chart at the given corners; patches ΔE00").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "13_chart_by_hand.png")
+    _only_local(page)
+    _no_leak(page)
+
+
+def _sha12(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

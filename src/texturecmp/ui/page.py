@@ -553,6 +553,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path, exclude: n
             elif methods["roi"] == SKIN:
                 st.caption("The **region measured** (white outline) is the skin found automatically from its colour "
                            "and smooth texture" + (", with the lesion" if masks["lesion"] is not None else "")
+                           + (", without the colour chart and a patch's width around it (its edge would read as "
+                              "texture)" if exclude is not None else "")
                            + ". Keep it, or choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure* "
                            "(the mask below can be edited in any image editor and uploaded back).")
                 st.download_button("Skin mask (PNG)", data=lambda: _mask_png(masks["roi"]), file_name="skin_mask.png",
