@@ -843,6 +843,7 @@ def test_a_not_comparable_pair_says_why_in_summary_table_reports_and_history(tmp
     hist = next(d.value for d in at.dataframe if "not comparable" in d.value.columns)
     row = hist[hist["kind"] == "comparison"].iloc[0]
     assert row["not comparable"].startswith("all metrics: photo ") and "is blank" in row["not comparable"]
+    assert row["colour truth"] == "none"
 
 
 # ------------------------------------------------------------------------------ the colour-truth step

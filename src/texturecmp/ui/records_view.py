@@ -236,6 +236,15 @@ def _not_comparable(changes: dict[str, Any]) -> str:
     return "; ".join(f"{n} metric{'s' if n != 1 else ''}: {w}" for w, n in why.items())
 
 
+def _colour_truth(rec: dict[str, Any], kind: str) -> str:
+    """A comparison's colour truth ("chart", "colour reference", "fixed light", "none"); for a
+    measurement, the calibration applied to its photo ("chart", "grey card") or ""."""
+    if kind == "comparison":
+        return str(rec.get("colour_truth") or "none")
+    cal = rec.get("calibration") or {}
+    return str(cal.get("kind") or "chart") if cal.get("applied") else ""
+
+
 def _history_table(hist: Sequence[Any]):
     import pandas as pd
 
@@ -249,6 +258,7 @@ def _history_table(hist: Sequence[Any]):
                      "improved": verdicts.get("improved", 0) if h.kind == "comparison" else None,
                      "worsened": verdicts.get("worsened", 0) if h.kind == "comparison" else None,
                      "not comparable": _not_comparable(changes) if h.kind == "comparison" else "",
+                     "colour truth": _colour_truth(rec, h.kind),
                      "quality flags": ", ".join(rec.get("quality_flags", [])),
                      "texturecmp": h.texturecmp_version, "record id": h.id[:12]})
     return pd.DataFrame(rows)
