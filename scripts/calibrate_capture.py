@@ -20,7 +20,8 @@ and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only reta
   photos: the worst case for JPEG's rounding of each block's mean chroma, scene seeds
   4000-4999;
 * ``real``: real photos from ``../shared/data/real/`` (London set subjects 021, 024 and
-  061, neutral; ISIC_0000000 and ISIC_0000001), each captured twice by
+  061, neutral; ISIC_0000000 and ISIC_0000001; webmorph's zoom series at 15 and 60 cm),
+  each captured twice by
   :func:`capture_real` below with independent nuisances.
 
 Nuisances are drawn per pair: exposure 0.9-1.1, white-balance gains within +-3 %, shift up
@@ -38,7 +39,8 @@ threshold is sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). The model is
 fitted by :func:`_fit_one`: for each kappa of a grid, c is the (1 - alpha) quantile of the
 non-JPEG part of sigma_i / |b_i| over the larger half of |b_i|, and a the smallest
 absolute part that flags at most alpha (``--alpha``, default 0.025) of the lossless
-retakes and at most alpha of the JPEG ones; the kappa kept gives the smallest thresholds
+retakes and at most alpha of the JPEG ones of every calibration generator (the real
+photos, and each phantom kind apart); the kappa kept gives the smallest thresholds
 (mean log sigma over the corpus). For the pair metric ``change.lbp_chi2`` (no SE, no sign)
 the threshold itself is the (1 - alpha) quantile of its value. Metrics judged by a quality
 setting (exposure shift, clipping, glare) get no model.
@@ -89,6 +91,7 @@ REAL = ROOT.parent / "shared" / "data" / "real"
 #: Real photos of the calibration corpus (the others are held out for validation).
 CAL_LONDON = ("021", "024", "061")
 CAL_ISIC = ("ISIC_0000000", "ISIC_0000001")
+CAL_ZOOM = ("15cm", "60cm")  # webmorph's zoom series; its 30 and 45 cm photos are held out
 #: Flat-chroma skin tones (linear-ish base RGB of SkinParams): light, medium, dark.
 FLAT_TONES = ((0.80, 0.62, 0.52), (0.62, 0.45, 0.34), (0.36, 0.24, 0.17))
 #: Fraction of retake pairs saved losslessly (no JPEG): they calibrate the part of the
@@ -182,6 +185,22 @@ def london_regions(tem: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
     return roi.astype(bool), lesion.astype(bool)
 
 
+def face_box_regions(tem: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The cheeks (roi: two ellipses placed in the box of the template's points, which runs
+    from the brows to the chin) and a disc in the left cheek (lesion), for a template
+    without pupil points first (webmorph's zoom series)."""
+    n = int(tem.read_text().split()[0])
+    pts = np.loadtxt(tem, skiprows=1, max_rows=n)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    w, h = x1 - x0, y1 - y0
+    roi = np.zeros(shape, np.uint8)
+    for fx in (0.25, 0.75):
+        cv2.ellipse(roi, (int(x0 + fx * w), int(y0 + 0.5 * h)), (int(0.12 * w), int(0.1 * h)), 0, 0, 360, 1, -1)
+    lesion = np.zeros(shape, np.uint8)
+    cv2.circle(lesion, (int(x0 + 0.25 * w), int(y0 + 0.5 * h)), int(0.05 * w), 1, -1)
+    return roi.astype(bool), lesion.astype(bool)
+
+
 def isic_regions(shape: tuple[int, int]) -> tuple[None, np.ndarray]:
     """Dermoscopy: the whole photo, and the centred lesion as an ellipse."""
     h, w = shape
@@ -198,7 +217,7 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
     out += [("phantom-flat", 2000 + i, 0) for i in range(n_phantom)]
     out += [("phantom-varied", 3000 + i, 0) for i in range(2 * n_phantom)]
     out += [("phantom-chromaflat", 4000 + i, 0) for i in range(n_phantom)]
-    real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC]
+    real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC] + [f"zoom/{s}" for s in CAL_ZOOM]
     out += [("real", r, v) for v in range(n_real) for r in real]
     return out
 
@@ -237,11 +256,15 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
     kind, name = item.split("/")
     if kind == "london":
         path = REAL / "london_neutral_smiling" / f"{name}_03_neutral.jpg"
+    elif kind == "zoom":
+        path = REAL / "webmorph_same_person" / "zoom" / f"{name}.jpg"
     else:
         path = REAL / "isic_uda1_cc0" / f"{name}.jpg"
     rgb = tc.load_image(path).pixels()
     if kind == "london":
         roi, lesion = london_regions(path.with_suffix(".tem"), rgb.shape[:2])
+    elif kind == "zoom":
+        roi, lesion = face_box_regions(path.with_suffix(".tem"), rgb.shape[:2])
     else:
         roi, lesion = isic_regions(rgb.shape[:2])
     n1, n2 = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
@@ -286,18 +309,24 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
         b = np.abs(g["before"].to_numpy(float))[ok]
         q = np.hypot(np.nan_to_num(g["q_before"].to_numpy(float)), np.nan_to_num(g["q_after"].to_numpy(float)))[ok]
         need = np.sqrt(np.maximum((d[ok] / z) ** 2 - se ** 2, 0.0))
-        model[name] = {"kind": info.floor, "n": int(need.size), **_fit_one(need, b, q, rel=info.floor == "rel", alpha=alpha)}
+        src = g["generator"].to_numpy(str)[ok]
+        model[name] = {"kind": info.floor, "n": int(need.size),
+                       **_fit_one(need, b, q, rel=info.floor == "rel", alpha=alpha, source=src)}
     return model
 
 
-def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha: float) -> dict[str, float]:
+def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha: float,
+             source: np.ndarray | None = None) -> dict[str, float]:
     """sigma^2 = a^2 + (c b)^2 + (kappa b q)^2 (an absolute metric: c = 0, (kappa q)^2) for one metric.
 
     For each kappa of a grid: c is the (1 - alpha) quantile of the non-JPEG part of sigma_i / b_i
     over the larger half of b, a the smallest absolute part that flags at most alpha of the
-    uncompressed and at most alpha of the JPEG retakes; the kappa kept is the one with the
-    smallest thresholds (mean log sigma over the corpus)."""
-    groups = [m for m in (q == 0, q > 0) if m.any()]
+    retakes of every group: uncompressed and JPEG apart, and within each, every ``source``
+    (calibration generator: real photos, each phantom kind), so that no kind of skin is covered
+    only on average; the kappa kept is the one with the smallest thresholds (mean log sigma
+    over the corpus)."""
+    src = np.zeros(need.shape, int) if source is None else np.unique(np.asarray(source), return_inverse=True)[1]
+    groups = [m for lossy in (q == 0, q > 0) for k in np.unique(src) if (m := lossy & (src == k)).any()]
     big = b >= np.median(b) if b.size else b.astype(bool)
     scale = q * b if rel else q  # the JPEG part has the metric's kind: relative or absolute
     ratio = need[scale > 0] / scale[scale > 0]
@@ -368,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                       "phantom-varied": "texturecmp.phantoms, skin properties drawn per seed, seeds 3000+",
                       "phantom-chromaflat": "drawn flat skins with exactly uniform a*, b* outside and inside the scar, "
                                             "seeds 4000+",
-                      "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}"},
+                      "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}; "
+                              f"webmorph zoom {', '.join(CAL_ZOOM)}"},
            "metrics": model}
     a.out.write_text(json.dumps(out, indent=1) + "\n")
     if a.rows and not a.from_rows:

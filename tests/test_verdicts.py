@@ -234,3 +234,55 @@ def test_a_jpeg_pair_is_judged_with_a_wider_threshold_than_the_same_pair_lossles
     assert cj.before.image["jpeg_dc_step"] == 9 / 8 and cp.before.image["jpeg_dc_step"] is None
     for name in JPEG_SENSITIVE:
         assert cj.changes[name].threshold > 1.2 * cp.changes[name].threshold, name
+
+
+def test_jackknife_se_of_a_mean_is_the_standard_error_of_the_tiles():
+    """Known answer: for equal-weight tiles the jackknife SE of a mean is sd(tiles, ddof=1)/sqrt(m)."""
+    from texturecmp.uncertainty import jackknife, jackknife_se
+
+    x = np.array([1.0, 4.0, 2.0, 8.0, 5.0, 3.0])
+    vals, reps = jackknife({"s": x, "n": np.ones(6)}, np.ones(6, bool), lambda t, px: {"m": t["s"] / t["n"]}, None)
+    assert vals["m"] == pytest.approx(x.mean(), rel=1e-12)  # float64 sums of six small numbers
+    assert jackknife_se(reps["m"]) == pytest.approx(x.std(ddof=1) / math.sqrt(6), rel=1e-12)
+
+
+def test_a_metric_resting_on_one_tile_has_no_uncertainty_and_no_verdict():
+    """All features in one tile: leaving it out leaves the metric undefined, and the other
+    replicates all equal the value. Dropping the undefined replicate gave an SE of 0 and
+    false verdicts (pore.mean_diameter on a held-out real face, 4 of 6 retakes)."""
+    from texturecmp.uncertainty import jackknife, jackknife_se
+
+    n = np.array([0, 0, 5, 0, 0, 0, 0, 0.0])
+    vals, reps = jackknife({"d": 4.0 * n, "n": n}, np.ones(8, bool), lambda t, px: {"m": t["d"] / t["n"]}, None)
+    assert vals["m"] == 4.0 and np.isposinf(reps["m"][2]) and jackknife_se(reps["m"]) == math.inf
+    two = np.array([0, 0, 5, 0, 3, 0, 0, 0.0])  # in two tiles the SE is finite again
+    vals, reps = jackknife({"d": np.array([0, 0, 20, 0, 18, 0, 0, 0.0]), "n": two}, np.ones(8, bool),
+                           lambda t, px: {"m": t["d"] / t["n"]}, None)
+    assert 0 < jackknife_se(reps["m"]) < math.inf
+
+
+def test_a_change_without_uncertainty_is_not_computable(monkeypatch):
+    """compare: a metric whose replicates hold +inf reads "not computable", never a verdict."""
+    import importlib
+
+    from texturecmp.phantoms import skin_phantom
+    from texturecmp.uncertainty import jackknife as real_jk
+
+    measure_module = importlib.import_module("texturecmp.measure")
+    ph = skin_phantom((256, 320), seed=5)
+    tr = skin_phantom((256, 320), seed=5, treatment=0.5)
+
+    def one_tile(stats, valid, finish, px):
+        vals, reps = real_jk(stats, valid, finish, px)
+        if "pore.mean_diameter" in reps:
+            r = reps["pore.mean_diameter"].copy()
+            r[np.nonzero(np.isfinite(r))[0][0]] = np.inf
+            reps["pore.mean_diameter"] = r
+        return vals, reps
+
+    monkeypatch.setattr(measure_module, "jackknife", one_tile)
+    c = tc.compare(ph.rgb, tr.rgb, lesion=ph.lesion)
+    ch = c.changes["pore.mean_diameter"]
+    assert ch.verdict == "not computable" and "single tile" in ch.note
+    assert math.isinf(c.after.metrics["pore.mean_diameter"].uncertainty)
+    assert c.changes["texture.sq"].verdict == "improved"  # the others are judged as before

@@ -498,6 +498,8 @@ def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tup
     ra = ma._internal["replicates"].get(name)
     if rb is None or ra is None:
         return math.nan, math.nan
+    if np.isposinf(rb).any() or np.isposinf(ra).any():  # the value rests on one tile (uncertainty.jackknife)
+        return math.inf, math.nan
     if paired and len(rb) == len(ra):
         ok = np.isfinite(rb) & np.isfinite(ra)
         if ok.sum() >= 4:
@@ -611,6 +613,11 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
                                "value missing", note or "value missing in one photo", math.nan, "value_missing", se)
+            continue
+        if math.isinf(se):
+            out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
+                               "no uncertainty", note or "the value rests on a single tile of the region (too few "
+                               "features to estimate its uncertainty)", math.nan, "value_missing", se)
             continue
         limit = QUALITY_LIMITS.get(name)
         if limit or info.scope == "pair":  # a fixed threshold on |value| (no SE, no sign)

@@ -383,8 +383,11 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         vals, r = jackknife(stats, valid, fam.finish, pixel_size_mm)
         for name in fam.metrics:
             v = vals.get(name, float("nan"))
-            note = "" if math.isfinite(v) else _why_nan(name)
-            values[name] = MetricValue(v, METRICS[name].unit_for(pixel_size_mm), jackknife_se(r[name]), note)
+            se = jackknife_se(r[name])
+            note = _why_nan(name) if not math.isfinite(v) else (
+                "rests on a single tile of the region: too few features to estimate its uncertainty"
+                if math.isinf(se) else "")
+            values[name] = MetricValue(v, METRICS[name].unit_for(pixel_size_mm), se, note)
             reps[name] = r[name]
     ordered = {k: values[k] for k in METRICS if k in values}
     warnings = _quality_warnings(ordered, s, warn_label)

@@ -79,8 +79,11 @@ __all__ = ["jackknife", "jackknife_se", "CaptureError", "load_capture_model", "c
 
 
 def jackknife_se(replicates: np.ndarray) -> float:
-    """Jackknife SE from leave-one-out replicates (NaNs ignored); NaN with fewer than 2."""
+    """Jackknife SE from leave-one-out replicates (NaNs ignored); NaN with fewer than 2;
+    inf when a replicate is +inf (the value rests on one tile, see :func:`jackknife`)."""
     r = np.asarray(replicates, dtype=np.float64)
+    if np.isposinf(r).any():
+        return math.inf
     r = r[np.isfinite(r)]
     m = r.size
     if m < 2:
@@ -101,7 +104,10 @@ def jackknife(stats: dict[str, np.ndarray], valid: np.ndarray, finish: Callable[
     Returns
     -------
     values : name -> value (all tiles)
-    replicates : name -> (n_tiles,) leave-one-out values (NaN for tiles without data)
+    replicates : name -> (n_tiles,) leave-one-out values (NaN for tiles without data; +inf
+        for a tile without which the metric is undefined, e.g. the one tile holding every
+        pore: the value then rests on that tile and has no standard error, where dropping
+        the undefined replicate would leave identical ones and an SE of 0)
     """
     idx = np.nonzero(valid)[0]
     allv = {}
@@ -118,6 +124,8 @@ def jackknife(stats: dict[str, np.ndarray], valid: np.ndarray, finish: Callable[
         values[name] = float(arr[0])
         r = np.full(n_tiles, np.nan)
         r[idx] = arr[1:]
+        if math.isfinite(values[name]):
+            r[idx[~np.isfinite(arr[1:])]] = np.inf
         reps[name] = r
     return values, reps
 
