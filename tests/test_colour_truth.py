@@ -96,13 +96,20 @@ def lights_and_cameras():
             render(cct_k=4000.0, camera="nikon", exposure=1.2, **kw))
 
 
+def _lesion(r: cr.Render) -> np.ndarray:
+    from skin2 import render as render_skin
+
+    return render_skin(r.shot.skin, shape=SHAPE, seed=r.shot.seed).lesion & ~r.chart_mask
+
+
 def test_calibrated_lights_and_cameras_show_no_colour_change(lights_and_cameras):
     shots = lights_and_cameras
-    ser = tc.compare_series([r.rgb for r in shots], calibration="auto", settings=REF)
+    ser = tc.compare_series([r.rgb for r in shots], calibration="auto", settings=REF, lesion=_lesion(shots[0]))
     for c in ser.vs_baseline + ser.vs_previous:
         assert c.colour_truth == "chart"
         assert c.photometric.gains == (1.0, 1.0, 1.0)  # nothing estimated on skin
-        for name in ("color.L", "color.a", "color.b"):
+        # scar.delta_e00 moves under warm light (metamerism); the calibration's slope error is in its SD
+        for name in ("color.L", "color.a", "color.b", "scar.delta_e00"):
             assert c.changes[name].verdict == "no detectable change", (c.labels, c.changes[name])
     for m, r in zip(ser.measurements, shots):
         assert m.calibrated and m.calibration["method"] == "Cheung 2004"
@@ -120,11 +127,15 @@ def test_uncalibrated_lights_and_cameras_differ(lights_and_cameras):
 
 def test_only_one_calibrated_photo_is_said_and_has_no_colour_truth(lights_and_cameras):
     b, a, _ = lights_and_cameras
-    c = tc.compare(b.rgb, a.rgb, calibration=["auto", None], settings=REF)
+    c = tc.compare(b.rgb, a.rgb, calibration=["auto", None], settings=REF, lesion=_lesion(b))
     assert c.before.calibrated and c.after.calibration is None
     assert c.colour_truth == "none"
     assert any("only photo 'baseline' is colour-calibrated" in w for w in c.warnings), c.warnings
     assert c.changes["color.a"].verdict == "not comparable"
+    # scar colour would compare true CIE Lab with device colour: not comparable either
+    assert c.changes["scar.delta_e00"].verdict == "not comparable"
+    assert c.changes["scar.delta_e00"].rule.startswith("only the earlier photo is colour-calibrated")
+    assert c.changes["texture.sq"].verdict == "no detectable change"
 
 
 def test_grey_card_sets_white_balance_only_and_is_reported(lights_and_cameras):
@@ -143,9 +154,7 @@ def test_grey_card_sets_white_balance_only_and_is_reported(lights_and_cameras):
 
 def test_scar_colour_stays_valid_without_colour_truth(lights_and_cameras):
     b = lights_and_cameras[0]
-    from skin2 import render as render_skin
-
-    lesion = render_skin(b.shot.skin, shape=SHAPE, seed=b.shot.seed).lesion & ~b.chart_mask
+    lesion = _lesion(b)
     c = tc.compare(b.rgb, b.rgb, roi=~b.chart_mask, lesion=lesion)
     assert c.colour_truth == "none"
     assert c.changes["scar.delta_e00"].verdict == "no detectable change"
@@ -243,3 +252,44 @@ def test_cli_colour_options(tmp_path, lights_and_cameras):
     assert rc == 2 and "chart corners must be 8 numbers" in err
     rc, _, err = _cli(["compare", *paths, "--chart", "auto", "--chart", "auto", "--chart", "auto"])
     assert rc == 2 and "once per photo (2)" in err
+
+
+def test_records_carry_calibration_and_colour_truth(lights_and_cameras):
+    from texturecmp import records as R
+
+    b, a, _ = lights_and_cameras
+    c = tc.compare(b.rgb, a.rgb, calibration="auto", settings=REF)
+    rec = c.to_record(subject="s1", session="v2")
+    R.validate(rec)
+    assert rec["colour_truth"] == "chart"
+    for cal in (rec["calibration"], rec["baseline"]["calibration"]):
+        assert cal["kind"] == "chart" and cal["applied"] and cal["method"] == "Cheung 2004"
+        assert cal["reference"] == "BabelColor Average" and cal["loo_mean"] > 0 and len(cal["corners"]) == 4
+    m = tc.measure(b.rgb).to_record(subject="s1", session="v1")
+    assert m["calibration"] is None and "colour_truth" not in m
+    notes = [n["text"] for e in R.fhir_bundle([rec])["entry"] for n in e["resource"].get("note", [])]
+    assert "colour truth: chart" in notes and any(t.startswith("colour calibration: chart found") for t in notes)
+
+
+def test_chart_spacing_constant_is_the_reference_charts_patch_spacing():
+    """compare._CHART_SPACING_DE00: the mean CIEDE2000 from each patch to its nearest other patch."""
+    from texturecmp.compare import _CHART_SPACING_DE00
+
+    for ref in chart.REFERENCES:
+        lab = chart.reference_patches(ref)[1]
+        d = delta_e00(lab[:, None, :], lab[None, :, :])
+        np.fill_diagonal(d, np.inf)
+        assert d.min(axis=1).mean() == pytest.approx(_CHART_SPACING_DE00, abs=0.1), ref  # 13.35-13.43
+
+
+def test_calibration_error_is_in_the_colour_sd(lights_and_cameras):
+    b, a, _ = lights_and_cameras
+    lesion = _lesion(b)
+    cal = tc.compare(b.rgb, a.rgb, calibration="auto", settings=REF, lesion=lesion)
+    fixed = tc.compare(b.rgb, a.rgb, settings={"fixed_light": True}, lesion=lesion)
+    for name in ("color.a", "scar.delta_e00"):
+        assert "capture SD includes the colour charts'" in cal.changes[name].rule
+        assert len(cal.changes[name].rule) <= 200  # the records keep rules of up to 200 characters
+        assert cal.changes[name].threshold > 2 * fixed.changes[name].threshold, name  # LOO 1.8 ΔE00 at 3000 K
+        assert "colour charts" not in fixed.changes[name].rule
+    assert "colour charts" not in cal.changes["texture.sq"].rule

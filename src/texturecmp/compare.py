@@ -536,15 +536,52 @@ _NO_COLOUR_REFERENCE = ("no colour reference: the colour was matched on this ski
                         "untreated skin as colour reference or state fixed light")
 
 
+#: Scar colour differences (lesion against reference): a chart correction's error in a colour
+#: difference is taken as relative to the difference (:func:`_calibration_sd`).
+_SCAR_COLOUR = ("scar.delta_e00", "scar.delta_L", "scar.delta_a", "scar.delta_b", "scar.delta_erythema",
+                "scar.delta_melanin", "scar.visibility_excess")
+
+#: Mean CIEDE2000 from each ColorChecker patch to its nearest other patch (13.4 for every
+#: reference data set of texturecmp.chart, 13.0-13.6 median): the scale over which a chart's
+#: leave-one-out error says how wrong the correction's local slope may be.
+_CHART_SPACING_DE00 = 13.4
+
+
+#: Metrics that compare colours within a photo in its colour space: when only one photo of a pair
+#: is colour-calibrated (true CIE Lab against device Lab) they are not comparable either.
+_COLOUR_SPACE_METRICS = COLOUR_TRUTH_METRICS + _SCAR_COLOUR + ("color.unevenness", "scar.visible_area",
+                                                               "scar.visible_fraction")
+
+
+def _one_sided_calibration(mb: Measurement, ma: Measurement) -> str:
+    """The reason colour cannot be compared when only one photo's calibration was applied ("" otherwise).
+
+    No photo label in it: rules go into records, where labels (file names) must not."""
+    if mb.calibrated == ma.calibrated:
+        return ""
+    which = "earlier" if mb.calibrated else "later"
+    return (f"only the {which} photo is colour-calibrated: true CIE L*a*b* against device colour; "
+            "calibrate both or neither")
+
+
 def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
-    """The SD that two chart calibrations add to a change of each colour-truth metric.
+    """The SD that the photos' chart calibrations add to the change of a colour metric.
 
     A chart correction predicts a colour it was not fitted on (skin) about as well as it
     predicts a left-out patch: each photo's leave-one-patch-out RMS ΔE00 ``e`` is taken as
     the RMS error of the skin's corrected colour, split evenly over L*, a*, b* (SD
-    ``e / sqrt(3)`` each). It is carried to each metric through the metric's derivative
-    with respect to L*a*b* at the baseline's colour (numerical, through linear sRGB for the
-    erythema and melanin indices) and the two photos' terms are added in quadrature.
+    ``e / sqrt(3)`` each). It is carried to each whole-region colour metric through the
+    metric's derivative with respect to L*a*b* at the baseline's colour (numerical, through
+    linear sRGB for the erythema and melanin indices). A colour *difference* (scar colour,
+    lesion against reference) is off by the error of the correction's slope: ``e`` over
+    the chart's patch spacing (:data:`_CHART_SPACING_DE00`) as a relative SD, times the
+    baseline's difference. The two photos' terms are added in quadrature; a photo without
+    an applied chart calibration adds nothing.
+
+    Why: a 3 x 3 correction cannot be exact for spectra unlike the chart's under a light
+    unlike D65 (metamerism): in spectral renders the same scar's ΔE00 read 3.12 at 6500 K and
+    3.56 at 3000 K after calibration (leave-one-out 1.9 ΔE00 there), a false "worsened" when
+    only the capture model's SD was used.
     """
     e2 = 0.0
     for m in (mb, ma):
@@ -554,10 +591,12 @@ def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
             e2 += float(np.mean(np.square(loo)))
     if e2 == 0.0:
         return {}
+    rel = math.sqrt(e2) / _CHART_SPACING_DE00
+    out = {n: rel * abs(mb.value(n)) for n in _SCAR_COLOUR if n in mb.metrics and math.isfinite(mb.value(n))}
     sd = math.sqrt(e2 / 3.0)
     L, a, b = (mb.value(k) for k in ("color.L", "color.a", "color.b"))
     if not all(math.isfinite(v) for v in (L, a, b)):
-        return {}
+        return out
 
     def metrics_of(lab: np.ndarray) -> np.ndarray:
         from texturecmp.chart import _RGB2XYZ, _WHITE_D65  # noqa: PLC0415
@@ -571,21 +610,22 @@ def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
 
     x0 = np.array([L, a, b])
     J = np.stack([(metrics_of(x0 + h) - metrics_of(x0 - h)) / 0.2 for h in np.eye(3) * 0.1], axis=1)  # (6, 3)
-    return {n: float(sd * np.linalg.norm(J[i])) for i, n in enumerate(COLOUR_TRUTH_METRICS)}
+    out.update({n: float(sd * np.linalg.norm(J[i])) for i, n in enumerate(COLOUR_TRUTH_METRICS)})
+    return out
 
 
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
              repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "",
-             colour_truth: str = "none") -> dict[str, Change]:
+             colour_truth: str = "none", one_sided: str = "") -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
     ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
     ``not_comparable``: the reason the photos cannot be compared (every verdict is then
     "not comparable"); ``colour_truth`` (:data:`COLOUR_TRUTHS`): "none" makes the
-    :data:`COLOUR_TRUTH_METRICS` "not comparable"; "chart" adds the calibrations'
-    uncertainty to their capture SD (:func:`_calibration_sd`)."""
+    :data:`COLOUR_TRUTH_METRICS` "not comparable". A chart calibration of either photo adds
+    its uncertainty to the colour metrics' capture SD (:func:`_calibration_sd`)."""
     out: dict[str, Change] = {}
-    cal_sd = _calibration_sd(mb, ma) if colour_truth == "chart" else {}
+    cal_sd = _calibration_sd(mb, ma)
     model = load_capture_model()
     steps = (mb.image.get("jpeg_dc_step"), ma.image.get("jpeg_dc_step"))
     for name, info in METRICS.items():
@@ -606,9 +646,11 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                 note = note or "percent undefined: the baseline value is 0"
         else:
             pct = 100.0 * delta / abs(b)
-        if not_comparable or (colour_truth == "none" and name in COLOUR_TRUTH_METRICS):
+        why = not_comparable or (one_sided if name in _COLOUR_SPACE_METRICS else "") or (
+            _NO_COLOUR_REFERENCE if colour_truth == "none" and name in COLOUR_TRUTH_METRICS else "")
+        if why:
             out[name] = Change(name, unit, info.better, b, a, delta, pct, math.nan, math.nan, False, "not comparable",
-                               not_comparable or _NO_COLOUR_REFERENCE, note, math.nan, "not_comparable", se)
+                               why, note, math.nan, "not_comparable", se)
             continue
         if not math.isfinite(delta):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
@@ -641,8 +683,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
             cap = math.hypot(cap, cal_sd[name])
         d = decide(delta, b, a, better=info.better, se=se, se_df=se_df, capture_sd=cap, capture_df=cap_df, z=s.z,
                    capture_rule=kind)
+        rule = d.rule if name not in cal_sd else f"{d.rule}; capture SD includes the colour charts' {cal_sd[name]:.3g}"
         out[name] = Change(name, unit, info.better, b, a, delta, pct, d.uncertainty, d.threshold, d.detectable,
-                           d.verdict, d.rule, note, d.p_value, d.rule_kind, se)
+                           d.verdict, rule, note, d.p_value, d.rule_kind, se)
     return out
 
 
@@ -782,7 +825,8 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
                                   shift, a.photometric.region)
     reason = _not_comparable(b, a, al)
     truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
-    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason, truth)
+    one_sided = _one_sided_calibration(b.measurement, a.measurement)
+    changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason, truth, one_sided)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)

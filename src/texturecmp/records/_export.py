@@ -199,7 +199,8 @@ def _component(metric: str, value: float | None, unit: str, uncertainty: float |
 
 def _observation(rec: Mapping[str, Any], *, session: str, date: str | None, photo: Mapping[str, Any],
                  metrics: Mapping[str, Any], changes: Mapping[str, Any] | None, baseline_url: str | None,
-                 warnings: Sequence[str], rid: str | None) -> dict[str, Any]:
+                 warnings: Sequence[str], rid: str | None, calibration: Mapping[str, Any] | None = None,
+                 colour_truth: str | None = None) -> dict[str, Any]:
     ver = rec["texturecmp_version"]
     obs: dict[str, Any] = {
         "resourceType": "Observation",
@@ -217,7 +218,12 @@ def _observation(rec: Mapping[str, Any], *, session: str, date: str | None, phot
     obs["method"] = {"coding": [{"system": "urn:texturecmp", "code": "texturecmp", "version": ver,
                                  "display": f"texturecmp {ver}"}],
                      "text": f"texturecmp {ver}, settings sha256 {rec['settings_sha256']}"}
-    notes = [f"session {session}"] + list(warnings)
+    notes = [f"session {session}"]
+    if calibration:  # the colour calibration and the colour truth travel as notes (older records have none)
+        notes.append(f"colour calibration: {calibration['message']}")
+    if colour_truth:
+        notes.append(f"colour truth: {colour_truth}")
+    notes += list(warnings)
     obs["note"] = [{"text": t} for t in notes]
     if baseline_url is not None:
         obs["derivedFrom"] = [{"reference": baseline_url}]
@@ -267,11 +273,12 @@ def fhir_bundle(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             if bkey not in chosen and bkey not in entries:
                 entries[bkey] = {"fullUrl": base_url, "resource": _observation(
                     rec, session=b["session"], date=b["date"], photo=b["photo"], metrics=b["metrics"], changes=None,
-                    baseline_url=None, warnings=(), rid=None)}
+                    baseline_url=None, warnings=(), rid=None, calibration=b.get("calibration"))}
                 order.append((date_sort_key(b["date"]) or "\uffff", bkey))
         entries[key] = {"fullUrl": url, "resource": _observation(
             rec, session=rec["session"], date=rec["date"], photo=rec["photo"], metrics=rec["metrics"],
-            changes=rec.get("changes"), baseline_url=base_url, warnings=rec["warnings"], rid=rid)}
+            changes=rec.get("changes"), baseline_url=base_url, warnings=rec["warnings"], rid=rid,
+            calibration=rec.get("calibration"), colour_truth=rec.get("colour_truth"))}
         order.append((date_sort_key(rec["date"]) or "\uffff", key))
     order.sort(key=lambda t: (t[1][0], t[0]))
     return {"resourceType": "Bundle", "type": "collection", "entry": [entries[k] for _, k in order]}
