@@ -201,10 +201,14 @@ def colour_section(photos: Sequence[Any], *, header, suffix: str, draw_region: C
                         st.warning(f"No usable chart: {cal.message}. This photo is measured in device colour. "
                                    "Mark the chart by hand below, or choose another colour truth.")
                         done = False
+                # the drawing canvas (a component with its own page code) is only mounted while the
+                # expander is open: on_change="rerun" keeps its open state in the session
+                hand = f"chart_hand_{ph.info.sha256[:12]}"
+                opened = cal is not None and not cal.ok and not clicked
                 with st.expander("Mark the chart by hand (4 clicks)" + (" · :green[:material/check_circle: marked]"
-                                                                         if clicked else ""), expanded=cal is not None
-                                 and not cal.ok and not clicked):
-                    corners = _click_corners(ph, width=420)
+                                                                         if clicked else ""), expanded=opened,
+                                 key=hand, on_change="rerun"):
+                    corners = _click_corners(ph, width=420) if st.session_state.get(hand, opened) else None
                     if corners is not None and corners.points != clicked:
                         st.session_state[f"chart_corners_{ph.info.sha256}"] = corners.points
                         st.rerun()
