@@ -23,14 +23,15 @@ the metric's unit) or relative to the baseline value with an absolute part
 the photos' DC quantization steps :math:`q_b, q_a` (in code levels, read from the files;
 0 for uncompressed photos):
 
-.. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa\,b)^2 (q_b^2 + q_a^2)
+.. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa^2 b^2 + \lambda^2) (q_b^2 + q_a^2)
 
-(for an absolute metric :math:`c = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`). On skin whose colour is nearly flat, every block
+(for an absolute metric :math:`c = \lambda = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`,
+:math:`\kappa` in the metric's unit). On skin whose colour is nearly flat, every block
 rounds the same way and the rounding does not average out over the region, so a JPEG of
 quality 75 (step 1.1 levels) leaves a region's mean colour less certain than one of
 quality 95 (step 0.25) or a PNG. The parameters are the ones that flag at most alpha
-(2.5 %) of the calibration retakes, both among the JPEG and among the uncompressed ones,
-with the smallest thresholds overall.
+(2 %) of the uncompressed calibration retakes and of the JPEG retakes of every
+calibration generator, with the smallest thresholds overall.
 
 **Decision.** The change's uncertainty is :math:`u = \sqrt{SE^2 + \sigma_c^2}`, with the
 Welch-Satterthwaite degrees of freedom
@@ -156,6 +157,10 @@ class CaptureError:
         (:attr:`texturecmp.io.Image.jpeg_dc_step`): :math:`\kappa` in
         :math:`\kappa^2 (q_b^2 + q_a^2)`, in the metric's unit, or for a relative metric
         as a fraction of the baseline value.
+    sd_jpeg_abs : float
+        For a relative metric, the absolute part of the JPEG term, :math:`\lambda` in
+        :math:`(\kappa^2 b^2 + \lambda^2)(q_b^2 + q_a^2)`, in the metric's unit: the floor
+        that JPEG alone needs, so that it does not widen the threshold of lossless photos.
     """
 
     kind: str
@@ -164,6 +169,7 @@ class CaptureError:
     n: int = 0
     sd_abs: float = 0.0
     sd_jpeg: float = 0.0
+    sd_jpeg_abs: float = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -176,7 +182,8 @@ def load_capture_model() -> Mapping[str, CaptureError]:
     text = resources.files("texturecmp").joinpath("data/capture.json").read_text()
     raw = json.loads(text)["metrics"]
     return MappingProxyType({k: CaptureError(v["kind"], float(v["sd"]), float(v.get("quantile", math.nan)), int(v["n"]),
-                                          float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)))
+                                          float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)),
+                                          float(v.get("sd_jpeg_abs", 0.0)))
                              for k, v in raw.items()})
 
 
@@ -189,8 +196,8 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     sqrt(sd_abs^2 + (sd |before|)^2) (NaN when ``before`` is not finite), an absolute one
     ``sd``. ``jpeg_steps`` are the two photos' DC quantization steps
     (:attr:`texturecmp.io.Image.jpeg_dc_step`; None for an uncompressed photo): they add
-    :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (times ``before``^2 for a relative
-    metric). Raises KeyError for a metric without a
+    :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (for a relative metric
+    :math:`(\kappa^2 before^2 + \lambda^2)(q_b^2 + q_a^2)`). Raises KeyError for a metric without a
     calibration.
     """
     from texturecmp.catalogue import METRICS
@@ -202,7 +209,8 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     if ce.kind == "rel":
         if not math.isfinite(before):
             return float("nan")
-        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2 + (ce.sd_jpeg * before) ** 2 * q2)
+        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2
+                             + ((ce.sd_jpeg * before) ** 2 + (ce.sd_jpeg_abs * f) ** 2) * q2)
     return m * math.sqrt((ce.sd * f) ** 2 + (ce.sd_jpeg * f) ** 2 * q2)
 
 
