@@ -31,7 +31,7 @@ from texturecmp.batch import (COLUMNS, SESSION_COLUMNS, BadManifestError, add_cl
 from texturecmp.batch._run import single_thread_blas
 from texturecmp.catalogue import METRICS
 from texturecmp.cli import main as cli_main
-from texturecmp.compare import compare_series
+from texturecmp.compare import COLOUR_TRUTH_METRICS, compare_series
 from texturecmp.phantoms import save_image, save_mask, skin_phantom
 from texturecmp.records import Store
 
@@ -126,7 +126,9 @@ def test_reference_table_shape_order_and_content(reference, study):
     assert (base["verdict"] == "baseline").all()
     assert (base["session"] == base["baseline_session"]).all()
     fol = df[df["index"] > 0]
-    assert set(fol["verdict"]) <= {"improved", "worsened", "changed", "no detectable change", "not computable"}
+    colour = fol["metric"].isin(COLOUR_TRUTH_METRICS)  # whole-region colour: no colour truth in this study
+    assert (fol.loc[colour, "verdict"] == "not comparable").all()
+    assert set(fol.loc[~colour, "verdict"]) <= {"improved", "worsened", "changed", "no detectable change", "not computable"}
     assert fol["aligned"].all()
     # the simulated shifts are recovered (to about a pixel); treatment lowers texture roughness
     p01 = fol[(fol["subject"] == "P01") & (fol["metric"] == "texture.sq")].set_index("session")
