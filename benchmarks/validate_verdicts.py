@@ -172,9 +172,9 @@ def false_rates(results: list[dict]) -> tuple[dict[str, tuple[int, int]], tuple[
     ok = [r for r in results if "error" not in r]
     comp = [r for r in ok if r["comparable"]]
     per = {}
-    for name in METRICS:
-        k = sum(r["verdicts"][name] not in QUIET for r in comp)
-        per[name] = (k, len(comp))
+    for name in METRICS:  # among the retakes that judge it (colour metrics: those with a colour truth)
+        judged = [r for r in comp if r["verdicts"][name] != "not comparable"]
+        per[name] = (sum(r["verdicts"][name] not in QUIET for r in judged), len(judged))
     head = sum(any(v in ("improved", "worsened") for v in r["headline"].values()) for r in comp)
     return per, (head, len(comp)), len(ok) - len(comp), len(results) - len(ok)
 
