@@ -278,13 +278,15 @@ def test_grey_card_sets_white_balance():
 # ----------------------------------------------------------------------------- integration
 
 
-def test_chart_mask_covers_the_card_only():
+def test_chart_mask_covers_the_card_and_a_pitch_around_it():
     r = shot(rotation_deg=15.0, perspective=0.02)
     cal, mask = chart.prepare_calibration(r.rgb, "auto", reference=REF)
     assert cal.ok
     inter = (mask & r.chart_mask).sum()
     assert inter / r.chart_mask.sum() > 0.97  # the card is masked (detected corners, so not exactly)
-    assert not (mask & r.skin_mask).any()  # and no skin half a pitch away from it
+    card = chart.chart_mask(r.rgb.shape[:2], cal.corners)  # the card's own outline (0.85 pitch)
+    assert mask.sum() > 1.3 * card.sum()  # and a band beyond it, where its edge still shows
+    assert not (card & r.skin_mask).any()  # the card's outline holds no skin half a pitch away
 
 
 def test_prepare_calibration_inputs():

@@ -113,8 +113,9 @@ def test_calibrated_lights_and_cameras_show_no_colour_change(lights_and_cameras)
             assert c.changes[name].verdict == "no detectable change", (c.labels, c.changes[name])
     for m, r in zip(ser.measurements, shots):
         assert m.calibrated and m.calibration["method"] == "Cheung 2004"
-        # the chart is left out of the roi, the whole card and nothing else but its margin
-        assert m.regions["roi"]["area_px"] == pytest.approx(SHAPE[0] * SHAPE[1] - r.chart_mask.sum(), rel=0.01)
+        # the chart is left out of the roi: the whole card and a pitch of skin around it (chart.KEEP_OUT)
+        kept_out = chart.chart_mask(SHAPE, chart.ChartCorners(r.corners), margin=chart.KEEP_OUT).sum()
+        assert m.regions["roi"]["area_px"] == pytest.approx(SHAPE[0] * SHAPE[1] - kept_out, rel=0.01)
         lab = np.array([m.value(k) for k in ("color.L", "color.a", "color.b")])
         assert delta_e00(lab, r.skin_lab) < 1.5  # true colour (the skin2 mean over the roi, scar included)
 

@@ -30,6 +30,7 @@ import numpy as np
 import streamlit as st
 
 import texturecmp as tc
+from texturecmp import chart
 from texturecmp.errors import TextureCmpError
 from texturecmp.ui import cache, render
 
@@ -43,12 +44,8 @@ NONE = "None: do not compare the whole region's colour"
 CHOICES = (CHART, COLOUR_REFERENCE, FIXED, NONE)
 #: The core's name (:attr:`texturecmp.Comparison.colour_truth`) of each choice.
 KIND = {CHART: "chart", COLOUR_REFERENCE: "colour reference", FIXED: "fixed light", NONE: "none"}
-#: How far beyond the outer patch centres the region measured keeps away from a chart found in
-#: the baseline, in patch pitches: the card (0.85) and one pitch more. The card's edge inside
-#: the region reads as texture: with the card's own outline (0.85) the calibrated sample's
-#: medium-band texture read 1.25, 1.06, 1.06 L* over its sessions (and a false "blurred"
-#: warning), with 1.85 it reads 0.70, 0.46, 0.22, as the same skin without a chart does.
-CHART_KEEP_OUT = 1.85
+#: How far the region measured keeps away from a chart found in the baseline (the core's rule).
+CHART_KEEP_OUT = chart.KEEP_OUT
 #: The corner patches to click, in ChartCorners' order.
 CORNER_PATCHES = ("1 · dark skin (brown)", "6 · bluish green", "24 · black", "19 · white")
 
