@@ -530,7 +530,11 @@ class _Engine:
                                        scale=float(al.scale), calibration=ph.calibration)
 
 
-_QUARTER_TURN_TOL = 10.0  # degrees from a multiple of 90 within which a follow-up is turned back
+# The tile grids follow a shift and a scale, not a rotation (TileGrid.mapped): a follow-up found
+# turned by about 90, 180 or 270 degrees is turned back (losslessly), and a pair whose remaining
+# rotation is larger than this is not comparable (its grid would pair tiles of other skin and
+# leave part of the region outside; a 60-degree turn read 'improved').
+MAX_ROTATION_DEG = 20.0
 
 
 def _quarter_turns(al: Alignment) -> int:
@@ -538,7 +542,7 @@ def _quarter_turns(al: Alignment) -> int:
     if not al.ok or not math.isfinite(al.rotation_deg):
         return 0
     q = round(al.rotation_deg / 90.0)
-    if q % 4 == 0 or abs(al.rotation_deg - 90.0 * q) > _QUARTER_TURN_TOL:
+    if q % 4 == 0 or abs(al.rotation_deg - 90.0 * q) > MAX_ROTATION_DEG:
         return 0
     return int(-q % 4)  # rotation_deg is counter-clockwise as displayed, as is np.rot90 for k > 0
 
@@ -975,7 +979,8 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
         shift = a.photometric.exposure_shift_L - b.photometric.exposure_shift_L
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
-    reason = _not_comparable(b, a, al)
+    reason = _not_comparable(b, a, al, a.alignment.rotation_deg if b is eng.base else
+                             _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape).rotation_deg)
     unresolved = _unresolved(s, eng.p, ((b.label, _photo_scale(b)), (a.label, _photo_scale(a))))
     truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
     one_sided = _one_sided_calibration(b.measurement, a.measurement)
@@ -1016,8 +1021,13 @@ def _blank(m: Measurement) -> bool:
     return not (m.value("texture.sq") > 1e-6)
 
 
-def _not_comparable(b: _Photo, a: _Photo, al: Alignment) -> str:
-    """Why photos ``b`` and ``a`` cannot be compared, in the user's terms ("" when they can)."""
+def _not_comparable(b: _Photo, a: _Photo, al: Alignment, rotation_deg: float = 0.0) -> str:
+    """Why photos ``b`` and ``a`` cannot be compared, in the user's terms ("" when they can);
+    ``rotation_deg``: the rotation between the pixels measured (after any quarter turn)."""
+    if al.ok and abs(rotation_deg) > MAX_ROTATION_DEG:  # before 'blank': such a turn empties the grid
+        return (f"photo '{a.label}' is turned by {abs(al.rotation_deg):.0f} degrees against photo '{b.label}'; the "
+                f"measurement follows turns of up to {MAX_ROTATION_DEG:.0f} degrees from upright or from a quarter "
+                f"turn: retake it at the orientation of photo '{b.label}'")
     for ph in (a, b):
         if _blank(ph.measurement):
             return f"photo '{ph.label}' is blank (no detail in the region to measure)"
