@@ -65,6 +65,7 @@ def test_a_quarter_turned_follow_up_is_measured_as_the_same_skin(base, k):
     corner = {1: (0, w - 1), 3: (h - 1, 0), 2: (w - 1, h - 1)}[k]
     np.testing.assert_allclose(al.map_points([0.0, 0.0]).ravel(), corner, atol=1.0)
     assert al.moving_shape == turned.shape[:2]
+    assert (cmp.after.image["height"], cmp.after.image["width"]) == turned.shape[:2]  # the file's provenance
 
 
 def test_a_turned_follow_up_in_a_series_composes_with_the_others(base):

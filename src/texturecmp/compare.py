@@ -528,6 +528,10 @@ class _Engine:
         ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
                                        scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'",
                                        scale=float(al.scale), calibration=ph.calibration)
+        if ph.turns % 2:  # the provenance is the file's, as shown (it was measured turned: see the warnings)
+            im = ph.measurement.image
+            ph.measurement = replace(ph.measurement, image=MappingProxyType({**im, "width": im["height"],
+                                                                             "height": im["width"]}))
 
 
 # The tile grids follow a shift and a scale, not a rotation (TileGrid.mapped): a follow-up found
