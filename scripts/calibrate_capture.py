@@ -203,12 +203,17 @@ def face_box_regions(tem: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     return roi.astype(bool), lesion.astype(bool)
 
 
-def isic_regions(shape: tuple[int, int]) -> tuple[None, np.ndarray]:
-    """Dermoscopy: the whole photo, and the centred lesion as an ellipse."""
+def isic_regions(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Dermoscopy: the photo without a margin of 8 % of its side (a retake's shift of up to
+    8 px would otherwise bring mirrored border pixels into a 250 px photo's region, which no
+    camera does), and the centred lesion as an ellipse."""
     h, w = shape
+    roi = np.zeros(shape, bool)
+    my, mx = int(0.08 * h), int(0.08 * w)
+    roi[my:h - my, mx:w - mx] = True
     lesion = np.zeros(shape, np.uint8)
     cv2.ellipse(lesion, (w // 2, h // 2), (w // 4, h // 4), 0, 0, 360, 1, -1)
-    return None, lesion.astype(bool)
+    return roi, lesion.astype(bool)
 
 
 # ---------------------------------------------------------------------------------- corpus
@@ -314,7 +319,8 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    df = df[df["aligned"].astype(bool) & (df["verdict"] != "not comparable")]  # no colour truth: not judged
+    # not comparable (no colour truth) and not computable (no SE) changes get no verdict: not fitted
+    df = df[df["aligned"].astype(bool) & ~df["verdict"].isin(("not comparable", "not computable"))]
     model = {}
     for name, info in METRICS.items():
         if name in QUALITY_LIMITS:  # judged by their quality settings, not by a capture model

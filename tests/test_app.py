@@ -574,6 +574,16 @@ def test_region_errors_appear_under_the_control_that_caused_them():
     assert any("640×480" in m or "640x480" in m for m in msgs), msgs
     assert not any("larger region" in m for m in msgs), msgs
     assert not any(".." in m for m in msgs), msgs
+    # a region to measure too small for the tiles: under its control, named as on the page
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    at.radio(key="method_roi_u").set_value("Upload mask").run()
+    small = np.zeros((480, 640), np.uint8)
+    small[100:130, 100:130] = 255
+    at.file_uploader(key="mask_roi").set_value(("r.png", encode_png(small), "image/png")).run()
+    _no_crash(at)
+    msgs = [e.value for e in _column_of(at, "method_roi_u").error]
+    assert any(m.startswith("**Region to measure**: region has 900 pixels") and "Mark a larger region" in m
+               for m in msgs), msgs
 
 
 def test_each_upload_message_fits_its_cause():
@@ -747,3 +757,200 @@ def test_a_portrait_with_smoothed_skin_reads_improved_with_the_default_region():
     # moves by about 2 %, within its calibrated capture error)
     line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
     assert "improved" in line, line  # on the whole photo it read "no detectable change" (docs/app.md)
+
+
+def _astronaut_pair() -> tuple[bytes, bytes]:
+    """scikit-image's astronaut and a copy with its face skin smoothed (Gaussian, sigma 1 px)
+    inside the face (an ellipse the test sets; hair, neck and the backdrop untouched)."""
+    import cv2
+    from skimage import data
+
+    from texturecmp.skin import skin_mask
+
+    a = data.astronaut()
+    face = np.zeros(a.shape[:2], np.uint8)
+    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
+    skin = skin_mask(a) & face.astype(bool)
+    b = a.copy()
+    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
+    return encode_png(a), encode_png(b)
+
+
+def test_the_astronaut_with_smoothed_face_skin_reads_improved_with_the_default_region():
+    """Issue 14: on the whole photo a smoothing of the face's skin read Sq 22 -> 22, "no detectable
+    change"; the skin found automatically (the saturation rule leaves the pale backdrop out) is
+    the default region, and on it the fine texture reads "improved"."""
+    before, after = _astronaut_pair()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([("astro_before.png", before, "image/png"),
+                                              ("astro_after.png", after, "image/png")]).run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    assert at.radio(key="method_roi_u").value == "Skin (found automatically)"
+    assert not at.error, [e.value for e in at.error]
+    assert any("skin found automatically" in c.value for c in at.caption)
+    # measured: fine texture 5.03 -> 4.78 L*, "improved"; Sq 17.0 -> 16.7, within its capture error
+    line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
+    assert "improved" in line, line
+    # the whole photo (hair, suit, flag, backdrop) hides it: 4.84 -> 4.82, "no detectable change"
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    _no_crash(at)
+    line = next(t for t in _texts(at).splitlines() if "Fine skin texture" in t)
+    assert "no detectable change" in line, line
+
+
+# ------------------------------------------------------------------------------ not comparable, everywhere
+
+def test_a_not_comparable_pair_says_why_in_summary_table_reports_and_history(tmp_path, monkeypatch):
+    """A blank follow-up cannot be compared: the reason (naming the photo by its label) is in the
+    summary, in the table's "why" column of every metric, in the HTML and PDF reports and in
+    the history tab after saving; no sentence says improved or worsened."""
+    from texturecmp.ui.pdf import report_pdf
+
+    monkeypatch.setenv("TEXTURECMP_RECORDS_DIR", str(tmp_path))
+    black = encode_png(np.zeros((768, 1024, 3), np.uint8))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="photos").set_value([_photo("session0_baseline.jpg"), ("black.png", black, "image/png")]).run()
+    at.radio(key="method_roi_u").set_value("Whole photo").run()
+    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    _no_crash(at)
+    reason = "photo 2 (session 2) is blank (no detail in the region to measure)"
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("**Not comparable**: " + reason) for e in errors), errors
+    summary = [t for t in _texts(at).splitlines() if " · " in t]
+    assert summary and not any(re.search(r"\bimproved\b|\bworsened\b", t) for t in summary), summary
+    assert not any(reason in t for t in summary)  # said once, above the sentences
+    table = _tables(at)[0].value
+    assert set(table["why"]) == {reason}, set(table["why"])
+    assert all(v == ["not comparable"] for v in table["verdict"])
+    # the reports
+    series = tc.compare_series([(SAMPLE / "session0_baseline.jpg").read_bytes(), black], labels=["1", "2"])
+    labels = ["baseline", "week 4"]
+    page = render.report_html(series, labels, 1, pixel_size_mm=None, timeline_metrics=["texture.sq"], created="now")
+    assert "Not comparable" in page and "photo 2 (week 4) is blank" in page
+    assert page.count('<td class="l why">photo 2 (week 4) is blank') == len(series.vs_baseline[0].changes)
+    _, text = _pdf_text(report_pdf(series, labels, 1, pixel_size_mm=None, timeline_metrics=["texture.sq"],
+                                   created="now"))
+    flat = _squash(text)
+    assert _squash("Not comparable: photo 2 (week 4) is blank") in flat
+    assert _squash("Why there is no verdict: (a) photo 2 (week 4) is blank") in flat
+    assert _squash("not comparable (a)") in flat and "photo '" not in text
+    # the history, after saving
+    at.text_input(key="records_subject").set_value("P-0009").run()
+    at.button(key="records_save").click().run()
+    _no_crash(at)
+    assert any("Saved **2** new records" in s.value for s in at.success), [s.value for s in at.success]
+    hist = next(d.value for d in at.dataframe if "not comparable" in d.value.columns)
+    row = hist[hist["kind"] == "comparison"].iloc[0]
+    assert row["not comparable"].startswith("all metrics: photo ") and "is blank" in row["not comparable"]
+    assert row["colour truth"] == "none"
+
+
+# ------------------------------------------------------------------------------ the colour-truth step
+
+CHART_SAMPLE = REPO / "sample_images" / "series_chart"
+
+
+def test_clicked_points_become_chart_corners_at_full_resolution():
+    from texturecmp.ui.colour_view import _points, corners_from_points
+
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session1.jpg"]["chart"]["corner_patch_centres"]
+    f = 0.5  # the canvas shows the photo at half its size
+    # Fabric.js point objects: circles of radius 4 placed by their top-left corner, or by their centre
+    objs = [{"type": "circle", "left": x * f - 4, "top": y * f - 4, "width": 8, "height": 8} for x, y in truth[:3]]
+    x, y = truth[3]
+    objs.append({"type": "circle", "left": x * f, "top": y * f, "width": 8, "height": 8, "originX": "center",
+                 "originY": "center"})
+    pts = _points({"objects": objs})
+    corners = corners_from_points(pts, f)
+    assert np.allclose(corners.points, truth, atol=1e-6)
+    with pytest.raises(tc.errors.BadSettingsError, match="exactly 4"):
+        corners_from_points(pts[:3], f)
+    with pytest.raises(tc.errors.BadSettingsError, match="convex"):  # clicked in the wrong order: a bow tie
+        corners_from_points([pts[0], pts[2], pts[1], pts[3]], f)
+
+
+def test_chart_picture_outlines_the_chart_and_colours_each_patch_by_its_error():
+    from texturecmp.chart import Calibration, ChartCorners
+
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session0_baseline.jpg"]["chart"]
+    rgb = np.full((384, 512, 3), 128, np.uint8)  # a half-size display copy
+    errs = tuple([0.5] * 20 + [3.0, 6.0, float("nan"), 0.5])
+    cal = Calibration(True, "chart found", corners=ChartCorners(truth["corner_patch_centres"]), patch_de00=errs)
+    pic = render.chart_picture(rgb, cal, 0.5)
+    colours = {tuple(int(v) for v in c) for c in pic.reshape(-1, 3)}
+    for want in [(255, 0, 255), (40, 200, 80), (255, 170, 0), (230, 40, 40), (160, 160, 160)]:
+        assert want in colours, want
+    assert np.array_equal(render.chart_picture(rgb, Calibration(False, "no chart"), 0.5), rgb)  # nothing found
+
+
+def _colour_rows(at: AppTest):
+    fr = _tables(at)[0].value
+    return fr[fr["metric"].isin(["color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index",
+                                 "color.melanin_index"])]
+
+
+def test_calibrated_sample_reads_true_colour_and_each_colour_truth_is_a_choice():
+    """The calibrated sample (a chart in each photo, three lights, two cameras, the skin's a*
+    lowered by 3): the chart is chosen for it, found in every photo with its patch errors, and
+    the redness drop reads "improved" on the erythema index. Without a colour truth the same
+    metrics are not comparable, with the reason in the why column; fixed light and a marked
+    colour reference are the other answers."""
+    from texturecmp.ui import colour_view
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_chart_button").click().run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.radio(key="colour_truth_s").value == colour_view.CHART
+    assert any("a colour chart was found in the baseline" in c.value for c in at.caption)
+    found = [s.value for s in at.success if s.value.startswith("Chart found; patches ΔE00")]
+    assert len(found) == 3, [s.value for s in at.success]
+    assert any("Colour judged in true colour" in c.value for c in at.caption)
+    rows = _colour_rows(at).set_index("metric")
+    # measured: erythema index 25.8 -> 20.6, a* 14.3 -> 10.0; the truth (the same region on the
+    # scenes before capture, docs/app.md): 25.4 -> 20.9 and 13.9 -> 10.3. The change of a* is held
+    # to 1.0 of the truth's -3.7 (issue 16's skin colour target: ΔE00 <= 1)
+    assert rows.loc["color.erythema_index", "verdict"] == ["improved"], rows
+    assert rows.loc["color.a", "change"] == pytest.approx(-3.68, abs=1.0), rows
+    assert not any(rows["why"]), rows
+    # none: the whole region's colour is not comparable, and says why
+    at.radio(key="colour_truth_s").set_value(colour_view.NONE).run()
+    _no_crash(at)
+    rows = _colour_rows(at)
+    assert all(v == ["not comparable"] for v in rows["verdict"])
+    assert all(w.startswith("no colour reference") for w in rows["why"]), list(rows["why"])
+    assert any("Whole-region colour not compared" in c.value for c in at.caption)
+    assert _tables(at)[0].value.set_index("metric").loc["scar.delta_e00", "verdict"] == ["improved"]
+    # fixed light: verdicts again, the statement said in the summary
+    at.radio(key="colour_truth_s").set_value(colour_view.FIXED).run()
+    _no_crash(at)
+    assert not any(_colour_rows(at)["why"])
+    assert any("you stated that light and camera were fixed" in c.value for c in at.caption)
+    # a colour reference: untreated skin marked (here the upper right corner, away from scar and chart)
+    at.radio(key="colour_truth_s").set_value(colour_view.COLOUR_REFERENCE).run()
+    assert not _tables(at)  # nothing to compare until the region is given
+    at.radio(key="method_colour_reference").set_value("Upload mask").run()
+    ref = np.zeros((768, 1024), np.uint8)
+    ref[40:200, 780:990] = 255
+    at.file_uploader(key="mask_colour_reference").set_value(("ref.png", encode_png(ref), "image/png")).run()
+    _no_crash(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("colour reference" in c.value and "Colour judged against" in c.value for c in at.caption)
+    assert not any(_colour_rows(at)["why"])
+
+
+def test_photos_without_a_chart_default_to_no_colour_truth_and_a_refused_chart_says_so():
+    from texturecmp.ui import colour_view
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="sample_button").click().run()
+    _no_crash(at)
+    assert at.radio(key="colour_truth_s").value == colour_view.NONE
+    assert any("no colour chart was found in the baseline" in c.value for c in at.caption)
+    at.radio(key="colour_truth_s").set_value(colour_view.CHART).run()
+    _no_crash(at)
+    warns = [w.value for w in at.warning if w.value.startswith("No usable chart")]
+    assert len(warns) == 3 and all("Mark the chart by hand" in w for w in warns), warns
+    assert _tables(at)  # still compared, in device colour: the whole region's colour not comparable
+    assert all(v == ["not comparable"] for v in _colour_rows(at)["verdict"])

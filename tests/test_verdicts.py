@@ -286,3 +286,23 @@ def test_a_change_without_uncertainty_is_not_computable(monkeypatch):
     assert ch.verdict == "not computable" and "single tile" in ch.note
     assert math.isinf(c.after.metrics["pore.mean_diameter"].uncertainty)
     assert c.changes["texture.sq"].verdict == "improved"  # the others are judged as before
+
+
+def test_a_lossless_baseline_repeat_does_not_narrow_a_jpeg_follow_ups_threshold():
+    """The repeat's evidence scales the capture model; it is not the SD of the follow-up's pair.
+    Baseline and repeat as PNG files, follow-up a JPEG of quality 75: the follow-up's capture
+    SD keeps its JPEG part (before, the lossless pair's pooled SD replaced it, and scar.delta_e00
+    was falsely flagged in 6 % of held-out retakes with a repeat)."""
+    from texturecmp.uncertainty import capture_error
+
+    sk = skin2.render(skin2.SKINS["olive_flat"], seed=7)
+    kw = dict(noise=1.0, exposure=1.04)
+    base, rep = (skin2.capture(sk.rgb, seed=s, encoded=True, **kw) for s in (1, 3))
+    fol = skin2.capture(sk.rgb, seed=2, jpeg_quality=75, encoded=True, **kw)
+    c = tc.compare(base, fol, lesion=sk.lesion, baseline_repeat=rep)
+    nu0 = c.settings.capture_prior_df
+    for name in JPEG_SENSITIVE:
+        ch = c.changes[name]
+        model = capture_error(name, ch.before, jpeg_steps=(None, 9 / 8))
+        sd = math.sqrt(max(ch.uncertainty**2 - ch.se**2, 0.0))
+        assert sd >= math.sqrt(nu0 / (nu0 + 1)) * model * (1 - 1e-9), (name, sd, model)

@@ -768,12 +768,15 @@ def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
 
 
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
-             repeat: Mapping[str, float] | None, pixel_size_mm: float | None, not_comparable: str = "",
+             repeat: Mapping[str, tuple[float, float]] | None, pixel_size_mm: float | None, not_comparable: str = "",
              colour_truth: str = "none", one_sided: str = "", *,
              unresolved: Mapping[str, str] | None = None) -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
-    ``repeat``: capture SDs pooled with a test-retest pair (``capture_prior_df`` + 1 df);
+    ``repeat``: per metric (pooled SD, model SD) of the baseline and its repeat
+    (:func:`_test_retest`): the pair's capture SD is scaled by pooled / model (the repeat's
+    evidence about the model, which also holds at this pair's JPEG steps; added in
+    quadrature where the model's SD there is 0), with ``capture_prior_df`` + 1 df;
     ``not_comparable``: the reason the photos cannot be compared (every verdict is then
     "not comparable"); ``colour_truth`` (:data:`COLOUR_TRUTHS`): "none" makes the
     :data:`COLOUR_TRUTH_METRICS` "not comparable". A chart calibration of either photo adds
@@ -834,8 +837,10 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
             continue
         cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm, jpeg_steps=steps)
         cap_df, kind = math.inf, "capture_model"
-        if repeat is not None and name in repeat:
-            cap, cap_df, kind = repeat[name], s.capture_prior_df + 1.0, "test_retest_pooled"
+        if repeat is not None and name in repeat:  # the repeat's evidence, carried to this pair's JPEG steps
+            pooled, model_br = repeat[name]
+            cap = cap * pooled / model_br if model_br > 0 else math.hypot(cap, pooled)
+            cap_df, kind = s.capture_prior_df + 1.0, "test_retest_pooled"
         if name in cal_sd:  # the charts' own error, which a retake of a calibrated photo carries
             cap = math.hypot(cap, cal_sd[name])
         d = decide(delta, b, a, better=info.better, se=se, se_df=se_df, capture_sd=cap, capture_df=cap_df, z=s.z,
@@ -968,7 +973,7 @@ def _relative_alignment(al_from: Alignment, al_to: Alignment, shape_from, shape_
                      tuple(shape_from), tuple(shape_to))
 
 
-def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] | None, *, maps: bool = True) -> Comparison:
+def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[float, float]] | None, *, maps: bool = True) -> Comparison:
     s = eng.s
     # measured (and mapped) on the turned pixels of a photo turned back (_Photo.turns); the
     # alignment reported is to the file's pixels, as shown
@@ -1010,7 +1015,8 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, float] 
         warnings.append("a grey card set exposure and white balance only: colour is true for one camera, "
                         "not across cameras")
     return Comparison(b.measurement, a.measurement, al, photometric, MappingProxyType(changes), tuple(warnings),
-                      MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label), None if retest is None else MappingProxyType(dict(retest)),
+                      MappingProxyType(pixel_maps), s, eng.p, (b.label, a.label),
+                      None if retest is None else MappingProxyType({k: v[0] for k, v in retest.items()}),
                       not_comparable_reason=reason, colour_truth=truth)
 
 
@@ -1040,8 +1046,10 @@ def _not_comparable(b: _Photo, a: _Photo, al: Alignment, rotation_deg: float = 0
     return ""
 
 
-def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
-    """Capture SDs pooled with the baseline repeat's difference (:func:`texturecmp.uncertainty.pool_repeat`)."""
+def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, tuple[float, float]]:
+    """Per metric, (the capture SD pooled with the baseline repeat's difference
+    (:func:`texturecmp.uncertainty.pool_repeat`), the model's SD it was pooled with), both
+    for the baseline and its repeat, whose JPEG steps may differ from a follow-up's."""
     mb, mr = eng.base.measurement, repeat.measurement
     s = eng.s
     out = {}
@@ -1054,7 +1062,7 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, float]:
         cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=eng.p,
                             jpeg_steps=(mb.image.get("jpeg_dc_step"), mr.image.get("jpeg_dc_step")))
         if math.isfinite(d) and math.isfinite(cap):
-            out[name] = pool_repeat(cap, d, se, prior_df=s.capture_prior_df)[0]
+            out[name] = (pool_repeat(cap, d, se, prior_df=s.capture_prior_df)[0], cap)
     return out
 
 

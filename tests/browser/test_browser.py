@@ -67,12 +67,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(chromium_path):
+def records_folder(tmp_path_factory) -> Path:
+    """The app's records folder (TEXTURECMP_RECORDS_DIR): a fresh one, never the user's own."""
+    return tmp_path_factory.mktemp("records")
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium_path, records_folder):
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1"]
     log = open(REPO / "out" / "browser-app.log", "w") if (REPO / "out").is_dir() else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, "TEXTURECMP_RECORDS_DIR": str(records_folder)}
+    env.pop("TEXTURECMP_DB", None)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -503,3 +511,110 @@ def test_capture_step_with_the_fake_camera_reaches_the_comparison(page, screensh
     _shot(page, screenshots / "9_capture_compared.png")
     _only_local(page)
     _no_leak(page)
+
+
+def test_save_to_records_then_the_history_tab_shows_the_store_just_used(page, screenshots, records_folder):
+    """Issue 14, item 4: after "Save to records" to a store other than the default, the Subject
+    history tab reads that store and shows the subject's three records."""
+    page.get_by_role("button", name="Try the sample images").click()
+    _results_table(page).wait_for()
+    _idle(page)
+    store = page.get_by_role("textbox", name="Record store (file name or postgresql:// URL)").first
+    store.fill("clinic_b.db")
+    store.press("Enter")
+    _idle(page)
+    subject = page.get_by_role("textbox", name="Subject identifier (required)")
+    subject.fill("P-0042")
+    subject.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Save to records").click()
+    done = page.locator('[data-testid="stAlert"]').filter(has_text="Saved 3 new records")
+    done.wait_for()
+    assert "clinic_b.db" in done.inner_text()
+    _idle(page)
+    assert (records_folder / "clinic_b.db").is_file()
+    assert not (records_folder / "texturecmp_records.db").exists()  # the default store was not touched
+    page.get_by_role("tab", name="Subject history").click()
+    history = page.locator('[data-testid="stTabPanel"]:visible')
+    history.get_by_text("P-0042: 3 records, in date order").wait_for()
+    field = history.get_by_role("textbox", name="Record store (file name or postgresql:// URL)")
+    assert field.input_value() == "clinic_b.db"
+    assert "no record store at this path" not in history.inner_text()
+    history.get_by_text("baseline → session 1 → session 2").wait_for()
+    history.locator('[data-testid="stDataFrame"]').first.wait_for()
+    history.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    _idle(page)
+    page.screenshot(path=str(screenshots / "10_history_after_save.png"), full_page=True)
+    _only_local(page)
+    _no_leak(page)
+
+
+def test_portrait_with_smoothed_face_skin_reads_improved_with_the_default_region(page, screenshots, tmp_path):
+    """Issue 14: scikit-image's astronaut and a copy with the face's skin smoothed (sigma 1 px):
+    the default region is the skin found automatically, and the fine texture reads "improved"."""
+    from skimage import data
+
+    from texturecmp.skin import skin_mask
+
+    a = data.astronaut()
+    face = np.zeros(a.shape[:2], np.uint8)
+    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
+    skin = skin_mask(a) & face.astype(bool)
+    b = a.copy()
+    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
+    files = [tmp_path / "astro_before.png", tmp_path / "astro_after.png"]
+    files[0].write_bytes(encode_png(a))
+    files[1].write_bytes(encode_png(b))
+    _uploader(page, "Photos of one skin area").set_input_files([str(f) for f in files])
+    page.get_by_text("2 · Mark the regions on the baseline").wait_for()
+    roi = page.locator('[data-testid="stRadio"]').filter(has_text="Region to measure")
+    assert roi.locator("input[type=radio]").first.is_checked()  # "Skin (found automatically)"
+    page.locator('[data-testid="stRadio"]').filter(has_text="Scar or lesion").get_by_text("No lesion").click()
+    summary = page.locator(".st-key-tc_summary")
+    summary.get_by_text("Fine skin texture").wait_for()
+    _idle(page)
+    page.get_by_text("skin found automatically").first.wait_for()
+    line = summary.locator("li").filter(has_text="Fine skin texture").inner_text()
+    assert "improved" in line, line
+    _shot(page, screenshots / "11_portrait_skin_region.png")
+    _only_local(page)
+    _no_leak(page)
+
+
+CHART_SAMPLE = REPO / "sample_images" / "series_chart"
+
+
+def test_calibrated_sample_shows_the_chart_and_four_clicks_mark_it_by_hand(page, screenshots):
+    """Issue 16 in the app: the calibrated sample's chart is found in each photo, outlined, with
+    its patch errors; the colour truth is said in the summary; four clicks on the corner patches
+    of photo 2 calibrate it at the given corners instead."""
+    page.get_by_role("button", name="Try the calibrated sample (colour chart)").click()
+    page.get_by_text("3 · Colour truth").wait_for()
+    found = page.locator('[data-testid="stAlert"]').filter(has_text="Chart found; patches ΔE00")
+    found.nth(2).wait_for()
+    assert found.count() == 3
+    summary = page.locator(".st-key-tc_summary")
+    summary.get_by_text("Colour judged in true colour").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "12_calibrated_sample.png")
+    # the four-click fallback on photo 2
+    truth = json.loads((CHART_SAMPLE / "truth.json").read_text())["session1.jpg"]["chart"]["corner_patch_centres"]
+    page.get_by_text("Mark the chart by hand (4 clicks)").nth(1).click()
+    canvas = page.locator(".st-key-chart_click_" + _sha12(CHART_SAMPLE / "session1.jpg") + " canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    f = box["width"] / 1024  # the canvas shows the 1024-px photo at its width
+    for x, y in truth:
+        canvas.click(position={"x": x * f, "y": y * f})
+        time.sleep(0.4)
+    page.locator('[data-testid="stAlert"]').filter(has_text="Chart at the given corners; patches ΔE00").wait_for()
+    _idle(page)
+    _shot(page, screenshots / "13_chart_by_hand.png")
+    _only_local(page)
+    _no_leak(page)
+
+
+def _sha12(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

@@ -11,6 +11,8 @@ needs on top of it:
 * :mod:`texturecmp.ui.components`: the before/after wipe slider and the camera with the
   baseline's ghost (``st.components.v2``, inline HTML/CSS/JS, no CDN).
 * :mod:`texturecmp.ui.capture`: the camera shot's check against the baseline, in words.
+* :mod:`texturecmp.ui.colour_view`: the colour-truth step (a chart in each photo, a marked
+  colour reference, fixed light, or none).
 * :mod:`texturecmp.ui.pdf`: the PDF report (reportlab).
 * :mod:`texturecmp.ui.records_view`: "Save to records" and the subject history tab
   (:class:`texturecmp.records.Store`; nothing written until the user presses the button).

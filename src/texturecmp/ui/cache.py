@@ -36,7 +36,7 @@ from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "skin_region", "with_lesion", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
+           "preview_regions", "skin_region", "with_lesion", "without", "frozen_mask", "chart_calibration", "warm_colour_science", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
            "PREPARE_CALLS", "PREPARED_COMPUTES"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
@@ -183,6 +183,70 @@ def with_lesion(key: tuple, _roi: np.ndarray, _lesion: np.ndarray) -> tuple[np.n
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
+def without(key: tuple, _roi: np.ndarray | None, _exclude: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """The region to measure without the pixels of ``_exclude`` (a colour chart is never skin),
+    read-only, with its digest; ``_roi`` None is the whole photo. ``key``: the digests."""
+    roi = np.ones(shape, bool) if _roi is None else _roi
+    return _frozen(roi & ~_exclude)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def frozen_mask(key: str, _make: Callable[[], np.ndarray]) -> np.ndarray:
+    """A mask ``_make()`` draws (named by ``key``), read-only, made once."""
+    m = np.asarray(_make(), bool)
+    m.flags.writeable = False
+    return m
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def chart_calibration(sha256: str, _info: PhotoInfo, _data: bytes, corners: tuple | None, method: str,
+                      reference: str):
+    """The photo's colour calibration (:func:`texturecmp.chart.calibrate`, at full resolution):
+    at the corner patches the user clicked, or (``corners`` None) at the chart found
+    automatically. Cached by the photo's hash and those arguments. A refused fit is returned
+    too (``ok`` False, with its reasons); raises TextureCmpError on bad corners.
+
+    The automatic search runs on the display copy (long side :data:`DISPLAY_MAX_SIDE`: 0.1-0.2 s
+    against about 1 s on a 12 MP photo, which the page would wait for on every new baseline);
+    its corners, scaled to the full photo, are then refined by nothing but the full-resolution
+    patch reading. A chart whose patches are under about 12 px apart on that copy (narrower
+    than about a tenth of the photo) is not found there: mark it with four clicks.
+    """
+    import dataclasses as _dc
+
+    from texturecmp.chart import Calibration, ChartCorners, calibrate, find_chart
+
+    img = _info.image if _info.image is not None else tc.load_image(_data, name="photo")
+    if corners:
+        return calibrate(img, corners=ChartCorners(corners), method=method, reference=reference)
+    found = find_chart(_info.small, reference=reference)
+    if found is None:
+        return Calibration(False, "no colour chart found: mark its four corner patches by hand",
+                           ("no ColorChecker (24 patches, 4 x 6) found in the photo",), method=method,
+                           reference=reference, source="auto")
+    full = ChartCorners(tuple((x / _info.factor, y / _info.factor) for x, y in found.points))
+    cal = calibrate(img, corners=full, method=method, reference=reference)
+    return _dc.replace(cal, source="auto", message=cal.message.replace("chart at the given corners", "chart found", 1))
+
+
+_WARMED = False
+
+
+def warm_colour_science() -> None:
+    """Import colour-science (about 1 s) on a background thread the first time a page is drawn,
+    so that the first chart the page reads does not wait for it."""
+    global _WARMED
+    if _WARMED:
+        return
+    _WARMED = True
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("colour",), name="texturecmp-warm-colour",
+                     daemon=True).start()
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
 def mask_from_drawing(sha256: str, _alpha: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str] | None:
     """A drawn shape (the canvas' alpha at display size) at the photo's full size, read-only, with its digest.
 
@@ -244,24 +308,28 @@ _PREPARER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texturecmp-pre
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def prepare_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _repeat: bytes | None,
-                   pixel_size_mm: float | None, _settings: tc.Settings) -> Future:
+                   pixel_size_mm: float | None, _settings: tc.Settings, _colour: dict | None = None) -> Future:
     """Start :func:`texturecmp.prepare_series` in the background, once the photos and the region to
     measure are known and while the lesion may still be drawn; a Future of the PreparedSeries.
 
-    ``key`` = (photo hashes, roi hash, repeat hash, pixel size, settings hash). :func:`compute_series`
-    waits for it and only measures what depends on the lesion. Same labels as the compute ("1", "2", ...).
+    ``key`` = (photo hashes, roi hash, repeat hash, pixel size, settings hash, colour truth key).
+    :func:`compute_series` waits for it and only measures what depends on the lesion. Same labels as
+    the compute ("1", "2", ...). ``_colour``: the colour truth's keyword arguments
+    (``calibration``, ``colour_reference``; :meth:`texturecmp.ui.colour_view.ColourTruth.core_kwargs`).
     """
     global PREPARE_CALLS
     PREPARE_CALLS += 1
     return _PREPARER.submit(tc.prepare_series, list(_photos), labels=_ids(len(_photos)), roi=_roi, baseline_repeat=_repeat,
-                            pixel_size_mm=pixel_size_mm, settings=_settings)
+                            pixel_size_mm=pixel_size_mm, settings=_settings, **(_colour or {}))
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesion, _reference, _repeat: bytes | None,
-                   pixel_size_mm: float | None, _settings: tc.Settings, _prepared: Future | None = None) -> tc.Series:
+                   pixel_size_mm: float | None, _settings: tc.Settings, _prepared: Future | None = None,
+                   _colour: dict | None = None) -> tc.Series:
     """Run the core on full-resolution photos (:func:`photo_input`). ``key`` = (photo hashes, mask hashes, repeat hash,
-    settings hash).
+    settings hash, colour truth key); ``_colour``: the colour truth's keyword arguments (as for
+    :func:`prepare_series`).
 
     With ``_prepared`` (:func:`prepare_series` of the same photos, roi, repeat, pixel size and
     settings) only the lesion-dependent work is left (``PreparedSeries.compare``, the same
@@ -281,4 +349,4 @@ def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesio
         PREPARED_COMPUTES += 1
         return prepared.compare(lesion=_lesion, reference=_reference)
     return tc.compare_series(list(_photos), labels=_ids(len(_photos)), roi=_roi, lesion=_lesion, reference=_reference,
-                             baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm, settings=_settings)
+                             baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm, settings=_settings, **(_colour or {}))

@@ -12,6 +12,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +27,7 @@ import texturecmp as tc
 from texturecmp._parallel import keep_heap_memory
 from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
-from texturecmp.ui import cache, records_view, render
+from texturecmp.ui import cache, colour_view, records_view, render
 from texturecmp.ui.components import wipe_slider
 
 try:  # Streamlit loads its emoji catalogue (a large module, 0.1-0.15 s) the first time a label or
@@ -45,7 +46,8 @@ MARKS_WIDTH = 560
 
 #: The default region to measure: the photo's skin (:func:`texturecmp.skin.skin_mask`).
 SKIN = "Skin (found automatically)"
-_REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)"}
+_REGION_TITLES = {"roi": "Region to measure", "lesion": "Scar or lesion", "reference": "Reference skin (normal)",
+                  "colour_reference": "Colour reference skin (untreated)"}
 _DRAW_MODES = {"Rectangle": "rect", "Ellipse (drag a circle; stretch it with the edit tool)": "circle",
                "Polygon (click the points; click the first one to close)": "polygon"}
 _TABLE_NUMBERS = ["before", "after", "change", "% change", "± u"]
@@ -105,10 +107,17 @@ def _hint(exc: TextureCmpError) -> str:
 # ----------------------------------------------------------------------------------------- inputs
 
 def _load_sample(sample_dir: Path) -> None:
-    st.session_state["sample"] = True
+    """Show the sample series in ``sample_dir`` (the scar series, or the calibrated one with a chart)."""
+    st.session_state["sample"] = str(sample_dir)
     for key in list(st.session_state):
-        if key.startswith(("label_", "order_", "method_", "followup", "against")):
+        if key.startswith(("label_", "order_", "method_", "followup", "against", "colour_truth_", "chart_corners_")):
             del st.session_state[key]
+
+
+def _sample_dir(default: Path) -> Path:
+    """The sample series chosen (``default`` when the button of the scar series was pressed)."""
+    chosen = st.session_state.get("sample")
+    return Path(chosen) if isinstance(chosen, str) and chosen else default
 
 
 def _sample_photos(sample_dir: Path) -> list[tuple[str, bytes, str]]:
@@ -248,8 +257,9 @@ def _capture_step(photos: list[Photo]) -> None:
                                                   or rank[i] + 1, rank[i]))
     base = photos[base]
     kept = st.session_state.setdefault("captured", [])
-    with st.expander(f"Take a follow-up with the camera, lined up with the baseline ({len(kept)} kept)",
-                     icon=":material/photo_camera:"):
+    title = "Take a follow-up with the camera, lined up with the baseline"
+    title += f" · :green[:material/check_circle: {len(kept)} kept]" if kept else " (optional)"
+    with st.expander(title, icon=":material/photo_camera:"):
         st.caption("Open the camera, line the skin up with the semi-transparent baseline (set its opacity), keep the "
                    "distance, angle and light of the baseline, and take the photo. It is checked at once; keep it or "
                    "take another.")
@@ -314,12 +324,19 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
             info = _decode(f"Sample photo {k}", data, errors)
             if info is not None:
                 photos.append(Photo(k, data, info, lab, "sample photo"))
-        st.info("Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
+        chart = sample_dir.name == "series_chart"
+        st.info("Showing the **calibrated sample series** (a synthetic scar fading over three sessions, each photo with "
+                "a colour chart, under a different light and, last, another camera; the skin's redness also drops). "
+                "Upload your own photos above to replace it." if chart else
+                "Showing the **sample series** (a synthetic scar fading over three sessions, with its lesion mask). "
                 "Upload your own photos above to replace it.")
 
     repeat = None
     pixel_size = None
-    with st.expander("Optional: a second baseline photo (test-retest) and the pixel size"):
+    extras = [x for x, on in (("second baseline", st.session_state.get("repeat") is not None),
+                              ("pixel size", bool(st.session_state.get("pixel_size")))) if on]
+    with st.expander("Optional: a second baseline photo (test-retest) and the pixel size"
+                     + (f" · :green[:material/check_circle: {' and '.join(extras)} set]" if extras else "")):
         rep = st.file_uploader("Second baseline photo, taken minutes after the first (its differences set the noise level)",
                                type=PHOTO_TYPES, key="repeat")
         if rep is not None:
@@ -360,6 +377,37 @@ def _photos_section(sample_dir: Path) -> tuple[list[Photo], list[str], bytes | N
     return photos, labels, repeat, pixel_size, using_sample
 
 
+def _roi_without(roi: tuple[np.ndarray | None, str | None], exclude: np.ndarray | None, exclude_key: str | None,
+                 shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
+    """A region to measure (mask, hash; None: the whole photo) without the excluded pixels (the chart)."""
+    if exclude is None:
+        return roi
+    return cache.without((roi[1], exclude_key), roi[0], exclude, shape)
+
+
+def _one_region(region: str, base: Photo) -> tuple[np.ndarray | None, str | None]:
+    """A region on the baseline, drawn or uploaded (for the colour reference skin): (mask, hash),
+    or (None, None) until it is given; its errors under its control."""
+    shape = (base.info.height, base.info.width)
+    how = st.radio(_REGION_TITLES[region], ["Draw", "Upload mask"], key=f"method_{region}", horizontal=True)
+    try:
+        if how == "Upload mask":
+            up = st.file_uploader(f"{_REGION_TITLES[region]}: mask image (white inside, black outside), "
+                                  f"{base.info.width}×{base.info.height} px", type=MASK_TYPES, key=f"mask_{region}")
+            if up is None:
+                return None, None
+            return cache.decode_mask(cache.upload_digest(up), up.getvalue(), shape, f"{region} mask")
+        alpha = _canvas_alpha(region, base)
+        if alpha is None:
+            st.caption("Nothing drawn yet.")
+            return None, None
+        drawn = cache.mask_from_drawing(cache.mask_digest(alpha), alpha, shape)
+        return drawn if drawn is not None else (None, None)
+    except TextureCmpError as exc:
+        st.error(_region_error(exc))
+        return None, None
+
+
 def _mask_png(mask: np.ndarray) -> bytes:
     from texturecmp.io import encode_png
 
@@ -367,8 +415,11 @@ def _mask_png(mask: np.ndarray) -> bytes:
 
 
 def _region_error(exc: TextureCmpError) -> str:
-    """A region's error as shown under its control: the core's message and what to do about it."""
-    return f"{_sentence(str(exc))} {_hint(exc)}"
+    """A region's error as shown under its control: the core's message, the region named as on
+    the page ("Region to measure", not the core's "roi"), and what to do about it."""
+    msg = re.sub(r"^(roi|lesion|reference|colour_reference)( mask)?: ",
+                 lambda m: f"**{_REGION_TITLES[m.group(1)]}{m.group(2) or ''}**: ", str(exc))
+    return f"{_sentence(msg)} {_hint(exc)}"
 
 
 def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
@@ -393,8 +444,12 @@ def _canvas_alpha(region: str, base: Photo) -> np.ndarray | None:
     return alpha if alpha.any() else None
 
 
-def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[dict[str, Any], dict[str, str | None], bool, bool]:
-    """The marks on the baseline. Returns (masks, mask hashes, ready, whether the region to measure is settled)."""
+def _marks_section(base: Photo, using_sample: bool, sample_dir: Path, exclude: np.ndarray | None = None,
+                   exclude_key: str | None = None) -> tuple[dict[str, Any], dict[str, str | None], bool, bool]:
+    """The marks on the baseline. Returns (masks, mask hashes, ready, whether the region to measure is settled).
+
+    ``exclude``: pixels never measured as skin (the colour chart found in the baseline), taken
+    out of the skin region and of the whole photo (``exclude_key`` names them in cache keys)."""
     header = st.empty()
     header.subheader("2 · Mark the regions on the baseline")
     shape = (base.info.height, base.info.width)
@@ -426,8 +481,11 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 if method is None:  # the page asks for it below
                     ready = False
                 elif method == SKIN:
-                    masks[region], hashes[region] = cache.skin_region(base.info.sha256, base.info, base.data)
+                    masks[region], hashes[region] = _roi_without(
+                        cache.skin_region(base.info.sha256, base.info, base.data), exclude, exclude_key, shape)
                     skin_found = True
+                elif method == "Whole photo" and exclude is not None:
+                    masks[region], hashes[region] = _roi_without((None, None), exclude, exclude_key, shape)
                 elif method == "Sample mask (lesion.png)":
                     data = (sample_dir / SAMPLE_MASK).read_bytes()
                     masks[region], hashes[region] = cache.decode_mask(cache.digest(data), data, shape, f"{region} mask")
@@ -457,6 +515,8 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
                 if drawn is not None:
                     masks[region], hashes[region] = drawn
 
+    if exclude is not None and masks["roi"] is not None and methods["roi"] in ("Draw", "Upload mask"):
+        masks["roi"], hashes["roi"] = _roi_without((masks["roi"], hashes["roi"]), exclude, exclude_key, shape)
     if methods["roi"] == SKIN and masks["roi"] is not None and masks["lesion"] is not None:
         # the lesion is measured inside the region: a scar's colour may be far from the skin's
         masks["roi"], hashes["roi"] = cache.with_lesion((hashes["roi"], hashes["lesion"]), masks["roi"], masks["lesion"])
@@ -493,12 +553,14 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path) -> tuple[d
             elif methods["roi"] == SKIN:
                 st.caption("The **region measured** (white outline) is the skin found automatically from its colour "
                            "and smooth texture" + (", with the lesion" if masks["lesion"] is not None else "")
+                           + (", without the colour chart and a patch's width around it (its edge would read as "
+                              "texture)" if exclude is not None else "")
                            + ". Keep it, or choose *Whole photo*, *Draw* or *Upload mask* under *Region to measure* "
                            "(the mask below can be edited in any image editor and uploaded back).")
                 st.download_button("Skin mask (PNG)", data=lambda: _mask_png(masks["roi"]), file_name="skin_mask.png",
                                    mime="image/png", key="dl_skin", on_click="ignore")
-            st.caption("The marks follow the skin into the follow-ups through the registration; "
-                       "where they landed is shown with the results.")
+            st.caption("Mark the regions on the baseline only: the registration carries them into each follow-up "
+                       "(see *Where the marks landed in the follow-ups* under the results).")
     elif not drawing and methods["lesion"] is None:
         st.info("Mark the lesion: choose *Draw* to outline it on the baseline, *Upload mask* for a mask image, or "
                 "*No lesion* for texture metrics only. The results follow.")
@@ -553,7 +615,7 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
     """The metrics table as shown (every metric, grouped by family in catalogue order) and the
     definitions as markdown (a list per family), cached by the comparison's key."""
     fr = render.changes_frame(_cmp)
-    shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict"]].copy()
+    shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict", "why"]].copy()
     shown["family"] = [render.FAMILY_TITLES.get(f, f) for f in shown["family"]]
     for c in _TABLE_NUMBERS:
         shown[c] = [render.rounded(v) for v in shown[c]]
@@ -569,9 +631,10 @@ def _table_frame(key: str, _cmp) -> tuple[Any, str]:
     return shown, "\n".join(defs)
 
 
-def _table_block(cmp, key: str) -> None:
+def _table_block(cmp, key: str, labels: list[str]) -> None:
     st.markdown("##### All metrics")
-    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " Definitions, better "
+    st.caption("Before, after, change and its uncertainty (± u). " + render.RULE_TEXT + " A metric without a "
+               "verdict (*not comparable*, *not computable*) says why in the last column. Definitions, better "
                "directions and references are in the expander under the table.")
     # One table, grouped by family (a family column, rows in catalogue order): a table per family
     # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas
@@ -581,8 +644,13 @@ def _table_block(cmp, key: str) -> None:
               "metric": st.column_config.TextColumn("metric", width="medium"),
               "verdict": st.column_config.MultiselectColumn("verdict", width="medium", options=list(_VERDICT_COLOUR),
                                                            color=list(_VERDICT_COLOUR.values())),
+              "why": st.column_config.TextColumn("why (no verdict)", width="large",
+                                                 help="Why the metric has no verdict: the reason it is not comparable, "
+                                                      "or what it needs to be computed."),
               **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
     shown, defs = _table_frame(key, cmp)
+    if shown["why"].str.contains("photo '", regex=False).any():  # photos named by their labels (not cached)
+        shown = shown.assign(why=[render.relabel_text(w, labels) for w in shown["why"]])
     st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config,
                  placeholder="—", alt="Every metric, grouped by family: before, after, change and verdict")
     with st.expander("What the metrics mean"):
@@ -763,6 +831,7 @@ class _Run:
     repeat_hash: str | None
     pixel_size: float | None
     settings: tc.Settings
+    colour: colour_view.ColourTruth = colour_view.ColourTruth()
 
 
 def _summary_block(series: tc.Series, labels: list[str]):
@@ -787,11 +856,10 @@ def _summary_block(series: tc.Series, labels: list[str]):
     cmp = series.vs_previous[index - 2] if against_prev else series.vs_baseline[index - 1]
     before_label = labels[index - 1] if against_prev else labels[0]
     st.markdown(f"#### Summary: {before_label} → {labels[index]}")
-    if not getattr(cmp, "comparable", True):
-        reason = render.relabel_text(str(getattr(cmp, "not_comparable_reason", "") or ""), labels)
-        st.error(_sentence(f"**Not comparable**: {reason}" if reason else "**Not comparable**")
-                 + " No verdict is given for this pair.")
-    lines = render.headlines(cmp)
+    nc = render.not_comparable_text(cmp, labels)
+    if nc:
+        st.error(nc.replace("Not comparable", "**Not comparable**", 1))
+    lines = render.headlines(cmp, labels)
     if lines:
         st.markdown("\n".join(f"- {_VERDICT_ICON.get(v, ':gray[no detectable change]')} · {s}" for v, s in lines))
     else:
@@ -799,7 +867,8 @@ def _summary_block(series: tc.Series, labels: list[str]):
     warns = list(dict.fromkeys(render.relabel_text(w, labels) for w in cmp.warnings))
     if warns:
         st.warning("\n".join(f"- {w[0].upper() + w[1:]}" for w in warns))
-    st.caption("Pictures, every metric, the timeline and the downloads are under **3 · Results** below.")
+    st.caption(":material/palette: " + colour_view.truth_sentence(cmp))
+    st.caption("Pictures, every metric, the timeline and the downloads are under **4 · Results** below.")
     return cmp, index, against_prev
 
 
@@ -810,7 +879,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     in view; the pictures, the table, the timeline and the downloads follow the inputs."""
     pixel_size = run.pixel_size
     key = (run.shas, tuple(hashes.get(k) for k in ("roi", "lesion", "reference")), run.repeat_hash, pixel_size,
-           run.settings.hash)
+           run.settings.hash, run.colour.key)
     key_s = cache.digest(repr(key).encode())[:20]
     box = top.container(border=True, key="tc_summary")
     t0 = time.perf_counter()
@@ -820,7 +889,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
             # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
             with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
                 series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                              run.repeat, pixel_size, run.settings, prepared)
+                                              run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
         except TextureCmpError as exc:
             st.error(f"{_sentence(render.relabel_text(str(exc), labels))} {_hint(exc)}")
             return
@@ -835,7 +904,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
             st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
         cmp, index, against_prev = _summary_block(series, labels)
     took = st.session_state.get(f"took_{key_s}")
-    st.subheader(f"3 · Results {_DONE}")
+    st.subheader(f"4 · Results {_DONE}")
     st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
                + (f" in {took:.1f} s." if took else ".") + " The summary is at the top of the page.")
     _warnings_block(series, labels)
@@ -845,7 +914,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     ckey = f"{key_s}-{index}-{'p' if against_prev else 'b'}"
     _compare_block(cmp, ckey, before_label, after_label)
     _landing_block(series, photos, labels, key_s)
-    _table_block(cmp, ckey)
+    _table_block(cmp, ckey, labels)
     chosen = _timeline_block(series, labels, key_s)
     _downloads_block(series, labels, index, key_s, pixel_size, chosen)
     records_view.save_section(series, [p.info.sha256 for p in photos], labels)
@@ -886,6 +955,7 @@ def main(sample_dir: str | Path) -> None:
     """Render the page. ``sample_dir`` holds the sample series (photos and lesion.png)."""
     sample_dir = Path(sample_dir)
     keep_heap_memory()  # the server process is ours: freed arrays stay for the next photo (idempotent)
+    cache.warm_colour_science()  # the chart step's colour maths, imported while the user picks photos
     st.set_page_config(page_title="texturecmp: skin change between sessions", layout="wide")
     st.title("texturecmp")
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
@@ -893,6 +963,10 @@ def main(sample_dir: str | Path) -> None:
                 "**scar visibility** changed, by how much, and whether the change is larger than the "
                 "measurement's own noise.")
     c2.button("Try the sample images", type="primary", on_click=_load_sample, args=(sample_dir,), key="sample_button")
+    chart_dir = sample_dir.parent / "series_chart"
+    if chart_dir.is_dir():
+        c2.button("Try the calibrated sample (colour chart)", on_click=_load_sample, args=(chart_dir,),
+                  key="sample_chart_button")
     _catalogue_block()
 
     compare_tab, history_tab = st.tabs(["Compare photos", "Subject history"])
@@ -904,34 +978,48 @@ def main(sample_dir: str | Path) -> None:
 
 def _compare_page(sample_dir: Path) -> None:
     top = st.container()  # the answer, once there is one (filled by _results_section)
+    sample_dir = _sample_dir(sample_dir)
     photos, labels, repeat, pixel_size, using_sample = _photos_section(sample_dir)
     if len(photos) < 2:
         return
+    marks_box = st.container()  # 2 · the marks, drawn after the colour step has been read
+    with st.container():
+        colour_header = st.empty()
+        colour_header.subheader("3 · Colour truth")
+        colour = colour_view.colour_section(photos, header=colour_header, suffix="s" if using_sample else "u",
+                                            draw_region=lambda region: _one_region(region, photos[0]))
+    exclude = colour.exclude
+    exclude_key = cache.mask_digest(exclude) if exclude is not None else None
 
     # what the core gets, for the preparation and the compute alike
     run = _Run([cache.photo_input(p.info, p.data, i) for i, p in enumerate(photos, start=1)],
                tuple(p.info.sha256 for p in photos), repeat, cache.digest(repeat) if repeat is not None else None,
-               pixel_size, tc.Settings())
+               pixel_size, colour.settings, colour)
 
-    def prepare(roi: np.ndarray | None, roi_hash: str | None) -> Future:
+    def prepare(roi: np.ndarray | None, roi_hash: str | None) -> Future | None:
         """Start what does not depend on the lesion (decoding, registration, the baseline's
         roi families) in the background while the lesion is being marked (:func:`cache.prepare_series`)."""
-        key = (run.shas, roi_hash, run.repeat_hash, run.pixel_size, run.settings.hash)
-        return cache.prepare_series(key, run.inputs, roi, run.repeat, run.pixel_size, run.settings)
+        if not colour.ready:
+            return None
+        key = (run.shas, roi_hash, run.repeat_hash, run.pixel_size, run.settings.hash, colour.key)
+        return cache.prepare_series(key, run.inputs, roi, run.repeat, run.pixel_size, run.settings, colour.core_kwargs())
 
     # the region to measure (the skin by default, or the whole photo) is known before the lesion
     # is marked: start with it (the lesion is added to the skin once marked; then the key changes)
+    shape = (photos[0].info.height, photos[0].info.width)
     roi_method = st.session_state.get(f"method_roi_{'s' if using_sample else 'u'}", SKIN)
     if roi_method == "Whole photo":
-        prepare(None, None)
+        prepare(*_roi_without((None, None), exclude, exclude_key, shape))
     elif roi_method == SKIN:
         try:
-            prepare(*cache.skin_region(photos[0].info.sha256, photos[0].info, photos[0].data))
+            prepare(*_roi_without(cache.skin_region(photos[0].info.sha256, photos[0].info, photos[0].data),
+                                  exclude, exclude_key, shape))
         except TextureCmpError:
             pass  # shown under the region's control by _marks_section
-    masks, hashes, ready, roi_settled = _marks_section(photos[0], using_sample, sample_dir)
+    with marks_box:
+        masks, hashes, ready, roi_settled = _marks_section(photos[0], using_sample, sample_dir, exclude, exclude_key)
     prepared = prepare(masks["roi"], hashes["roi"]) if roi_settled else None
-    if not ready:
+    if not (ready and colour.ready):
         return
     _results_section(photos, labels, masks, hashes, run, prepared, top)
     st.caption(f"texturecmp {tc.__version__} · everything runs on this computer; nothing is uploaded elsewhere.")

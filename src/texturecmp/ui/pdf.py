@@ -201,16 +201,17 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
                              f"{al.rotation_deg:.2f}°)"), small))
 
     story.append(Paragraph("Summary", h2))
-    if not getattr(cmp, "comparable", True):
-        why = render.relabel_text(str(getattr(cmp, "not_comparable_reason", "") or ""), labels)
-        story.append(Paragraph(f'<font color="#5f6368"><b>{t("Not comparable")}</b></font>: {t(why)} '
-                               + t("No verdict is given for this pair."), base))
-    lines = render.headlines(cmp)
+    nc = render.not_comparable_text(cmp, labels)
+    if nc:
+        story.append(Paragraph(f'<font color="#5f6368"><b>{t("Not comparable")}</b></font>'
+                               + t(nc[len("Not comparable"):]), base))
+    lines = render.headlines(cmp, labels)
     for v, s in lines:
         colour = _VERDICT_RGB.get(v, "#555555")
         story.append(Paragraph(f'• <font color="{colour}"><b>{t(v)}</b></font> · {t(s)}', base))
     if not lines:
         story.append(Paragraph(t("No scar or key texture metric available."), base))
+    story.append(Paragraph(t(render.truth_sentence(cmp)), small))
 
     story.append(Paragraph("Warnings", h2))
     warns = [w for ws in render.warnings_by_photo(series, labels).values() for w in ws]
@@ -255,6 +256,8 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
              ("FONTNAME", (0, 0), (-1, 0), bold), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
              ("ALIGN", (2, 0), (6, -1), "RIGHT"), ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
              ("TOPPADDING", (0, 0), (-1, -1), 0.6), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.6)]
+    # why a metric has no verdict: a note letter in its verdict cell, the reasons under the table
+    notes = {w: chr(ord("a") + k) for k, w in enumerate(render.reasons(cmp))} if len(render.reasons(cmp)) <= 26 else {}
     for fam in FAMILIES:
         fr = render.changes_frame(cmp, fam)
         if fr.empty:
@@ -265,11 +268,15 @@ def report_pdf(series, labels: Sequence[str], index: int, *, pixel_size_mm: floa
         for r in fr.to_dict("records"):
             rows.append([r["metric"], t(r["unit"]), render.table_number(r["before"]), render.table_number(r["after"]),
                          render.table_number(r["change"]), render.table_number(r["% change"]),
-                         render.table_number(r["± u"]), r["verdict"]])
+                         render.table_number(r["± u"]),
+                         r["verdict"] + (f" ({notes[r['why']]})" if r["why"] in notes else "")])
             if r["verdict"] in _VERDICT_RGB:
                 style.append(("TEXTCOLOR", (7, len(rows) - 1), (7, len(rows) - 1), colors.HexColor(_VERDICT_RGB[r["verdict"]])))
     story.append(Table(rows, colWidths=[44 * mm, 20 * mm, 19 * mm, 19 * mm, 19 * mm, 17 * mm, 17 * mm, 31 * mm],
                        repeatRows=1, style=TableStyle(style)))
+    if notes:
+        story.append(Paragraph(t("Why there is no verdict: " + "; ".join(
+            f"({k}) {render.relabel_text(w, labels)}" for w, k in notes.items()) + "."), small))
     story.append(Paragraph(t(render.RULE_TEXT), small))
 
     frame = render.add_thresholds(series.to_frame(), series)

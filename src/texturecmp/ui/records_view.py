@@ -226,17 +226,39 @@ def _save(series: tc.Series, shas: Sequence[str]) -> None:
 
 # ----------------------------------------------------------------------------------------- history
 
+def _not_comparable(changes: dict[str, Any]) -> str:
+    """A comparison record's not-comparable verdicts in words: each reason (the change's rule)
+    with how many metrics it applies to ("all metrics: ..." when it applies to every one)."""
+    why = Counter(str(ch.get("rule") or "no reason recorded") for ch in changes.values()
+                  if ch.get("verdict") == "not comparable")
+    if len(why) == 1 and sum(why.values()) == len(changes):
+        return f"all metrics: {next(iter(why))}"
+    return "; ".join(f"{n} metric{'s' if n != 1 else ''}: {w}" for w, n in why.items())
+
+
+def _colour_truth(rec: dict[str, Any], kind: str) -> str:
+    """A comparison's colour truth ("chart", "colour reference", "fixed light", "none"); for a
+    measurement, the calibration applied to its photo ("chart", "grey card") or ""."""
+    if kind == "comparison":
+        return str(rec.get("colour_truth") or "none")
+    cal = rec.get("calibration") or {}
+    return str(cal.get("kind") or "chart") if cal.get("applied") else ""
+
+
 def _history_table(hist: Sequence[Any]):
     import pandas as pd
 
     rows = []
     for h in hist:
         rec = h.record
-        verdicts = Counter(ch.get("verdict") for ch in rec.get("changes", {}).values())
+        changes = rec.get("changes", {})
+        verdicts = Counter(ch.get("verdict") for ch in changes.values())
         rows.append({"date": h.date or "", "session": h.session, "kind": h.kind,
                      "baseline": h.baseline_session or "",
                      "improved": verdicts.get("improved", 0) if h.kind == "comparison" else None,
                      "worsened": verdicts.get("worsened", 0) if h.kind == "comparison" else None,
+                     "not comparable": _not_comparable(changes) if h.kind == "comparison" else "",
+                     "colour truth": _colour_truth(rec, h.kind),
                      "quality flags": ", ".join(rec.get("quality_flags", [])),
                      "texturecmp": h.texturecmp_version, "record id": h.id[:12]})
     return pd.DataFrame(rows)

@@ -27,7 +27,8 @@ from texturecmp.io import encode_png, image_to_uint8
 __all__ = [
     "HEAT", "OVERLAYS", "KEY_METRICS", "FAMILY_TITLES", "MARK_COLOURS", "fmt", "rounded", "table_number", "display_label",
     "relabel_text", "relabel_dict", "outline", "heat", "overlay_image", "legend_html", "map_contours", "draw_contours",
-    "headline", "headlines", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
+    "headline", "headlines", "why", "reasons", "not_comparable_text", "chart_picture", "CHART_ERROR_COLOURS",
+    "truth_sentence", "changes_frame", "warnings_by_photo", "png_data_url", "jpeg_bytes", "jpeg_data_url",
     "add_thresholds", "timeline_band", "TimelineSeries", "timeline_series", "timeline_metrics", "timeline_chart", "timeline_svg", "report_html",
 ]
 
@@ -65,9 +66,10 @@ OVERLAYS: Mapping[str, str] = {
 
 #: Outline colours (RGB) of the marks.
 MARK_COLOURS: Mapping[str, tuple[int, int, int]] = {
-    "roi": (255, 255, 255), "lesion": (255, 214, 0), "reference": (0, 200, 255),
+    "roi": (255, 255, 255), "lesion": (255, 214, 0), "reference": (0, 200, 255), "colour_reference": (0, 230, 120),
 }
-MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin"}
+MARK_NAMES: Mapping[str, str] = {"roi": "region measured", "lesion": "scar / lesion", "reference": "reference skin",
+                                 "colour_reference": "colour reference skin"}
 
 #: Plain-word names of the headline metrics (texturecmp.catalogue.HEADLINE), summarised in a
 #: sentence each when present.
@@ -197,6 +199,40 @@ def outline(rgb: np.ndarray, masks: Mapping[str, np.ndarray | None], *, thicknes
         if key == "roi" and m.all():
             continue
         cv2.drawContours(out, _contours(m), -1, MARK_COLOURS[key], thickness, lineType=cv2.LINE_AA)
+    return out
+
+
+#: Colours of a chart's patch windows by their ΔE00 after correction: (upper bound, RGB).
+CHART_ERROR_COLOURS: tuple[tuple[float, tuple[int, int, int]], ...] = (
+    (2.0, (40, 200, 80)), (4.0, (255, 170, 0)), (float("inf"), (230, 40, 40)))
+
+
+def chart_picture(rgb: np.ndarray, calibration, factor: float, *, thickness: int = 2) -> np.ndarray:
+    """The photo (display size, uint8) with the chart a calibration read outlined: the card's
+    edge in magenta and each patch's read window coloured by its ΔE00 after correction
+    (:data:`CHART_ERROR_COLOURS`; grey: not used, clipped or glare). ``factor``: display / full size.
+    Without corners (no chart found) the photo is returned as it is."""
+    out = np.ascontiguousarray(_u8(rgb)).copy()
+    corners = getattr(calibration, "corners", None)
+    if corners is None:
+        return out
+    H = np.diag([factor, factor, 1.0]) @ corners.homography()
+
+    def project(pts: np.ndarray) -> np.ndarray:
+        p = np.c_[pts, np.ones(len(pts))] @ H.T
+        return p[:, :2] / p[:, 2:]
+
+    m = 0.85
+    card = project(np.array([(-m, -m), (5 + m, -m), (5 + m, 3 + m), (-m, 3 + m)]))
+    cv2.polylines(out, [np.rint(card * 16).astype(np.int32)], True, (255, 0, 255), thickness, cv2.LINE_AA, shift=4)
+    errs = list(getattr(calibration, "patch_de00", ()) or ())
+    half = 0.25
+    for k in range(24):
+        r, c = divmod(k, 6)
+        e = errs[k] if k < len(errs) else float("nan")
+        colour = (160, 160, 160) if not (e == e) else next(col for hi, col in CHART_ERROR_COLOURS if e < hi)
+        sq = project(np.array([(c - half, r - half), (c + half, r - half), (c + half, r + half), (c - half, r + half)]))
+        cv2.polylines(out, [np.rint(sq * 16).astype(np.int32)], True, colour, 1, cv2.LINE_8, shift=4)  # crisp at 1 px
     return out
 
 
@@ -331,19 +367,84 @@ def headline(name: str, ch) -> str | None:
     return f"{title} {move} from {before} to {after}{unit}{pct}, {_verdict_phrase(ch)}."
 
 
-def headlines(cmp) -> list[tuple[str, str]]:
+def headlines(cmp, labels: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """(verdict, sentence) for each headline metric of the comparison, with its family-wise
-    verdict (:attr:`texturecmp.Comparison.headline`: Holm over the headline metrics)."""
+    verdict (:attr:`texturecmp.Comparison.headline`: Holm over the headline metrics).
+
+    ``labels``: the session labels, to name photos in a not-comparable reason
+    (:func:`relabel_text`); when the whole pair is not comparable its reason is said once,
+    above the sentences (:func:`not_comparable_text`), not in each of them.
+    """
     out = []
+    whole = not getattr(cmp, "comparable", True)
     for h in cmp.headline:
-        s = headline(h.metric, dataclasses.replace(h.change, verdict=h.verdict))
+        ch = dataclasses.replace(h.change, verdict=h.verdict)
+        if whole and ch.verdict == "not comparable":
+            ch = dataclasses.replace(ch, rule="")
+        s = headline(h.metric, ch)
         if s:
-            out.append((h.verdict, s))
+            out.append((h.verdict, relabel_text(s, labels) if labels is not None else s))
     return out
 
 
+def why(ch, labels: Sequence[str] | None = None) -> str:
+    """Why a change has no verdict, in words: the reason of a "not comparable" change, or what a
+    "not computable" one lacks; "" for a change with a verdict."""
+    if ch.verdict == "not comparable":
+        text = ch.rule or "not comparable"
+    elif ch.verdict == "not computable":
+        text = ch.note or ch.rule or "value missing"
+    else:
+        return ""
+    return relabel_text(text, labels) if labels is not None else text
+
+
+def not_comparable_text(cmp, labels: Sequence[str] | None = None) -> str:
+    """The sentence for a pair that cannot be compared at all ("" when it can)."""
+    if getattr(cmp, "comparable", True):
+        return ""
+    reason = str(getattr(cmp, "not_comparable_reason", "") or "")
+    reason = relabel_text(reason, labels) if labels is not None else reason
+    return (f"Not comparable: {reason}." if reason else "Not comparable.") + " No verdict is given for this pair."
+
+
+def reasons(cmp, labels: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """The distinct reasons (:func:`why`) of a comparison's changes without a verdict, in
+    catalogue order, each with the metrics it applies to."""
+    out: dict[str, list[str]] = {}
+    for name, ch in cmp.changes.items():
+        w = why(ch, labels)
+        if w:
+            out.setdefault(w, []).append(name)
+    return out
+
+
+def truth_sentence(cmp, labels: Sequence[str] | None = None) -> str:
+    """What a comparison's colour was judged against, in words (for the summary and the reports)."""
+    truth = getattr(cmp, "colour_truth", "none")
+    if truth == "chart":
+        parts = []
+        for m, lab in ((cmp.before, "baseline"), (cmp.after, "follow-up")):
+            c = getattr(m, "calibration", None) or {}
+            if c.get("de00_mean") is not None:
+                parts.append(f"{lab} {c['de00_mean']:.1f} mean, {c['de00_max']:.1f} max")
+        return ("Colour judged in true colour: a colour chart calibrated both photos (patch ΔE00 after correction: "
+                + "; ".join(parts) + ").") if parts else "Colour judged in true colour: a colour chart calibrated both photos."
+    if truth == "grey card":
+        return "Colour judged after a grey card set exposure and white balance (true for one camera, not across cameras)."
+    if truth == "colour reference":
+        return "Colour judged against the untreated skin marked as the colour reference."
+    if truth == "fixed light":
+        return "Colour judged as captured: you stated that light and camera were fixed."
+    return ("Whole-region colour not compared: no colour reference (a colour chart, a marked colour reference or fixed light); "
+            "scar colour is compared against the skin around it.")
+
+
 def changes_frame(cmp, family: str | None = None):
-    """The metrics table (pandas) of a comparison: one row per metric, in catalogue order."""
+    """The metrics table (pandas) of a comparison: one row per metric, in catalogue order.
+
+    ``why`` holds the reason of a change without a verdict (:func:`why`; photos named by the
+    core's ids: relabel it with :func:`relabel_text`)."""
     import pandas as pd
 
     rows = []
@@ -354,7 +455,7 @@ def changes_frame(cmp, family: str | None = None):
         rows.append({
             "metric": name, "unit": ch.unit or "—", "before": ch.before, "after": ch.after, "change": ch.delta,
             "% change": ch.percent, "± u": ch.uncertainty, "threshold": ch.threshold, "verdict": ch.verdict,
-            "better": info.better, "family": info.family, "definition": info.definition,
+            "why": why(ch), "better": info.better, "family": info.family, "definition": info.definition,
         })
     return pd.DataFrame(rows)
 
@@ -539,6 +640,7 @@ th{background:#f2f2f2} td.l,th.l{text-align:left} tr.fam td{background:#fafafa;f
 .improved{color:#1a7f37;font-weight:bold}.worsened{color:#c62828;font-weight:bold}
 .imgs{display:flex;flex-wrap:wrap;gap:10px}.imgs figure{margin:0;width:260px}.imgs img{width:260px;border:1px solid #ccc}
 figcaption{font-size:0.75rem} .small{font-size:0.75rem;color:#555} pre{font-size:0.7rem;white-space:pre-wrap}
+.nc{color:#5f6368;border-left:4px solid #5f6368;padding:2px 8px} td.why{color:#555;max-width:320px}
 @media print{body{margin:8mm}}
 """
 
@@ -564,7 +666,9 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
     fig_html = "".join(
         f'<figure><img alt="{e(t)}" src="{png_data_url(img)}"><figcaption>{e(t)}{legends.get(t, "")}</figcaption></figure>'
         for t, img in figs)
-    lines = "".join(f'<li class="{e(v)}">{e(s)}</li>' for v, s in headlines(cmp))
+    lines = "".join(f'<li class="{e(v)}">{e(s)}</li>' for v, s in headlines(cmp, labels))
+    nc = not_comparable_text(cmp, labels)
+    nc_html = f'<p class="nc"><b>{e(nc.split(":", 1)[0])}</b>{e(nc[len(nc.split(":", 1)[0]):])}</p>' if nc else ""
     warns = warnings_by_photo(series, labels)
     warn_html = "".join(f"<li>{e(w)}</li>" for ws in warns.values() for w in ws) or "<li>none</li>"
     rows = []
@@ -572,15 +676,16 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
         fr = changes_frame(cmp, fam)
         if fr.empty:
             continue
-        rows.append(f'<tr class="fam"><td colspan="8">{e(FAMILY_TITLES.get(fam, fam))}</td></tr>')
+        rows.append(f'<tr class="fam"><td colspan="9">{e(FAMILY_TITLES.get(fam, fam))}</td></tr>')
         for r in fr.itertuples(index=False):
             rows.append(
                 f'<tr><td class="l" title="{e(r.definition)}">{e(r.metric)}</td><td class="l">{e(r.unit)}</td>'
                 f'<td>{table_number(r.before)}</td><td>{table_number(r.after)}</td><td>{table_number(r.change)}</td>'
                 f'<td>{table_number(getattr(r, "_5"))}</td><td>{table_number(getattr(r, "_6"))}</td>'
-                f'<td class="l {e(r.verdict)}">{e(r.verdict)}</td></tr>')
+                f'<td class="l {e(r.verdict)}">{e(r.verdict)}</td><td class="l why">{e(relabel_text(r.why, labels))}</td></tr>')
     table = ('<table><tr><th class="l">metric</th><th class="l">unit</th><th>before</th><th>after</th><th>change</th>'
-             '<th>% change</th><th>± u</th><th class="l">verdict</th></tr>' + "".join(rows) + "</table>")
+             '<th>% change</th><th>± u</th><th class="l">verdict</th><th class="l">why (no verdict)</th></tr>'
+             + "".join(rows) + "</table>")
     frame = add_thresholds(series.to_frame(), series)
     charts = "".join(timeline_svg(frame, m, labels) for m in timeline_metrics if m in set(frame["metric"]))
     al = cmp.alignment
@@ -594,7 +699,8 @@ def report_html(series, labels: Sequence[str], index: int, *, pixel_size_mm: flo
 <h1>Skin texture and scar comparison: {e(b_lab)} → {e(a_lab)}</h1>
 <div class="small">texturecmp {e(__version__)} · created {e(created)} · pixel size: {e(px)} · alignment: {e(al.message)}
 (shift {al.shift_px[0]:.1f}, {al.shift_px[1]:.1f} px, rotation {al.rotation_deg:.2f}°)</div>
-<h2>Summary</h2><ul>{lines or '<li>No scar or key texture metric available.</li>'}</ul>
+<h2>Summary</h2>{nc_html}<ul>{lines or '<li>No scar or key texture metric available.</li>'}</ul>
+<p class="small">{e(truth_sentence(cmp))}</p>
 <h2>Warnings</h2><ul>{warn_html}</ul>
 <h2>Photos and overlays</h2><div class="imgs">{fig_html}</div>
 <h2>Metrics</h2>{table}
