@@ -407,9 +407,6 @@ def test_compare_of_a_blank_follow_up_says_not_comparable(tmp_path):
     assert "improved" not in table and "worsened" not in table and "not comparable" in table
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13, open: a follow-up registered at -90 or 180 degrees is measured on "
-                   "the baseline's tile grid moved but not turned (TileGrid.mapped), so most tiles fall outside the "
-                   "photo, the medium and coarse bands, pores and wrinkles read 0 and are judged 'improved (-100 %)'")
 @pytest.mark.parametrize("orientation", [6, 3])
 def test_the_same_photo_shown_turned_is_never_judged_changed(tmp_path, orientation):
     """One JPEG's pixels saved again with EXIF orientation 6 (shown portrait, 768 x 1024) or 3 (upside

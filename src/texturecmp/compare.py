@@ -277,6 +277,12 @@ class _Photo:
     calibration: Any = None  # texturecmp.chart.Calibration or None
     chart: np.ndarray | None = None  # the chart's or grey card's mask (never skin)
     truth: str = "none"  # the colour truth of this photo's gains against the baseline
+    turns: int = 0  # quarter turns (np.rot90) applied to the file's pixels to match the baseline
+
+    @property
+    def file_alignment(self) -> Alignment | None:
+        """The baseline -> this photo alignment in the file's pixels (before any quarter turn)."""
+        return None if self.alignment is None else _unturned_alignment(self.alignment, self.turns)
 
     @property
     def calibrated(self) -> bool:
@@ -370,19 +376,46 @@ class _Engine:
                                               scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
                                               reuse=reuse, keep_colour=keep_colour, calibration=self.base.calibration)
 
-    def register(self, img: Image, label: str, *, gray: np.ndarray | None = None) -> tuple[Alignment, tuple[str, ...]]:
-        """The baseline -> ``img`` alignment (``gray``: its :func:`_gray`, when already made) and its
-        warnings; it depends on the roi, not on the lesion."""
-        s = self.s
+    def register(self, img: Image, label: str, *, gray: np.ndarray | None = None
+                 ) -> tuple[Alignment, tuple[str, ...], int]:
+        """The baseline -> ``img`` alignment (``gray``: its :func:`_gray`, when already made), its
+        warnings and the quarter turns (``np.rot90``'s k, 0-3) the photo's pixels take first; it
+        depends on the roi, not on the lesion.
+
+        A follow-up found turned by about 90, 180 or 270 degrees (a portrait photo of a landscape
+        baseline, or one upside down) is turned back losslessly and registered again: the tile
+        grids are carried into a photo by shift and scale only, so they must not meet a quarter
+        turn. The alignment is then to the turned pixels (:func:`_turned`)."""
         b = self.base.img
         if not self.align:
             if img.shape != b.shape:
                 raise MismatchedImagesError(f"after: photo '{label}' is {img.width}x{img.height} but the baseline is "
                                             f"{b.width}x{b.height}; with align=False the photos must have the same size")
-            return identity_alignment(b.shape, img.shape), ()
+            return identity_alignment(b.shape, img.shape), (), 0
         if self._gray_base is None:
             self._gray_base = _gray(b)
         moving = _gray(img) if gray is None else gray
+        al = self._register_gray(moving)
+        turns, notes = _quarter_turns(al), ()
+        if turns:
+            moving = np.ascontiguousarray(np.rot90(moving, turns))
+            al = self._register_gray(moving)
+            deg = 180 if turns == 2 else 90
+            how = "" if turns == 2 else (" counter-clockwise" if turns == 1 else " clockwise")
+            why = ("it was upside down" if turns == 2 else
+                   f"it is {_orientation(img.shape)} and the baseline {_orientation(b.shape)}"
+                   if _orientation(img.shape) != _orientation(b.shape) else "it was turned on its side")
+            notes = (f"photo '{label}' was turned by {deg} degrees{how} to match the baseline ({why}); "
+                     "it is measured turned",)
+        if al.ok:
+            return al, notes, turns
+        return _fallback_alignment(b.shape, moving.shape, al, label), notes + (
+            f"photo '{label}' could not be aligned to the baseline ({al.message}); it is not comparable: its "
+            "regions are only taken at the same relative positions and pixel maps are not available",), turns
+
+    def _register_gray(self, moving: np.ndarray) -> Alignment:
+        """Register a follow-up's gray to the baseline's on the roi (on its convex hull when that fails)."""
+        s = self.s
         # on the skin that is measured (the roi), not the background: a door behind the face
         # moves by parallax when the camera distance changes
         roi = self.base.regions.roi
@@ -397,20 +430,19 @@ class _Engine:
                                  min_correlation=s.min_correlation, min_overlap=s.min_overlap)
                 if retry.ok:
                     al = replace(retry, message=retry.message + "; on the convex hull of the region to measure")
-        if al.ok:
-            return al, ()
-        return _fallback_alignment(b.shape, img.shape, al, label), (
-            f"photo '{label}' could not be aligned to the baseline ({al.message}); it is not comparable: its "
-            "regions are only taken at the same relative positions and pixel maps are not available",)
+        return al
 
     def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None,
-                aligned: tuple[Alignment, tuple[str, ...]] | None = None) -> _Photo:
+                aligned: tuple[Alignment, tuple[str, ...], int] | None = None) -> _Photo:
         """Register a follow-up (or take ``aligned``, a :meth:`register` result), carry the regions
         into it and estimate the photometric gains."""
-        ph = _Photo(img, label)
         s = self.s
-        ph.calibration, ph.chart = self.calibrate(img, label)
-        al, notes = aligned if aligned is not None else self.register(img, label, gray=gray)
+        al, notes, turns = aligned if aligned is not None else self.register(img, label, gray=gray)
+        calibration, chart = self.calibrate(img, label)  # found in the file's pixels
+        img = _turned(img, turns)
+        ph = _Photo(img, label, turns=turns)
+        ph.calibration = calibration
+        ph.chart = None if chart is None else (np.ascontiguousarray(np.rot90(chart, turns)) if turns else chart)
         ph.warnings.extend(notes)
         ph.alignment = al
         r = self.base.regions
@@ -496,6 +528,69 @@ class _Engine:
         ph.measurement = measure_photo(ph.img, ph.regions, settings=self.s, pixel_size_mm=self.p, grid=grid,
                                        scar_grid=scar_grid, gains=ph.photometric.gains, warn_label=f"photo '{ph.label}'",
                                        scale=float(al.scale), calibration=ph.calibration)
+        if ph.turns % 2:  # the provenance is the file's, as shown (it was measured turned: see the warnings)
+            im = ph.measurement.image
+            ph.measurement = replace(ph.measurement, image=MappingProxyType({**im, "width": im["height"],
+                                                                             "height": im["width"]}))
+
+
+# The tile grids follow a shift and a scale, not a rotation (TileGrid.mapped): a follow-up found
+# turned by about 90, 180 or 270 degrees is turned back (losslessly), and a pair whose remaining
+# rotation is larger than this is not comparable (its grid would pair tiles of other skin and
+# leave part of the region outside; a 60-degree turn read 'improved').
+MAX_ROTATION_DEG = 20.0
+
+
+def _quarter_turns(al: Alignment) -> int:
+    """np.rot90's k (1-3) that undoes a registered turn of about 90, 180 or 270 degrees (0: none)."""
+    if not al.ok or not math.isfinite(al.rotation_deg):
+        return 0
+    q = round(al.rotation_deg / 90.0)
+    if q % 4 == 0 or abs(al.rotation_deg - 90.0 * q) > MAX_ROTATION_DEG:
+        return 0
+    return int(-q % 4)  # rotation_deg is counter-clockwise as displayed, as is np.rot90 for k > 0
+
+
+def _turned(img: Image, turns: int) -> Image:
+    """``img`` turned by ``turns`` quarter turns counter-clockwise (lossless; same provenance)."""
+    if not turns:
+        return img
+    px = np.ascontiguousarray(np.rot90(img.pixels(), turns))
+    kw = dict(sha256=img.sha256, source=img.source, format=img.format, bit_depth=img.bit_depth,
+              exif_orientation=img.exif_orientation, icc_profile=img.icc_profile, jpeg_dc_step=img.jpeg_dc_step)
+    return Image(rgb8=px, **kw) if img.rgb8 is not None else Image(px, **kw)
+
+
+def _turn_matrix(turns: int, shape: Sequence[int]) -> np.ndarray:
+    """3x3 matrix from a photo's pixel (x, y) to its pixel in ``np.rot90(photo, turns)`` (shape: the photo's (H, W))."""
+    h, w = shape[:2]
+    k = turns % 4
+    if k == 0:
+        return np.eye(3)
+    if k == 1:
+        m = [[0, 1, 0], [-1, 0, w - 1]]
+    elif k == 2:
+        m = [[-1, 0, w - 1], [0, -1, h - 1]]
+    else:
+        m = [[0, -1, h - 1], [1, 0, 0]]
+    return np.vstack([np.array(m, np.float64), [0, 0, 1.0]])
+
+
+def _unturned_alignment(al: Alignment, turns: int) -> Alignment:
+    """An alignment to a photo turned by ``turns`` (:func:`_turned`) made an alignment to the file's pixels."""
+    if not turns or al.moving_shape is None:
+        return al
+    th, tw = al.moving_shape
+    shape = (tw, th) if turns % 2 else (th, tw)  # the file's (H, W)
+    to_file = np.linalg.inv(_turn_matrix(turns, shape))
+    m = (to_file @ np.vstack([al.matrix_array, [0, 0, 1.0]]))[:2]
+    fixed = al.fixed_shape if al.fixed_shape is not None else shape
+    c = np.array([(fixed[1] - 1) / 2, (fixed[0] - 1) / 2, 1.0])
+    d = m @ c - c[:2]
+    deg = 180 if turns % 4 == 2 else 90
+    return replace(al, matrix=tuple(map(tuple, m.tolist())), shift_px=(float(d[0]), float(d[1])),
+                   rotation_deg=float(math.degrees(math.atan2(m[0, 1] - m[1, 0], m[0, 0] + m[1, 1]))),
+                   message=f"turned by {deg} degrees, then {al.message}", moving_shape=tuple(shape))
 
 
 def _orientation(shape: Sequence[int]) -> str:
@@ -880,17 +975,21 @@ def _relative_alignment(al_from: Alignment, al_to: Alignment, shape_from, shape_
 
 def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[float, float]] | None, *, maps: bool = True) -> Comparison:
     s = eng.s
+    # measured (and mapped) on the turned pixels of a photo turned back (_Photo.turns); the
+    # alignment reported is to the file's pixels, as shown
     if b is eng.base:
-        al, rel_ok = a.alignment, a.alignment.ok
+        al, rel_ok = a.file_alignment, a.alignment.ok
         photometric = a.photometric
     else:
-        al = _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape)
+        fb, fa = b.file_alignment, a.file_alignment
+        al = _relative_alignment(fb, fa, fb.moving_shape or b.img.shape, fa.moving_shape or a.img.shape)
         rel_ok = al.ok
         gb, ga = np.array(b.photometric.gains), np.array(a.photometric.gains)
         shift = a.photometric.exposure_shift_L - b.photometric.exposure_shift_L
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
-    reason = _not_comparable(b, a, al)
+    reason = _not_comparable(b, a, al, a.alignment.rotation_deg if b is eng.base else
+                             _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape).rotation_deg)
     unresolved = _unresolved(s, eng.p, ((b.label, _photo_scale(b)), (a.label, _photo_scale(a))))
     truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
     one_sided = _one_sided_calibration(b.measurement, a.measurement)
@@ -908,7 +1007,7 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[f
         warnings.append(f"photo '{a.label}' is blurred compared with photo '{b.label}' (fine detail {100 * (ra / rb - 1):+.0f} % "
                         "relative to medium detail); texture metrics may show a false improvement")
     if b is eng.base:
-        base_for_maps, rel = b, (al.matrix_array if rel_ok else None)
+        base_for_maps, rel = b, (a.alignment.matrix_array if rel_ok else None)
     else:
         base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
     pixel_maps = _maps(base_for_maps, a, rel) if maps else {}
@@ -932,8 +1031,13 @@ def _blank(m: Measurement) -> bool:
     return not (m.value("texture.sq") > 1e-6)
 
 
-def _not_comparable(b: _Photo, a: _Photo, al: Alignment) -> str:
-    """Why photos ``b`` and ``a`` cannot be compared, in the user's terms ("" when they can)."""
+def _not_comparable(b: _Photo, a: _Photo, al: Alignment, rotation_deg: float = 0.0) -> str:
+    """Why photos ``b`` and ``a`` cannot be compared, in the user's terms ("" when they can);
+    ``rotation_deg``: the rotation between the pixels measured (after any quarter turn)."""
+    if al.ok and abs(rotation_deg) > MAX_ROTATION_DEG:  # before 'blank': such a turn empties the grid
+        return (f"photo '{a.label}' is turned by {abs(al.rotation_deg):.0f} degrees against photo '{b.label}'; the "
+                f"measurement follows turns of up to {MAX_ROTATION_DEG:.0f} degrees from upright or from a quarter "
+                f"turn: retake it at the orientation of photo '{b.label}'")
     for ph in (a, b):
         if _blank(ph.measurement):
             return f"photo '{ph.label}' is blank (no detail in the region to measure)"
@@ -1021,7 +1125,7 @@ def _beside(background: Callable[[], None], foreground: Callable[[], T]) -> T:
 
 
 def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, grays: Sequence[np.ndarray | None] = (),
-                 repeat: Any = None, aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None] = (),
+                 repeat: Any = None, aligned: Sequence[tuple[Alignment, tuple[str, ...], int] | None] = (),
                  reuse: Measurement | None = None) -> tuple[list[_Photo], dict | None]:
     """Measure the baseline and the follow-ups (``imgs[1:]``; ``aligned``, their registrations when
     already made) and the baseline repeat; returns the follow-ups and the capture SDs pooled
@@ -1159,7 +1263,7 @@ class PreparedSeries:
     """
 
     def __init__(self, eng: _Engine, imgs: Sequence[Image], labels: Sequence[str],
-                 aligned: Sequence[tuple[Alignment, tuple[str, ...]] | None], repeat: Image | None,
+                 aligned: Sequence[tuple[Alignment, tuple[str, ...], int] | None], repeat: Image | None,
                  roi: Any, align: bool, colour_reference: Any = None) -> None:
         self._eng0, self._imgs, self._labels = eng, tuple(imgs), tuple(labels)
         self._aligned, self._repeat, self._roi, self._align = tuple(aligned), repeat, roi, align
@@ -1207,7 +1311,7 @@ def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
                              pixel_size_mm=pixel_size_mm, settings=settings, calibration=calibration,
                              colour_reference=colour_reference)
 
-    def registrations() -> tuple[list[tuple[Alignment, tuple[str, ...]] | None], Image | None]:
+    def registrations() -> tuple[list[tuple[Alignment, tuple[str, ...], int] | None], Image | None]:
         aligned = [None] + [eng.register(im, lab, gray=gr) for im, lab, gr in zip(imgs[1:], labels[1:], grays[1:])]
         repeat = None
         if baseline_repeat is not None:
