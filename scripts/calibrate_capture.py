@@ -37,7 +37,7 @@ threshold is sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). The model is
     sigma^2 = a^2 + (kappa Q)^2                                 (absolute metrics)
 
 fitted by :func:`_fit_one`: for each (kappa, lambda) of a grid and each c of a few multiples
-of the (1 - alpha) quantile of the non-JPEG part of sigma_i / |b_i| over the larger half of
+(1 to 3: never less) of the (1 - alpha) quantile of the non-JPEG part of sigma_i / |b_i| over the larger half of
 |b_i|, a is the smallest absolute part that flags at most alpha (``--alpha``, default 0.02)
 of the lossless retakes and at most alpha of the JPEG ones of every calibration generator
 (the real photos, and each phantom kind apart); the parameters kept give the smallest
@@ -347,7 +347,7 @@ def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha
     """sigma^2 = a^2 + (c b)^2 + (kappa^2 b^2 + lambda^2) Q^2 (an absolute metric: c = lambda = 0,
     (kappa Q)^2) for one metric.
 
-    For each (kappa, lambda) of a grid and each c of a few multiples (0 to 3) of the (1 - alpha)
+    For each (kappa, lambda) of a grid and each c of a few multiples (1 to 3) of the (1 - alpha)
     quantile of the non-JPEG part of sigma_i / b_i over the larger half of b: a is the smallest absolute part that flags at most
     alpha of the retakes of every group: the uncompressed ones, and the JPEG ones of each
     ``source`` (calibration generator: real photos, each phantom kind), so that no kind of
@@ -373,7 +373,7 @@ def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha
             jp = q * np.hypot(kappa * b, lam) if rel else kappa * q
             resid = np.sqrt(np.maximum(need ** 2 - jp ** 2, 0.0))
             c0 = float(np.quantile(resid[big] / np.maximum(b[big], 1e-300), 1 - alpha)) if rel and big.any() else 0.0
-            for c in ((0.0, c0 / 2, c0, 1.5 * c0, 2 * c0, 3 * c0) if rel and c0 > 0 else (c0,)):
+            for c in ((c0, 1.5 * c0, 2 * c0, 3 * c0) if rel and c0 > 0 else (c0,)):
                 part = np.hypot(c * b, jp)
                 a = max(_smallest_floor(need[m], part[m], alpha) for m in groups) if groups else 0.0
                 logs = np.log(np.hypot(a, part) + 1e-300)

@@ -136,3 +136,21 @@ def json_paths(x, prefix=()):
     elif isinstance(x, list):
         for i, v in enumerate(x):
             yield from json_paths(v, prefix + (i,))
+
+
+def astronaut_with_smoothed_face():
+    """scikit-image's astronaut and a copy with its face skin smoothed (Gaussian, sigma 1 px)
+    inside the face (an ellipse set here; hair, neck and the backdrop untouched): uint8 RGB."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from texturecmp.skin import skin_mask
+
+    a = data.astronaut()
+    face = np.zeros(a.shape[:2], np.uint8)
+    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
+    skin = skin_mask(a) & face.astype(bool)
+    b = a.copy()
+    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
+    return a, b

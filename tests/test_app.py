@@ -760,20 +760,10 @@ def test_a_portrait_with_smoothed_skin_reads_improved_with_the_default_region():
 
 
 def _astronaut_pair() -> tuple[bytes, bytes]:
-    """scikit-image's astronaut and a copy with its face skin smoothed (Gaussian, sigma 1 px)
-    inside the face (an ellipse the test sets; hair, neck and the backdrop untouched)."""
-    import cv2
-    from skimage import data
+    """scikit-image's astronaut and a copy with its face skin smoothed, as PNG files."""
+    from conftest import astronaut_with_smoothed_face
 
-    from texturecmp.skin import skin_mask
-
-    a = data.astronaut()
-    face = np.zeros(a.shape[:2], np.uint8)
-    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
-    skin = skin_mask(a) & face.astype(bool)
-    b = a.copy()
-    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
-    return encode_png(a), encode_png(b)
+    return tuple(encode_png(x) for x in astronaut_with_smoothed_face())
 
 
 def test_the_astronaut_with_smoothed_face_skin_reads_improved_with_the_default_region():

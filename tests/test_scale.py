@@ -52,7 +52,9 @@ KNOWN = {
                 "wrinkle.density": ((0.9, 0.95), "-15/-18/-6/-1 %: the phantom's resampling lowers the finest "
                                     "ridges by 2-6 %, and the 1 mm length filter on connected grain ridges amplifies "
                                     "it (a half-pixel shift alone reads -7 %)"),
-                "wrinkle.length_density": ((0.95,), "as wrinkle.density: -18/-24/-9/-4 %"),
+                "wrinkle.length_density": ((0.9, 0.95), "as wrinkle.density: -18/-24/-9/-4 %"),
+                "wrinkle.depth": ((0.9, 0.95), "-13/-17 % at 0.9/0.95: the darkening integrated along fewer "
+                                  "detected ridges, as wrinkle.density"),
                 "pore.density": ((0.9,), "-10 % at 0.9: fewer 4-5 px pores pass the fixed L* threshold after "
                                  "downsampling"),
                 "pore.area_fraction": ((0.9,), "as pore.density: -10 % at 0.9"),
@@ -62,6 +64,8 @@ KNOWN = {
                                           "beyond a floor of about 0.4 %")},
     "skin2": {**_BOTH,
               "scar.visible_fraction": ((1.1,), "+0.1 % at 1.1, beyond a floor of 0.1 %"),
+              "pore.area_fraction": ((1.1,), "-4.4 % at 1.1: a closer photo resolves pores the baseline's "
+                                     "pixels merge, beyond a lossless capture floor of about 0.6 %"),
               "scar.border_sharpness": ((0.95, 1.1), "-0.5/+0.6 % at 0.95/1.1 (the carried lesion mask's pixel "
                                         "steps), beyond a floor of about 0.4 %")},
 }

@@ -91,7 +91,11 @@ def _regions(args) -> dict:
 def _print_changes(cmp, out) -> None:
     print(f"{cmp.labels[0]} -> {cmp.labels[1]}    alignment: {cmp.alignment.message}", file=out)
     g = cmp.photometric.gains
-    print(f"photometric correction (linear gains R G B): {g[0]:.3f} {g[1]:.3f} {g[2]:.3f} on the {cmp.photometric.region}", file=out)
+    region = cmp.photometric.region
+    if region.startswith("none"):  # a chart, grey card or fixed light: nothing estimated on skin
+        print(f"photometric correction: {region}", file=out)
+    else:
+        print(f"photometric correction (linear gains R G B): {g[0]:.3f} {g[1]:.3f} {g[2]:.3f} on the {region}", file=out)
     for m, label in ((cmp.before, cmp.labels[0]), (cmp.after, cmp.labels[1])):
         if m.calibration is not None:
             print(f"colour calibration of {label}: {m.calibration['message']}", file=out)

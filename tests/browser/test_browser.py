@@ -552,16 +552,9 @@ def test_save_to_records_then_the_history_tab_shows_the_store_just_used(page, sc
 def test_portrait_with_smoothed_face_skin_reads_improved_with_the_default_region(page, screenshots, tmp_path):
     """Issue 14: scikit-image's astronaut and a copy with the face's skin smoothed (sigma 1 px):
     the default region is the skin found automatically, and the fine texture reads "improved"."""
-    from skimage import data
+    from conftest import astronaut_with_smoothed_face
 
-    from texturecmp.skin import skin_mask
-
-    a = data.astronaut()
-    face = np.zeros(a.shape[:2], np.uint8)
-    cv2.ellipse(face, (225, 125), (38, 50), 0, 0, 360, 1, -1)
-    skin = skin_mask(a) & face.astype(bool)
-    b = a.copy()
-    b[skin] = cv2.GaussianBlur(a, (0, 0), 1.0)[skin]
+    a, b = astronaut_with_smoothed_face()
     files = [tmp_path / "astro_before.png", tmp_path / "astro_after.png"]
     files[0].write_bytes(encode_png(a))
     files[1].write_bytes(encode_png(b))
