@@ -44,8 +44,6 @@ _ALL = SCALES
 _BOTH = {
     "texture.glcm_correlation": ((0.9, 1.1), "GLCM distance mixed from whole pixels, correlation is not linear "
                                  "in it: +9/+5/+4/+6 % (phantoms), +12/+6/+6/+10 % (skin2)"),
-    "texture.lbp_entropy": ((1.1,), "+1.3 % (phantoms) / +1.6 % (skin2) at 1.1: the radius interpolated "
-                            "between whole rings smooths the neighbours (-3.5 % with a whole 1 px radius)"),
 }
 KNOWN = {
     "phantom": {**_BOTH,
@@ -59,15 +57,11 @@ KNOWN = {
                                  "downsampling"),
                 "pore.area_fraction": ((0.9,), "as pore.density: -10 % at 0.9"),
                 "pore.mean_diameter": ((0.95, 1.1), "-1.5/-1.2 % at 0.95/1.1, beyond a floor of about 1 %"),
-                "scar.delta_b": ((1.05, 1.1), "+0.5/+0.4 % at 1.05/1.1 (0.013 b*), just beyond its floor"),
-                "scar.border_sharpness": ((1.05,), "+0.5 % at 1.05 (the carried lesion mask's pixel steps), "
-                                          "beyond a floor of about 0.4 %")},
+                "scar.delta_b": ((1.05, 1.1), "+0.5/+0.4 % at 1.05/1.1 (0.013 b*), just beyond its floor")},
     "skin2": {**_BOTH,
               "scar.visible_fraction": ((1.1,), "+0.1 % at 1.1, beyond a floor of 0.1 %"),
               "pore.area_fraction": ((1.1,), "-4.4 % at 1.1: a closer photo resolves pores the baseline's "
-                                     "pixels merge, beyond a lossless capture floor of about 0.6 %"),
-              "scar.border_sharpness": ((0.95, 1.1), "-0.5/+0.6 % at 0.95/1.1 (the carried lesion mask's pixel "
-                                        "steps), beyond a floor of about 0.4 %")},
+                                     "pixels merge, beyond a lossless capture floor of about 0.6 %")},
 }
 
 
