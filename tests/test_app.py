@@ -336,6 +336,26 @@ def test_save_sample_series_to_records_then_history(records_app, tmp_path):
     assert at.multiselect(key="history_metrics").value, "the timeline has no default metrics"
     assert len(at.get("vega_lite_chart")) == 2  # the series' timeline and the store's
 
+    # a record changed behind the store's back is left out, named, and the others still shown
+    import json
+
+    import sqlalchemy as sa
+
+    with records.Store(db) as store:
+        rid = next(h.id for h in store.history("P-0001") if h.session == "week4")
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        body = conn.execute(sa.text("SELECT body FROM records WHERE id = :i"), {"i": rid}).scalar()
+        conn.execute(sa.text("UPDATE records SET body = :b WHERE id = :i"),
+                     {"b": json.dumps({**json.loads(body), "patient_name": "Jane Doe"}, sort_keys=True), "i": rid})
+    engine.dispose()
+    at.text_input(key="history_db").set_value(str(db) + " ").run()  # a new value: the tab reads the store again
+    at.text_input(key="history_db").set_value(str(db)).run()
+    _no_crash(at)
+    warned = " ".join(w.value for w in at.warning)
+    assert "Left out" in warned and rid[:12] in warned and "Jane Doe" not in _texts(at), warned
+    assert list(at.dataframe[-1].value["session"]) == ["baseline", "session 2"]
+
 
 def test_bad_date_missing_subject_and_bad_path_get_messages(records_app, tmp_path):
     at = records_app

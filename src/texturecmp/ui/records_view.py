@@ -297,10 +297,15 @@ def history_view(timeline: Callable[..., list[str]]) -> None:
                 st.caption(f"{len(subjects)} subject{'s' if len(subjects) != 1 else ''} in this store.")
                 return
             damaged: list = []
-            good = store.records(subject=subject, errors=damaged)  # each record checked against its id and the schema
-            bad = {e.record_id for e in damaged}
-            hist = [h for h in store.history(subject) if h.id not in bad]
-            frame = records.records_frame(good)
+            hist = []
+            for h in store.history(subject):  # one query; each record checked once against its id and the schema
+                try:
+                    h.record
+                except records.DamagedRecordError as exc:
+                    damaged.append(exc)
+                else:
+                    hist.append(h)
+            frame = records.records_frame([h.record for h in hist])
     except _ERRORS as exc:
         st.error(f"The record store cannot be read: {exc}. Choose another file.")
         return
