@@ -191,6 +191,16 @@ def lin_to_lab(lin: ArrayLike) -> NDArray[np.float64]:
     return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
 
 
+def lab_to_lin(lab: ArrayLike) -> NDArray[np.float64]:
+    """Linear sRGB (..., 3), float64, of CIE L*a*b* (D65): the inverse of :func:`lin_to_lab`
+    (not clipped to the gamut)."""
+    lab = np.asarray(lab, np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], -1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, 3 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)) * _WHITE_D65
+    return np.linalg.solve(_RGB2XYZ, xyz[..., None])[..., 0]
+
+
 @functools.cache
 def _reference(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
     colour = _colour()

@@ -37,7 +37,7 @@ from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, convex_hull_mask, identity_alignment, register, warp_mask
 from texturecmp.catalogue import HEADLINE, METRICS
-from texturecmp.color import delta_e00, linear_to_srgb, rgb_to_lab
+from texturecmp.color import delta_e00, erythema_index, ita_deg, linear_to_srgb, melanin_index, rgb_to_lab
 from texturecmp.errors import AlignmentError, BadMaskError, BadSettingsError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, MIN_RESOLVED_PX, pixel_length
@@ -751,15 +751,12 @@ def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
     if not all(math.isfinite(v) for v in (L, a, b)):
         return out
 
-    def metrics_of(lab: np.ndarray) -> np.ndarray:
-        from texturecmp.chart import _RGB2XYZ, _WHITE_D65  # noqa: PLC0415
+    def metrics_of(lab: np.ndarray) -> np.ndarray:  # the COLOUR_TRUTH_METRICS of a mean colour
+        from texturecmp.chart import lab_to_lin  # noqa: PLC0415
 
-        fy = (lab[0] + 16.0) / 116.0
-        f = np.array([fy + lab[1] / 500.0, fy, fy - lab[2] / 200.0])
-        xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE_D65
-        rgb = np.maximum(np.linalg.solve(_RGB2XYZ, xyz), 1e-6)
-        return np.array([lab[0], lab[1], lab[2], math.degrees(math.atan2(lab[0] - 50.0, lab[2])),
-                         100.0 * math.log10(rgb[0] / rgb[1]), 100.0 * math.log10(1.0 / rgb[0])])
+        rgb = np.maximum(lab_to_lin(lab), 1e-6)
+        return np.array([lab[0], lab[1], lab[2], ita_deg(lab[0], lab[2]), erythema_index(rgb[0], rgb[1]),
+                         melanin_index(rgb[0])])
 
     x0 = np.array([L, a, b])
     J = np.stack([(metrics_of(x0 + h) - metrics_of(x0 - h)) / 0.2 for h in np.eye(3) * 0.1], axis=1)  # (6, 3)
