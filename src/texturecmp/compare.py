@@ -974,6 +974,8 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[f
     s = eng.s
     # measured (and mapped) on the turned pixels of a photo turned back (_Photo.turns); the
     # alignment reported is to the file's pixels, as shown
+    # between the pixels measured: to the follow-up's own alignment, or composed through the baseline
+    measured = a.alignment if b is eng.base else _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape)
     if b is eng.base:
         al, rel_ok = a.file_alignment, a.alignment.ok
         photometric = a.photometric
@@ -985,8 +987,7 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[f
         shift = a.photometric.exposure_shift_L - b.photometric.exposure_shift_L
         photometric = Photometric(tuple(float(x) for x in ga / gb), a.photometric.exposure_ratio / b.photometric.exposure_ratio,
                                   shift, a.photometric.region)
-    reason = _not_comparable(b, a, al, a.alignment.rotation_deg if b is eng.base else
-                             _relative_alignment(b.alignment, a.alignment, b.img.shape, a.img.shape).rotation_deg)
+    reason = _not_comparable(b, a, al, measured.rotation_deg)
     unresolved = _unresolved(s, eng.p, ((b.label, _photo_scale(b)), (a.label, _photo_scale(a))))
     truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
     one_sided = _one_sided_calibration(b.measurement, a.measurement)
@@ -1003,11 +1004,7 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[f
     if math.isfinite(rb) and math.isfinite(ra) and ra < s.blur_ratio * rb:
         warnings.append(f"photo '{a.label}' is blurred compared with photo '{b.label}' (fine detail {100 * (ra / rb - 1):+.0f} % "
                         "relative to medium detail); texture metrics may show a false improvement")
-    if b is eng.base:
-        base_for_maps, rel = b, (a.alignment.matrix_array if rel_ok else None)
-    else:
-        base_for_maps, rel = b, (_relative(b.alignment, a.alignment) if rel_ok else None)
-    pixel_maps = _maps(base_for_maps, a, rel) if maps else {}
+    pixel_maps = _maps(b, a, measured.matrix_array if rel_ok else None) if maps else {}
     if truth == "grey card":
         warnings.append("a grey card set exposure and white balance only: colour is true for one camera, "
                         "not across cameras")
