@@ -775,6 +775,11 @@ class Calibration:
     de00_before_mean: float = float("nan")
     excluded: tuple[int, ...] = ()
 
+    @property
+    def applicable(self) -> bool:
+        """True when the correction can be applied: the fit passed its checks and has a matrix."""
+        return self.ok and self.matrix is not None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready provenance (NaN -> None)."""
 

@@ -41,8 +41,8 @@ from texturecmp.color import delta_e00, erythema_index, ita_deg, linear_to_srgb,
 from texturecmp.errors import AlignmentError, BadMaskError, BadSettingsError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, MIN_RESOLVED_PX, pixel_length
-from texturecmp.measure import (Measurement, Regions, _check_pixel_size, _f, make_grids, measure_photo,
-                                resolve_regions)
+from texturecmp.measure import (ONE_TILE_NOTE, Measurement, Regions, _check_pixel_size, _f, make_grids,
+                                measure_photo, resolve_regions)
 from texturecmp.measure import photo_calibration
 from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, resolve_region
 from texturecmp.settings import Settings, coerce_settings
@@ -286,8 +286,7 @@ class _Photo:
 
     @property
     def calibrated(self) -> bool:
-        c = self.calibration
-        return c is not None and c.ok and c.matrix is not None
+        return self.calibration is not None and self.calibration.applicable
 
 
 def _gray(img: Image) -> np.ndarray:
@@ -815,8 +814,7 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
             continue
         if math.isinf(se):
             out[name] = Change(name, unit, info.better, b, a, delta, pct, se, math.nan, False, "not computable",
-                               "no uncertainty", note or "the value rests on a single tile of the region (too few "
-                               "features to estimate its uncertainty)", math.nan, "value_missing", se)
+                               "no uncertainty", note or ONE_TILE_NOTE, math.nan, "value_missing", se)
             continue
         limit = QUALITY_LIMITS.get(name)
         if limit or info.scope == "pair":  # a fixed threshold on |value| (no SE, no sign)

@@ -192,6 +192,10 @@ def _check_tiles(roi: np.ndarray, grid: TileGrid, px_per_mm: float) -> None:
                            f"(for example {side} x {side} px)")
 
 
+#: The note of a metric whose features all lie in one tile (:func:`texturecmp.uncertainty.jackknife`).
+ONE_TILE_NOTE = "rests on a single tile of the region: too few features to estimate its uncertainty"
+
+
 def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                   grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None = None,
                   warn_label: str = "the photo", reuse: Measurement | None = None,
@@ -215,7 +219,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     family (true colour instead of device colour), the ``gains`` after it.
     """
     prior = None
-    cal = calibration if calibration is not None and calibration.ok and calibration.matrix is not None else None
+    cal = calibration if calibration is not None and calibration.applicable else None
     if reuse is not None:
         prior = reuse._internal
         if (reuse.image.get("sha256") != img.sha256 or prior["grid"] != grid or reuse.settings.hash != settings.hash
@@ -404,9 +408,7 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
         for name in fam.metrics:
             v = vals.get(name, float("nan"))
             se = jackknife_se(r[name])
-            note = _why_nan(name) if not math.isfinite(v) else (
-                "rests on a single tile of the region: too few features to estimate its uncertainty"
-                if math.isinf(se) else "")
+            note = _why_nan(name) if not math.isfinite(v) else (ONE_TILE_NOTE if math.isinf(se) else "")
             values[name] = MetricValue(v, METRICS[name].unit_for(pixel_size_mm), se, note)
             reps[name] = r[name]
     ordered = {k: values[k] for k in METRICS if k in values}
