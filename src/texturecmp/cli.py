@@ -175,7 +175,7 @@ def _cmd_compare(args) -> int:
     if args.db and not (args.subject and args.session):
         raise TextureCmpError("--db needs --subject and --session (your identifiers for the record)")
     if args.db:  # before any photo is read: a password on the command line is refused
-        from texturecmp.records._cli import typed_target
+        from texturecmp.records import typed_target
 
         typed_target(args.db, env=False)
     cmp = compare(args.before, args.after, **_regions(args), align=not args.no_align, baseline_repeat=args.baseline_repeat,
@@ -188,9 +188,7 @@ def _cmd_compare(args) -> int:
         files = _save_maps(cmp, args.maps)
         print(f"\nmaps written: {', '.join(files)}")
     if args.db:
-        from texturecmp.records import store_comparison
-
-        from texturecmp.records import shown
+        from texturecmp.records import shown, store_comparison
 
         rid = store_comparison(cmp, args.db, subject=args.subject, session=args.session, date=args.date,
                                baseline_session=args.baseline_session or "baseline", baseline_date=args.baseline_date)

@@ -373,7 +373,7 @@ def run_cli(args: argparse.Namespace) -> int:
     unusable output) are raised for the caller to report with exit status 2.
     """
     if args.db:  # a password typed on the command line is refused before any work
-        from texturecmp.records._cli import typed_target
+        from texturecmp.records import typed_target
 
         typed_target(args.db, env=False)
     settings = Settings.from_file(args.settings) if args.settings else None

@@ -25,7 +25,7 @@ Full description: ``docs/records.md``.
 
 from __future__ import annotations
 
-from texturecmp.records._cli import add_cli, store_comparison
+from texturecmp.records._cli import add_cli, store_comparison, typed_target
 from texturecmp.records._export import (FHIR_CODE_TEXT, UCUM, UCUM_SYSTEM, export, fhir_bundle, records_frame, to_csv,
                                         to_json, wide)
 from texturecmp.records._record import (SCHEMA, SCHEMA_VERSION, BadRecordError, canonical_json, comparison_record,
@@ -46,5 +46,5 @@ __all__ = [
     # exports
     "records_frame", "wide", "to_csv", "to_json", "fhir_bundle", "export", "UCUM", "UCUM_SYSTEM", "FHIR_CODE_TEXT",
     # front ends
-    "add_cli", "store_comparison",
+    "add_cli", "store_comparison", "typed_target",
 ]

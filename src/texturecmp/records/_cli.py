@@ -50,13 +50,10 @@ def typed_target(target: str, what: str = "--db", *, env: bool = True) -> str:
     return target
 
 
-_typed = typed_target
-
-
 def db_target(db: str | None, what: str = "--db") -> str:
     """The store named by ``--db`` (or the argument ``what``), else by the environment variable ``TEXTURECMP_DB``."""
     if db:
-        return _typed(db, what)
+        return typed_target(db, what)
     env = os.environ.get(DB_ENV, "").strip()
     if not env:
         raise StoreError(f"{what}: give the record store (an SQLite file or a postgresql:// URL), or set {DB_ENV}")
@@ -134,7 +131,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    src = _typed(args.source, "SRC")
+    src = typed_target(args.source, "SRC")
     dst = db_target(args.target, "DST")  # without DST: the store of TEXTURECMP_DB
     done = copy_records(src, dst)
     print(f"{done.read} record(s) read from {done.source}, {done.added} added to {done.target} "
