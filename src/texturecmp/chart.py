@@ -126,6 +126,7 @@ __all__ = [
     "calibrate_grey",
     "apply_calibration",
     "chart_mask",
+    "card_outline",
     "prepare_calibration",
 ]
 
@@ -1077,6 +1078,15 @@ def apply_calibration(linear_rgb: ArrayLike, calibration: Calibration) -> NDArra
 KEEP_OUT = 1.85
 
 
+def card_outline(corners: ChartCorners, *, margin: float = 0.85) -> NDArray[np.float64]:
+    """The four corners (x, y) in the photo's pixels of the quadrilateral ``margin`` patch
+    pitches beyond the outer patch centres (0.85: the Classic card's edge), clockwise from
+    patch 1's corner."""
+    quad = np.array([(-margin, -margin), (_COLS - 1 + margin, -margin), (_COLS - 1 + margin, _ROWS - 1 + margin),
+                     (-margin, _ROWS - 1 + margin)])
+    return _project(corners.homography(), quad)
+
+
 def chart_mask(shape: tuple[int, int], corners: ChartCorners, *, margin: float = 0.85) -> NDArray[np.bool_]:
     """Boolean mask of the chart card, to leave it out of the roi, reference and registration.
 
@@ -1097,9 +1107,7 @@ def chart_mask(shape: tuple[int, int], corners: ChartCorners, *, margin: float =
     """
     if not (margin >= 0.5):
         raise BadSettingsError(f"margin must be at least 0.5 patch pitches, got {margin!r}")
-    quad = np.array([(-margin, -margin), (_COLS - 1 + margin, -margin), (_COLS - 1 + margin, _ROWS - 1 + margin),
-                     (-margin, _ROWS - 1 + margin)])
-    pts = _project(corners.homography(), quad)
+    pts = card_outline(corners, margin=margin)
     m = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(m, np.rint(pts * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
     return m.astype(bool)

@@ -222,8 +222,9 @@ def chart_picture(rgb: np.ndarray, calibration, factor: float, *, thickness: int
         p = np.c_[pts, np.ones(len(pts))] @ H.T
         return p[:, :2] / p[:, 2:]
 
-    m = 0.85
-    card = project(np.array([(-m, -m), (5 + m, -m), (5 + m, 3 + m), (-m, 3 + m)]))
+    from texturecmp.chart import card_outline  # noqa: PLC0415
+
+    card = card_outline(corners) * factor
     cv2.polylines(out, [np.rint(card * 16).astype(np.int32)], True, (255, 0, 255), thickness, cv2.LINE_AA, shift=4)
     errs = list(getattr(calibration, "patch_de00", ()) or ())
     half = 0.25
