@@ -12,13 +12,17 @@ Nothing here was used to calibrate the capture model (``scripts/calibrate_captur
 * **real (held out)**: London set subjects 107, 136 and 140 (neutral), ``lisa/lisa1-4``
   and ``zoom/30cm``, ``zoom/45cm`` from ``../shared/data/real/``, cheek and forehead skin
   (:func:`skin2.face_skin_mask`) with a cheek patch as the "lesion", captured twice by
-  :func:`skin2.random_capture`.
+  :func:`skin2.random_capture`;
+* **distance**: the same skin2 scenes and held-out real photos, their second capture taken
+  from another distance (:func:`far_scale`: 0.85-0.97 or 1.03-1.18 times the size), for
+  the capture model's camera-distance part.
 
 Tables:
 
 1. per metric, the fraction of nuisance-only retakes with a verdict other than "no
    detectable change" (with its 95 % Clopper-Pearson upper bound); "not comparable"
    retakes are counted apart;
+   then the same for the distance retakes;
 2. the headline (:attr:`texturecmp.Comparison.headline`, Holm): the fraction of retakes
    whose summary says "improved" or "worsened"; the same with a third capture given as
    ``baseline_repeat`` (skin2 retakes);
@@ -102,8 +106,15 @@ def retake_jobs(n_skin2: int, n_real: int) -> list[tuple[str, str, int]]:
     return out
 
 
-def retake_pair(gen: str, item: str, variant: int):
-    """(baseline, retake, roi, lesion) of one held-out retake."""
+def far_scale(variant: int) -> float:
+    """The second photo's scale of a distance retake: |ln s| uniform in [0.03, ln 1.18], either sign."""
+    rng = np.random.default_rng([variant, 0xD15])
+    return float(math.exp(rng.choice((-1.0, 1.0)) * rng.uniform(0.03, math.log(1.18))))
+
+
+def retake_pair(gen: str, item: str, variant: int, *, far: bool = False):
+    """(baseline, retake, roi, lesion) of one held-out retake (``far``: the retake from
+    another distance, :func:`far_scale`)."""
     if gen == "skin2":
         sk = skin2.render(skin2.SKINS[item], seed=variant)
         rgb, roi, lesion = sk.rgb, None, sk.lesion
@@ -111,7 +122,10 @@ def retake_pair(gen: str, item: str, variant: int):
         rgb, roi, lesion = real_photo(item)
     lossless = variant % 4 == 3  # one pair in four saved as PNG files
     b, _ = skin2.random_capture(rgb, 2 * variant + 1, encoded=True, lossless=lossless)
-    r, _ = skin2.random_capture(rgb, 2 * variant + 2, encoded=True, lossless=lossless)
+    r, drawn = skin2.random_capture(rgb, 2 * variant + 2, encoded=True, lossless=lossless)
+    if far:
+        drawn["scale"] = far_scale(variant)
+        r = skin2.capture(rgb, seed=2 * variant + 2, encoded=True, **drawn)
     return b, r, roi, lesion
 
 
@@ -135,11 +149,11 @@ def uses_colour_reference(variant: int) -> bool:
     return (variant // 4) % 2 == 0
 
 
-def run_retake(job: tuple[str, str, int], *, repeat: bool = False) -> dict:
-    """Compare a held-out retake pair (``repeat``: with a third capture as ``baseline_repeat``);
-    half of them with a colour reference (:func:`uses_colour_reference`), so that the
-    whole-region colour metrics are judged too."""
-    b, r, roi, lesion = retake_pair(*job)
+def run_retake(job: tuple[str, str, int], *, repeat: bool = False, far: bool = False) -> dict:
+    """Compare a held-out retake pair (``repeat``: with a third capture as ``baseline_repeat``;
+    ``far``: the retake from another distance); half of them with a colour reference
+    (:func:`uses_colour_reference`), so that the whole-region colour metrics are judged too."""
+    b, r, roi, lesion = retake_pair(*job, far=far)
     extra = {}
     if uses_colour_reference(job[2]):
         shape = lesion.shape
@@ -181,6 +195,10 @@ def false_rates(results: list[dict]) -> tuple[dict[str, tuple[int, int]], tuple[
 
 def run_retake_with_repeat(job: tuple[str, str, int]) -> dict:
     return run_retake(job, repeat=True)
+
+
+def run_far_retake(job: tuple[str, str, int]) -> dict:
+    return run_retake(job, far=True)
 
 
 # ------------------------------------------------------------------------------ sensitivity
@@ -246,13 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=Path, help="also write every retake's changes (CSV)")
     ap.add_argument("--no-sensitivity", action="store_true", help="only the false-verdict tables")
     ap.add_argument("--repeats", type=int, default=50, help="skin2 retakes also run with a baseline repeat (default 50)")
+    ap.add_argument("--far-skin2", type=int, default=60, help="skin2 retakes from another distance (default 60)")
+    ap.add_argument("--far-real", type=int, default=36, help="real-photo retakes from another distance (default 36)")
     a = ap.parse_args(argv)
     if a.quick:
-        a.skin2, a.real, a.seeds, a.repeats = 10, 9, 1, 5
+        a.skin2, a.real, a.seeds, a.repeats, a.far_skin2, a.far_real = 10, 9, 1, 5, 5, 9
     t0 = time.time()
     with ProcessPoolExecutor(a.jobs) as ex:
         res = list(ex.map(run_retake, retake_jobs(a.skin2, a.real)))
         res_rep = list(ex.map(run_retake_with_repeat, retake_jobs(a.repeats, 0)))
+        res_far = list(ex.map(run_far_retake, retake_jobs(a.far_skin2, a.far_real)))
         sens_jobs = [(g, s, k) for g, base in (("phantoms", 9000), ("skin2", 500)) for s in range(base, base + a.seeds)
                      for k in STRENGTHS]
         sens = [] if a.no_sensitivity else list(ex.map(run_sensitivity, sens_jobs))
@@ -275,6 +296,16 @@ def main(argv: list[str] | None = None) -> int:
         worst = sorted(((k / max(n, 1), m) for m, (k, n) in per_g.items() if m not in CAPTURE_MEASURES), reverse=True)[:5]
         print(f"\n{gen}: {len(sub)} retakes; headline {100 * kg / max(ng, 1):.1f} %; highest: "
               + ", ".join(f"{m} {100 * r:.1f} %" for r, m in worst))
+    per_f, (kf, nf), n_ncf, n_errf = false_rates(res_far)
+    print(f"\nFrom another distance (scale 0.85-0.97 or 1.03-1.18): {len(res_far)} retakes ({a.far_skin2} skin2, "
+          f"{a.far_real} real); {n_ncf} not comparable, {n_errf} refused; headline {100 * kf / max(nf, 1):.1f} % "
+          f"({kf}/{nf})\n")
+    print("| metric | false verdicts, other distance | 95 % upper bound | not comparable |\n|---|---|---|---|")
+    for name, (k, n) in per_f.items():
+        if name in CAPTURE_MEASURES or n == 0:
+            continue
+        nc = sum(r["verdicts"][name] == "not comparable" for r in res_far if "error" not in r and r["comparable"])
+        print(f"| `{name}` | {100 * k / n:.1f} % ({k}/{n}) | {100 * clopper_pearson_upper(k, n):.1f} % | {nc} |")
     per_r, (kr, nr), _, _ = false_rates(res_rep)
     worst_r = sorted(((k / max(n, 1), m) for m, (k, n) in per_r.items() if m not in CAPTURE_MEASURES), reverse=True)[:3]
     print(f"\nwith a baseline repeat (pooled, {len(res_rep)} skin2 retakes): headline {100 * kr / max(nr, 1):.1f} %; "

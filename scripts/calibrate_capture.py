@@ -22,11 +22,17 @@ and scale, JPEG on both photos, sensor noise. It is fitted on nuisance-only reta
 * ``real``: real photos from ``../shared/data/real/`` (London set subjects 021, 024 and
   061, neutral; ISIC_0000000 and ISIC_0000001; webmorph's zoom series at 15 and 60 cm),
   each captured twice by
-  :func:`capture_real` below with independent nuisances.
+  :func:`capture_real` below with independent nuisances;
+* ``phantom-distance``: drawn skins as ``phantom-varied`` (scene seeds 5000-5999) whose
+  second capture is taken from another distance (:data:`FAR`), and the real photos captured
+  the same way (``variant`` >= :data:`FAR_VARIANT`): they calibrate the capture model's
+  camera-distance part alone.
 
 Nuisances are drawn per pair: exposure 0.9-1.1, white-balance gains within +-3 %, shift up
 to 8 px per axis, rotation up to 1 deg, scale 0.99-1.01, fresh sensor noise, and each photo
-saved as a JPEG of quality 75-95 or, one pair in four (``UNCOMPRESSED``), both losslessly.
+saved as a JPEG of quality 75-95 or, one pair in four (``UNCOMPRESSED``), both losslessly;
+the distance retakes draw the second photo's scale s with |ln s| uniform in
+[0.03, ln 1.18] and either sign (0.85-0.97 or 1.03-1.18 times the size).
 
 For each photo metric and retake i with change d_i, tile SE s_i, baseline value b_i and the
 two photos' JPEG DC quantization steps (:attr:`texturecmp.io.Image.jpeg_dc_step`, 0 when
@@ -36,7 +42,9 @@ threshold is sigma_i = sqrt(max((d_i / z)^2 - s_i^2, 0)). The model is
     sigma^2 = a^2 + (c b)^2 + (kappa^2 b^2 + lambda^2) Q^2     (relative metrics)
     sigma^2 = a^2 + (kappa Q)^2                                 (absolute metrics)
 
-fitted by :func:`_fit_one`: for each (kappa, lambda) of a grid and each c of a few multiples
+plus the camera-distance part (mu b ln s)^2 (absolute: (mu ln s)^2), with s the
+registration scale. The first terms are fitted on the retakes at the same distance
+(|ln s| < :data:`NEAR`) by :func:`_fit_one`: for each (kappa, lambda) of a grid and each c of a few multiples
 (1 to 3: never less) of the (1 - alpha) quantile of the non-JPEG part of sigma_i / |b_i| over the larger half of
 |b_i|, a is the smallest absolute part that flags at most alpha (``--alpha``, default 0.02)
 of the lossless retakes and at most alpha of the JPEG ones of every calibration generator
@@ -44,8 +52,10 @@ of the lossless retakes and at most alpha of the JPEG ones of every calibration 
 thresholds (mean log sigma, lossless and JPEG retakes weighing alike). The per-generator
 rule and the 2 % (against the 5 % that held-out retakes may reach) leave a margin for
 skins the corpus does not hold. For the pair metric ``change.lbp_chi2`` (no SE, no sign)
-the threshold itself is the (1 - alpha) quantile of its value. Metrics judged by a quality
-setting (exposure shift, clipping, glare) get no model.
+the threshold itself is the (1 - alpha) quantile of its value. Then mu is, given those,
+the smallest that flags at most alpha of the distance retakes of every group
+(:func:`_fit_distance`). Metrics judged by a quality setting (exposure shift, clipping,
+glare) get no model.
 
 The deltas and SEs do not depend on the model installed (only verdicts do), so the file
 does not feed back into itself. **Re-run after changing any metric** and commit the file::
@@ -99,6 +109,12 @@ FLAT_TONES = ((0.80, 0.62, 0.52), (0.62, 0.45, 0.34), (0.36, 0.24, 0.17))
 #: Fraction of retake pairs saved losslessly (no JPEG): they calibrate the part of the
 #: capture error that does not come from JPEG.
 UNCOMPRESSED = 0.25
+#: |ln s| range of a distance retake's second photo (scale 0.85-0.97 or 1.03-1.18).
+FAR = (0.03, math.log(1.18))
+#: Retakes with |ln s| below this are "at the same distance" (the first terms of the model).
+NEAR = 0.02
+#: Real-photo retakes with a variant from here on are distance retakes.
+FAR_VARIANT = 1000
 
 
 # ------------------------------------------------------------------------------- nuisances
@@ -130,12 +146,14 @@ def flatten_chroma(rgb: np.ndarray, lesion: np.ndarray) -> np.ndarray:
     return np.clip(flat * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def draw_nuisance(rng: np.random.Generator, *, scale: bool) -> dict:
-    """One capture's nuisances (calibration ranges)."""
+def draw_nuisance(rng: np.random.Generator, *, scale: bool, far: bool = False) -> dict:
+    """One capture's nuisances (calibration ranges); ``far``: taken from another distance (:data:`FAR`)."""
     nz = {"exposure": float(rng.uniform(0.9, 1.1)), "wb": tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
           "shift": tuple(float(v) for v in rng.uniform(-8, 8, 2)), "rotation": float(rng.uniform(-1, 1)),
           "scale": float(rng.uniform(0.99, 1.01)) if scale else 1.0, "quality": int(rng.integers(75, 96)),
           "noise": float(rng.uniform(0.5, 2.0)) / 255.0, "noise_seed": int(rng.integers(0, 2**62))}
+    if far:
+        nz["scale"] = float(math.exp(rng.choice((-1.0, 1.0)) * rng.uniform(*FAR)))
     return nz
 
 
@@ -224,8 +242,10 @@ def jobs(n_phantom: int, n_real: int) -> list[tuple]:
     out += [("phantom-flat", 2000 + i, 0) for i in range(n_phantom)]
     out += [("phantom-varied", 3000 + i, 0) for i in range(2 * n_phantom)]
     out += [("phantom-chromaflat", 4000 + i, 0) for i in range(n_phantom)]
+    out += [("phantom-distance", 5000 + i, 0) for i in range(n_phantom)]
     real = [f"london/{s}" for s in CAL_LONDON] + [f"isic/{s}" for s in CAL_ISIC] + [f"zoom/{s}" for s in CAL_ZOOM]
     out += [("real", r, v) for v in range(n_real) for r in real]
+    out += [("real", r, FAR_VARIANT + v) for v in range(max(1, n_real // 2)) for r in real]
     return out
 
 
@@ -247,7 +267,7 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
         else:
             params = varied_params(rng, flat=int(item) % 2 == 0)
         photos, qualities = [], []
-        pair = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
+        pair = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True, far=gen == "phantom-distance")
         lossless_pair(rng, *pair)
         for first, nz in zip((True, False), pair):
             ph = skin_phantom((768, 1024), seed=int(item), params=replace(params, noise_sd=nz["noise"]),
@@ -274,7 +294,7 @@ def make_pair(gen: str, item, variant: int) -> tuple[np.ndarray, np.ndarray, np.
         roi, lesion = face_box_regions(path.with_suffix(".tem"), rgb.shape[:2])
     else:
         roi, lesion = isic_regions(rgb.shape[:2])
-    n1, n2 = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True)
+    n1, n2 = draw_nuisance(rng, scale=True), draw_nuisance(rng, scale=True, far=variant >= FAR_VARIANT)
     lossless_pair(rng, n1, n2)
     return capture_real(rgb, n1), capture_real(rgb, n2), roi, lesion, (n1["quality"], n2["quality"])
 
@@ -309,6 +329,7 @@ def run_job(job: tuple) -> list[dict]:
     cref = colour_reference(b.shape[:2], roi, lesion) if zlib.crc32(f"{gen}/{item}/{variant}".encode()) % 2 else None
     cmp = tc.compare(b, r, roi=roi, lesion=lesion, colour_reference=cref)
     return rows_of(cmp, generator=gen, item=str(item), variant=variant, aligned=cmp.alignment.ok,
+                   scale=cmp.alignment.scale,
                    q_before=dc_step(qb), q_after=dc_step(qa), colour_reference=cref is not None)
 
 
@@ -321,11 +342,14 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
     df = pd.DataFrame(rows)
     # not comparable (no colour truth) and not computable (no SE) changes get no verdict: not fitted
     df = df[df["aligned"].astype(bool) & ~df["verdict"].isin(("not comparable", "not computable"))]
+    far = np.abs(np.log(df["scale"].to_numpy(float))) if "scale" in df else np.zeros(len(df))
+    df = df.assign(ln_s=far)
     model = {}
     for name, info in METRICS.items():
         if name in QUALITY_LIMITS:  # judged by their quality settings, not by a capture model
             continue
-        g = df[df["metric"] == name]
+        gg = df[df["metric"] == name]
+        g = gg[gg["ln_s"] < NEAR]
         d = g["delta"].to_numpy(float)
         ok = np.isfinite(d)
         if info.scope == "pair":
@@ -339,7 +363,49 @@ def fit(rows: list[dict], *, alpha: float, z: float) -> dict[str, dict]:
         src = g["generator"].to_numpy(str)[ok]
         model[name] = {"kind": info.floor, "n": int(need.size),
                        **_fit_one(need, b, q, rel=info.floor == "rel", alpha=alpha, source=src)}
+        fr = gg[gg["ln_s"] >= NEAR]
+        df_ = fr["delta"].to_numpy(float)
+        okf = np.isfinite(df_)
+        if okf.any():
+            bf = np.abs(fr["before"].to_numpy(float))[okf]
+            qf = np.hypot(np.nan_to_num(fr["q_before"].to_numpy(float)), np.nan_to_num(fr["q_after"].to_numpy(float)))[okf]
+            sef = np.nan_to_num(fr["se"].to_numpy(float), nan=0.0)[okf]
+            needf = np.sqrt(np.maximum((df_[okf] / z) ** 2 - sef ** 2, 0.0))
+            model[name]["sd_scale"] = _fit_distance(needf, bf, qf, fr["ln_s"].to_numpy(float)[okf], model[name],
+                                                    rel=info.floor == "rel", alpha=alpha,
+                                                    source=fr["generator"].to_numpy(str)[okf])
+            model[name]["n_distance"] = int(needf.size)
     return model
+
+
+def _fit_distance(need: np.ndarray, b: np.ndarray, q: np.ndarray, ln_s: np.ndarray, entry: dict, *, rel: bool,
+                  alpha: float, source: np.ndarray) -> float:
+    """The camera-distance part mu of one metric, given its other terms (``entry``, from
+    :func:`_fit_one`): the smallest mu that flags at most alpha of the distance retakes of
+    every group (the uncompressed ones; the JPEG ones of each source), a retake being flagged
+    when need > sqrt(sigma_0^2 + (mu x ln s)^2) with x = |b| (relative) or 1. A retake the
+    other terms flag at b = 0 (no mu covers it) uses up that group's allowance."""
+    if rel:
+        part = np.sqrt(entry["sd_abs"] ** 2 + (entry["sd"] * b) ** 2
+                       + ((entry["sd_jpeg"] * b) ** 2 + entry["sd_jpeg_abs"] ** 2) * q ** 2)
+        x = b * ln_s
+    else:
+        part = np.hypot(entry["sd"], entry["sd_jpeg"] * q)
+        x = ln_s
+    excess = np.sqrt(np.maximum(need ** 2 - part ** 2, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(excess > 0, excess / x, 0.0)  # excess > 0 at x = 0: inf
+    lossless = q == 0
+    keys = np.unique(source)
+    groups = [m for m in (lossless,) if m.any()] + [m for k in keys if (m := ~lossless & (source == k)).any()]
+    mu = 0.0
+    for m in groups:
+        r = ratio[m]
+        k = int(math.floor(alpha * r.size)) - int(np.isinf(r).sum())  # the allowance left
+        fin = np.sort(r[np.isfinite(r)])[::-1]
+        if fin.size:
+            mu = max(mu, float(fin[min(max(k, 0), fin.size - 1)] if k < fin.size else 0.0) * (1 + 1e-9))
+    return mu
 
 
 def _fit_one(need: np.ndarray, b: np.ndarray, q: np.ndarray, *, rel: bool, alpha: float,
@@ -429,11 +495,15 @@ def main(argv: list[str] | None = None) -> int:
         n_gen[j[0]] = n_gen.get(j[0], 0) + 1
     out = {"made_by": "scripts/calibrate_capture.py", "date": _dt.date.today().isoformat(),
            "texturecmp_version": tc.__version__, "alpha": a.alpha, "z": z, "retakes": n_gen,
+           "distance": {"far_ln_s": list(FAR), "near_ln_s": NEAR},
            "corpus": {"phantom-mottled": "texturecmp.phantoms, default skin, seeds 1000+",
                       "phantom-flat": "texturecmp.phantoms, mottling 0, 3 tones, seeds 2000+",
                       "phantom-varied": "texturecmp.phantoms, skin properties drawn per seed, seeds 3000+",
                       "phantom-chromaflat": "drawn flat skins with exactly uniform a*, b* outside and inside the scar, "
                                             "seeds 4000+",
+                      "phantom-distance": "texturecmp.phantoms, skins drawn as phantom-varied, second photo taken "
+                                          "0.85-0.97 or 1.03-1.18 times as far, seeds 5000+ (and the real photos, "
+                                          f"variants {FAR_VARIANT}+)",
                       "real": f"London {', '.join(CAL_LONDON)} (neutral); {', '.join(CAL_ISIC)}; "
                               f"webmorph zoom {', '.join(CAL_ZOOM)}"},
            "metrics": model}
@@ -445,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(todo)} retakes in {time.time() - t0:.0f} s -> {a.out}", file=sys.stderr)
     for name, m in model.items():
         print(f"{name:28s} {m['kind']:3s} sd {m['sd']:.4g} abs {m.get('sd_abs', 0):.4g} jpeg {m.get('sd_jpeg', 0):.4g} "
-              f"jpeg abs {m.get('sd_jpeg_abs', 0):.4g} q {m.get('quantile', float('nan')):.4g}"
+              f"jpeg abs {m.get('sd_jpeg_abs', 0):.4g} dist {m.get('sd_scale', 0):.4g} "
+              f"q {m.get('quantile', float('nan')):.4g}"
               f"  n {m['n']}")
     return 0
 

@@ -766,7 +766,7 @@ def _calibration_sd(mb: Measurement, ma: Measurement) -> dict[str, float]:
 def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photometric: Photometric,
              repeat: Mapping[str, tuple[float, float]] | None, pixel_size_mm: float | None, not_comparable: str = "",
              colour_truth: str = "none", one_sided: str = "", *,
-             unresolved: Mapping[str, str] | None = None) -> dict[str, Change]:
+             unresolved: Mapping[str, str] | None = None, scale: float = 1.0) -> dict[str, Change]:
     """Every metric's change and verdict (:func:`texturecmp.uncertainty.decide`).
 
     ``repeat``: per metric (pooled SD, model SD) of the baseline and its repeat
@@ -778,7 +778,9 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
     :data:`COLOUR_TRUTH_METRICS` "not comparable". A chart calibration of either photo adds
     its uncertainty to the colour metrics' capture SD (:func:`_calibration_sd`).
     ``unresolved``: metrics that one photo's resolution cannot carry, with the reason
-    (:func:`_unresolved`): those verdicts are "not comparable"."""
+    (:func:`_unresolved`): those verdicts are "not comparable". ``scale``: the follow-up's
+    registration scale against the photo it is compared with, for the capture model's
+    camera-distance part."""
     unresolved = unresolved or {}
     out: dict[str, Change] = {}
     cal_sd = _calibration_sd(mb, ma)
@@ -830,7 +832,8 @@ def _changes(mb: Measurement, ma: Measurement, paired: bool, s: Settings, photom
                                "changed" if det else "no detectable change", rule, note, math.nan,
                                "quality_setting" if limit else "pair_quantile", se)
             continue
-        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm, jpeg_steps=steps)
+        cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=pixel_size_mm, jpeg_steps=steps,
+                            scale=scale)
         cap_df, kind = math.inf, "capture_model"
         if repeat is not None and name in repeat:  # the repeat's evidence, carried to this pair's JPEG steps
             pooled, model_br = repeat[name]
@@ -990,7 +993,7 @@ def _comparison(eng: _Engine, b: _Photo, a: _Photo, retest: Mapping[str, tuple[f
     truth = a.truth if b is eng.base else (a.truth if a.truth == b.truth else "none")
     one_sided = _one_sided_calibration(b.measurement, a.measurement)
     changes = _changes(b.measurement, a.measurement, rel_ok, s, photometric, retest, eng.p, reason, truth, one_sided,
-                       unresolved=unresolved)
+                       unresolved=unresolved, scale=measured.scale if measured.ok else 1.0)
     warnings = list(dict.fromkeys(list(b.measurement.warnings) + list(a.measurement.warnings) + b.warnings + a.warnings))
     # relative blur: the fine band loses energy against the medium band (a treatment that smooths
     # all scales alike leaves the ratio unchanged, unlike the variance of the Laplacian)
@@ -1052,7 +1055,8 @@ def _test_retest(eng: _Engine, repeat: _Photo) -> dict[str, tuple[float, float]]
         d = mr.metrics[name].value - b
         se, _ = _paired_se(mb, mr, name, repeat.alignment.ok)
         cap = capture_error(name, b, multiplier=s.capture_multiplier, pixel_size_mm=eng.p,
-                            jpeg_steps=(mb.image.get("jpeg_dc_step"), mr.image.get("jpeg_dc_step")))
+                            jpeg_steps=(mb.image.get("jpeg_dc_step"), mr.image.get("jpeg_dc_step")),
+                            scale=repeat.alignment.scale if repeat.alignment.ok else 1.0)
         if math.isfinite(d) and math.isfinite(cap):
             out[name] = (pool_repeat(cap, d, se, prior_df=s.capture_prior_df)[0], cap)
     return out

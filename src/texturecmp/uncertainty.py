@@ -26,7 +26,18 @@ the photos' DC quantization steps :math:`q_b, q_a` (in code levels, read from th
 .. math:: \sigma_c^2 = a^2 + (c\,b)^2 + (\kappa^2 b^2 + \lambda^2) (q_b^2 + q_a^2)
 
 (for an absolute metric :math:`c = \lambda = 0` and the last term is :math:`\kappa^2 (q_b^2 + q_a^2)`,
-:math:`\kappa` in the metric's unit). On skin whose colour is nearly flat, every block
+:math:`\kappa` in the metric's unit), plus a camera-distance part that grows with the
+registration scale :math:`s` of the follow-up against the baseline:
+
+.. math:: \sigma_c^2 \mathrel{+}= (\mu\,b\,\ln s)^2 \quad (\text{absolute: } (\mu \ln s)^2)
+
+A photo taken from farther away resolves less of the skin, and one taken closer resolves
+detail the baseline's pixels merge; measuring it at the baseline's physical scale
+(``texturecmp.metrics.pixel_length``) removes the change of filter scales, tiles, lengths
+and areas, but not what the pixels themselves resolve, and metrics that count pixels past
+a threshold (ridges, pores) or compare grey levels a whole pixel apart (GLCM) carry the
+rest. :math:`\mu` is calibrated on retakes taken 0.85-1.18 times as far, and is 0 for a
+metric the distance does not move. On skin whose colour is nearly flat, every block
 rounds the same way and the rounding does not average out over the region, so a JPEG of
 quality 75 (step 1.1 levels) leaves a region's mean colour less certain than one of
 quality 95 (step 0.25) or a PNG. The parameters are the ones that flag at most alpha
@@ -161,6 +172,10 @@ class CaptureError:
         For a relative metric, the absolute part of the JPEG term, :math:`\lambda` in
         :math:`(\kappa^2 b^2 + \lambda^2)(q_b^2 + q_a^2)`, in the metric's unit: the floor
         that JPEG alone needs, so that it does not widen the threshold of lossless photos.
+    sd_scale : float
+        The camera-distance part :math:`\mu`: :math:`(\mu \ln s)^2` times the baseline value
+        squared (relative metric) or the unit squared (absolute) is added to the variance,
+        where :math:`s` is the follow-up's registration scale against the baseline.
     """
 
     kind: str
@@ -170,6 +185,7 @@ class CaptureError:
     sd_abs: float = 0.0
     sd_jpeg: float = 0.0
     sd_jpeg_abs: float = 0.0
+    sd_scale: float = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -183,12 +199,12 @@ def load_capture_model() -> Mapping[str, CaptureError]:
     raw = json.loads(text)["metrics"]
     return MappingProxyType({k: CaptureError(v["kind"], float(v["sd"]), float(v.get("quantile", math.nan)), int(v["n"]),
                                           float(v.get("sd_abs", 0.0)), float(v.get("sd_jpeg", 0.0)),
-                                          float(v.get("sd_jpeg_abs", 0.0)))
+                                          float(v.get("sd_jpeg_abs", 0.0)), float(v.get("sd_scale", 0.0)))
                              for k, v in raw.items()})
 
 
 def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_size_mm: float | None = None,
-                  jpeg_steps: tuple[float | None, float | None] = (None, None)) -> float:
+                  jpeg_steps: tuple[float | None, float | None] = (None, None), scale: float = 1.0) -> float:
     r"""Capture SD of a change of metric ``name`` from ``before``, in the metric's unit.
 
     Absolute values were calibrated without a pixel size; with one they are converted to
@@ -197,8 +213,10 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     ``sd``. ``jpeg_steps`` are the two photos' DC quantization steps
     (:attr:`texturecmp.io.Image.jpeg_dc_step`; None for an uncompressed photo): they add
     :math:`\kappa^2 (q_b^2 + q_a^2)` to the variance (for a relative metric
-    :math:`(\kappa^2 before^2 + \lambda^2)(q_b^2 + q_a^2)`). Raises KeyError for a metric without a
-    calibration.
+    :math:`(\kappa^2 before^2 + \lambda^2)(q_b^2 + q_a^2)`). ``scale`` is the follow-up's
+    registration scale against the baseline (1: the same distance): it adds
+    :math:`(\mu\,before \ln s)^2` (absolute: :math:`(\mu \ln s)^2`). Raises KeyError for a
+    metric without a calibration.
     """
     from texturecmp.catalogue import METRICS
 
@@ -206,12 +224,13 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     m = float(multiplier)
     f = METRICS[name].mm_factor(pixel_size_mm)
     q2 = sum(float(q) ** 2 for q in jpeg_steps if q is not None)
+    far = ce.sd_scale * math.log(scale) if scale > 0 and math.isfinite(scale) else 0.0
     if ce.kind == "rel":
         if not math.isfinite(before):
             return float("nan")
-        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2
+        return m * math.sqrt((ce.sd_abs * f) ** 2 + (ce.sd * before) ** 2 + (far * before) ** 2
                              + ((ce.sd_jpeg * before) ** 2 + (ce.sd_jpeg_abs * f) ** 2) * q2)
-    return m * math.sqrt((ce.sd * f) ** 2 + (ce.sd_jpeg * f) ** 2 * q2)
+    return m * math.sqrt((ce.sd * f) ** 2 + (far * f) ** 2 + (ce.sd_jpeg * f) ** 2 * q2)
 
 
 def pool_repeat(sd: float, d: float, se_d: float, *, prior_df: float) -> tuple[float, float]:
