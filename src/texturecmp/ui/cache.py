@@ -32,6 +32,7 @@ import streamlit as st
 
 import texturecmp as tc
 from texturecmp.io import capture_time, image_to_uint8
+from texturecmp.regions import resolve_regions
 from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
@@ -265,8 +266,6 @@ def preview_regions(key: tuple, _roi, _lesion, _reference, shape: tuple[int, int
 
     ``key`` holds the marks' digests and the shape. The masks returned are read-only.
     """
-    from texturecmp.measure import resolve_regions
-
     r = resolve_regions(shape, _roi, _lesion, _reference, _settings)
     h, w = shape
     f = min(1.0, DISPLAY_MAX_SIDE / max(h, w))
