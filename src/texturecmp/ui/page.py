@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -882,14 +881,12 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
            run.settings.hash, run.colour.key)
     key_s = cache.digest(repr(key).encode())[:20]
     box = top.container(border=True, key="tc_summary")
-    t0 = time.perf_counter()
-    calls = cache.COMPUTE_CALLS
     with box:
         try:
             # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
             with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
-                series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                              run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
+                computed = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
+                                                run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
         except TextureCmpError as exc:
             st.error(f"{_sentence(render.relabel_text(str(exc), labels))} {_hint(exc)}")
             return
@@ -900,13 +897,11 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
             st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each "
                      "photo shows the skin area, lit and in the same orientation as the baseline, and please report it.")
             return
-        if cache.COMPUTE_CALLS != calls:
-            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
+        series = computed.series
         cmp, index, against_prev = _summary_block(series, labels)
-    took = st.session_state.get(f"took_{key_s}")
     st.subheader(f"4 · Results {_DONE}")
-    st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
-               + (f" in {took:.1f} s." if took else ".") + " The summary is at the top of the page.")
+    st.caption(f":material/check: Measured {len(photos)} photos at full resolution in {computed.seconds:.1f} s."
+               " The summary is at the top of the page.")
     _warnings_block(series, labels)
     before_label = labels[index - 1] if against_prev else labels[0]
     after_label = labels[index]
