@@ -3,7 +3,7 @@
 Covers: the sample series loads and shows verdicts and tables; a broken upload gets a
 message next to the uploader while the rest keeps working; an empty mask is refused with a
 message; an uploaded lesion mask gives results; relabelling and switching overlays do not
-recompute (the core's calls observed through mocks); the
+recompute (the core's calls observed through mocks); the app caches in one module; the
 report and exports carry what they promise; "Save to records" and the subject history tab
 (nothing written before the button; 3 records, stored once; messages).
 """
@@ -158,6 +158,14 @@ def test_relabel_and_overlay_switch_do_not_recompute(sample_app):
         assert _computes(full, rest) == 0 and prepare.call_count == 0, "switching an overlay recomputed the metrics"
     took = [c.value for c in at.caption if c.value.startswith(":material/check: Measured")]
     assert len(took) == 1 and re.search(r"Measured 3 photos at full resolution in \d+\.\d s\.", took[0]), took
+
+
+def test_the_app_caches_in_one_module():
+    """texturecmp.ui.cache is the only place the app caches: no other ui module uses st.cache_data or st.cache_resource."""
+    ui = Path(cache.__file__).parent
+    use = re.compile(r"^\s*@st\.cache_|st\.cache_(data|resource)\(", re.M)
+    users = [p.name for p in sorted(ui.glob("*.py")) if use.search(p.read_text())]
+    assert users == ["cache.py"]
 
 
 def _followup(at: AppTest):

@@ -7,8 +7,9 @@ so relabelling (or reordering labels) never recomputes. Uploaded bytes stay in m
 
 Pictures for the page are cached as encoded JPEG bytes (:func:`picture`), keyed by what
 they show, so a rerun (a relabel, an overlay switch) hands the browser the same bytes
-again instead of redrawing and re-encoding them. Full-resolution masks and the resolved
-marks are held in resource caches (read-only arrays, not copied on every rerun).
+again instead of redrawing and re-encoding them; the page's tables likewise (:func:`table`).
+Full-resolution masks and the resolved marks are held in resource caches (read-only
+arrays, not copied on every rerun).
 
 Once the photos and the region to measure are known, :func:`prepare_series` starts the
 lesion-independent work (:func:`texturecmp.prepare_series`) on a background thread, so that
@@ -22,7 +23,7 @@ import hashlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -35,7 +36,7 @@ from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "skin_region", "with_lesion", "without", "frozen_mask", "chart_calibration", "warm_colour_science", "picture", "data_url", "prepare_series", "Computed", "compute_series"]
+           "preview_regions", "skin_region", "with_lesion", "without", "frozen_mask", "chart_calibration", "warm_colour_science", "picture", "data_url", "table", "prepare_series", "Computed", "compute_series"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
 DISPLAY_MAX_SIDE = 768
@@ -44,6 +45,8 @@ THUMB_WIDTH = 220
 #: Decoded 8-bit photos up to this many pixels are kept for the compute (3 bytes a pixel), so
 #: it does not decode them again; larger or 16-bit photos are handed to it as bytes.
 KEEP_MAX_PIXELS = 16_000_000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,14 @@ def picture(key: str, _make: Callable[[], np.ndarray], width: int | None = None)
 def data_url(key: str, _make: Callable[[], np.ndarray]) -> str:
     """A JPEG ``data:`` URL of the picture ``_make()`` draws (for the wipe slider and the drawing canvas)."""
     return render.jpeg_data_url(_make())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def table(key: str, _make: Callable[[], T]) -> T:
+    """The table ``_make()`` builds (a pandas frame, or a tuple holding one), made once per ``key``
+    (which names what it shows). Each call gets its own copy (``st.cache_data`` pickles the result),
+    which the page may change, for example to apply the user's session labels."""
+    return _make()
 
 
 def _ids(n: int) -> list[str]:

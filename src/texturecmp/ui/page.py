@@ -575,14 +575,9 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path, exclude: n
 
 # ----------------------------------------------------------------------------------------- results
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _series_frame(key: str, _series: tc.Series):
-    return _series.to_frame()
-
-
 def _relabelled_frame(series: tc.Series, labels: list[str], key: str):
     """The series' tidy table (cached by the result's key; a copy per call) with the user's session labels."""
-    fr = _series_frame(key, series)
+    fr = cache.table(f"series {key}", series.to_frame)
     ids = {str(i + 1): lab for i, lab in enumerate(labels)}
     fr["session"] = fr["session"].map(lambda s: ids.get(s, s))
     return fr
@@ -609,11 +604,10 @@ def _warnings_block(series: tc.Series, labels: list[str]) -> None:
         st.warning(w)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _table_frame(key: str, _cmp) -> tuple[Any, str]:
+def _table_frame(cmp) -> tuple[Any, str]:
     """The metrics table as shown (every metric, grouped by family in catalogue order) and the
-    definitions as markdown (a list per family), cached by the comparison's key."""
-    fr = render.changes_frame(_cmp)
+    definitions as markdown (a list per family)."""
+    fr = render.changes_frame(cmp)
     shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict", "why"]].copy()
     shown["family"] = [render.FAMILY_TITLES.get(f, f) for f in shown["family"]]
     for c in _TABLE_NUMBERS:
@@ -647,7 +641,7 @@ def _table_block(cmp, key: str, labels: list[str]) -> None:
                                                  help="Why the metric has no verdict: the reason it is not comparable, "
                                                       "or what it needs to be computed."),
               **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
-    shown, defs = _table_frame(key, cmp)
+    shown, defs = cache.table(f"metrics {key}", lambda: _table_frame(cmp))
     if shown["why"].str.contains("photo '", regex=False).any():  # photos named by their labels (not cached)
         shown = shown.assign(why=[render.relabel_text(w, labels) for w in shown["why"]])
     st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config,
@@ -917,7 +911,6 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
 
 # ----------------------------------------------------------------------------------------- page
 
-@st.cache_data(show_spinner=False)
 def _catalogue_frame():
     """The metric catalogue as shown on the first page (one row per metric)."""
     import pandas as pd
@@ -938,7 +931,8 @@ def _catalogue_block() -> None:
     """
     with st.expander(f"What texturecmp measures: the {len(METRICS)} metrics, their units, better directions "
                      "and references"):
-        st.dataframe(_catalogue_frame(), hide_index=True, width="stretch", alt="texturecmp's metric catalogue",
+        st.dataframe(cache.table("catalogue", _catalogue_frame), hide_index=True, width="stretch",
+                     alt="texturecmp's metric catalogue",
                      column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
                                     "definition": st.column_config.TextColumn("definition", width="large"),
                                     "reference": st.column_config.TextColumn("reference", width="large")})
