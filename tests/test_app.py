@@ -3,15 +3,19 @@
 Covers: the sample series loads and shows verdicts and tables; a broken upload gets a
 message next to the uploader while the rest keeps working; an empty mask is refused with a
 message; an uploaded lesion mask gives results; relabelling and switching overlays do not
-recompute; the report and exports carry what they promise; "Save to records" and the
-subject history tab (nothing written before the button; 3 records, stored once; messages).
+recompute (the core's calls observed through mocks); the app caches in one module; the
+report and exports carry what they promise; "Save to records" and the subject history tab
+(nothing written before the button; 3 records, stored once; messages).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -44,6 +48,31 @@ def _tables(at: AppTest) -> list:
 
 def _no_crash(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+@contextmanager
+def _core_calls():
+    """Mocks wrapping the core's calls behind the app's cache (results unchanged): ``prepare``
+    (:func:`texturecmp.prepare_series`), ``full`` (:func:`texturecmp.compare_series`) and
+    ``rest`` (:meth:`texturecmp.PreparedSeries.compare`, a compute that used a preparation)."""
+    with mock.patch.object(tc, "prepare_series", wraps=tc.prepare_series) as prepare, \
+            mock.patch.object(tc, "compare_series", wraps=tc.compare_series) as full, \
+            mock.patch.object(tc.PreparedSeries, "compare", autospec=True, side_effect=tc.PreparedSeries.compare) as rest:
+        yield prepare, full, rest
+
+
+def _computes(full: mock.Mock, rest: mock.Mock) -> int:
+    """How many times the app measured a series (either way)."""
+    return full.call_count + rest.call_count
+
+
+def _called(m: mock.Mock, *, timeout: float = 60.0) -> int:
+    """``m``'s call count once it has been called: the app prepares on a background thread,
+    which may start after the page's run has returned."""
+    deadline = time.monotonic() + timeout
+    while not m.call_count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return m.call_count
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +117,10 @@ def test_the_lesion_is_not_marked_until_the_user_says_how():
     assert at.radio(key="method_lesion_u").value is None
     assert any("Mark the lesion" in i.value for i in at.info), [i.value for i in at.info]
     assert not _tables(at)
-    calls = cache.COMPUTE_CALLS
-    at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
+    with _core_calls() as (_, full, rest):
+        at.radio(key="method_lesion_u").set_value("No lesion (texture only)").run()
     _no_crash(at)
-    assert cache.COMPUTE_CALLS == calls + 1 and _tables(at)
+    assert _computes(full, rest) == 1 and _tables(at)
 
 
 def test_sample_series_shows_verdicts_and_the_table(sample_app):
@@ -115,18 +144,28 @@ def test_sample_series_shows_verdicts_and_the_table(sample_app):
 
 def test_relabel_and_overlay_switch_do_not_recompute(sample_app):
     at = sample_app
-    calls = cache.COMPUTE_CALLS
     sha1 = cache.digest((SAMPLE / "session1.jpg").read_bytes())
-    at.text_input(key=f"label_{sha1}").set_value("4 weeks").run()
-    _no_crash(at)
-    assert "4 weeks" in _texts(at)
-    assert cache.COMPUTE_CALLS == calls, "relabelling recomputed the metrics"
-    at.radio(key="overlay").set_value("delta_e00").run()
-    _no_crash(at)
-    assert "ΔE00" in _texts(at)
-    at.radio(key="overlay").set_value("texture_change").run()
-    _no_crash(at)
-    assert cache.COMPUTE_CALLS == calls, "switching an overlay recomputed the metrics"
+    with _core_calls() as (prepare, full, rest):
+        at.text_input(key=f"label_{sha1}").set_value("4 weeks").run()
+        _no_crash(at)
+        assert "4 weeks" in _texts(at)
+        assert _computes(full, rest) == 0 and prepare.call_count == 0, "relabelling recomputed the metrics"
+        at.radio(key="overlay").set_value("delta_e00").run()
+        _no_crash(at)
+        assert "ΔE00" in _texts(at)
+        at.radio(key="overlay").set_value("texture_change").run()
+        _no_crash(at)
+        assert _computes(full, rest) == 0 and prepare.call_count == 0, "switching an overlay recomputed the metrics"
+    took = [c.value for c in at.caption if c.value.startswith(":material/check: Measured")]
+    assert len(took) == 1 and re.search(r"Measured 3 photos at full resolution in \d+\.\d s\.", took[0]), took
+
+
+def test_the_app_caches_in_one_module():
+    """texturecmp.ui.cache is the only place the app caches: no other ui module uses st.cache_data or st.cache_resource."""
+    ui = Path(cache.__file__).parent
+    use = re.compile(r"^\s*@st\.cache_|st\.cache_(data|resource)\(", re.M)
+    users = [p.name for p in sorted(ui.glob("*.py")) if use.search(p.read_text())]
+    assert users == ["cache.py"]
 
 
 def _followup(at: AppTest):
@@ -194,15 +233,17 @@ def test_photos_are_prepared_before_the_lesion_and_the_results_are_compare_serie
     cache.prepare_series.clear()  # another test of this process may have prepared these photos
     cache.compute_series.clear()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    started, used = cache.PREPARE_CALLS, cache.PREPARED_COMPUTES
-    at.file_uploader(key="photos").set_value(photos).run()
-    at.radio(key="method_lesion_u").set_value("Upload mask").run()
-    _no_crash(at)
-    assert cache.PREPARE_CALLS == started + 1  # started with the photos, before any lesion; not again
-    lesion = (SAMPLE / "lesion.png").read_bytes()
-    at.file_uploader(key="mask_lesion").set_value(("lesion.png", lesion, "image/png")).run()
-    _no_crash(at)
-    assert cache.PREPARED_COMPUTES == used + 1
+    with _core_calls() as (prepare, full, rest):
+        at.file_uploader(key="photos").set_value(photos).run()
+        at.radio(key="method_lesion_u").set_value("Upload mask").run()
+        _no_crash(at)
+        assert _called(prepare) == 1  # started with the photos, before any lesion
+        assert _computes(full, rest) == 0
+        lesion = (SAMPLE / "lesion.png").read_bytes()
+        at.file_uploader(key="mask_lesion").set_value(("lesion.png", lesion, "image/png")).run()
+        _no_crash(at)
+    assert prepare.call_count == 1  # not again
+    assert rest.call_count == 1 and full.call_count == 0  # the compute used the preparation
     table = {row["metric"]: row for d in _tables(at) for row in d.value.to_dict("records")}
     assert set(table) == set(tc.METRICS)
     direct = tc.compare_series([p[1] for p in photos], labels=["1", "2"], lesion=lesion).vs_baseline[0]

@@ -529,7 +529,8 @@ def test_prepared_series_raises_where_compare_series_does(prepared_inputs):
 
 
 def test_reusing_another_photos_measurement_is_refused(prepared_inputs):
-    from texturecmp.measure import make_grids, measure_photo, resolve_regions
+    from texturecmp.measure import make_grids, measure_photo
+    from texturecmp.regions import resolve_regions
 
     base, images, _ = prepared_inputs
     s = tc.Settings()

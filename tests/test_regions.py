@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 import texturecmp as tc
 from texturecmp.errors import BadMaskError, TextureCmpError
 from texturecmp.regions import (MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, MIN_TILES, reference_ring,
-                                resolve_region)
+                                resolve_region, resolve_regions)
 
 from conftest import SMALL, phantom
 
@@ -209,6 +209,22 @@ def test_measure_uses_the_default_ring():
     m = tc.measure(ph.rgb, lesion=ph.lesion)
     ring = reference_ring(ph.lesion, np.ones(SMALL, bool))
     assert m.regions["reference"] == {"default": "ring", "area_px": int(ring.sum())}
+
+
+def test_resolve_regions_takes_the_excluded_pixels_out_of_every_region():
+    """resolve_regions: the roi defaults to the photo minus ``exclude``; the lesion is clipped
+    to it; the default reference is the settings' ring around the clipped lesion, in that roi."""
+    les = disc(256, 192, 40)
+    chart = np.zeros(SMALL, bool)
+    chart[:, 280:] = True  # a chart over the lesion's right edge
+    s = tc.Settings(reference_ring=(1.5, 2.5))
+    r = resolve_regions(SMALL, None, les, None, s, exclude=chart)
+    assert np.array_equal(r.roi, ~chart)
+    assert np.array_equal(r.lesion, les & ~chart)
+    assert np.array_equal(r.reference, reference_ring(les & ~chart, ~chart, inner=1.5, outer=2.5))
+    assert r.info["roi"]["area_px"] == int((~chart).sum())
+    assert r.info["reference"] == {"default": "ring", "area_px": int(r.reference.sum())}
+    assert resolve_regions(SMALL, None, None, None, s).roi.all()  # no exclusion: the whole photo
 
 
 def test_explicit_reference_changes_scar_metrics():

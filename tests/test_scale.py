@@ -203,7 +203,8 @@ def test_the_distance_warning_is_in_plain_words(scale, words):
 
 
 def test_error_scale_out_of_range():
-    from texturecmp.measure import make_grids, measure_photo, resolve_regions
+    from texturecmp.measure import make_grids, measure_photo
+    from texturecmp.regions import resolve_regions
 
     ph = skin_phantom((256, 256), seed=1)
     img = tc.load_image(ph.rgb)

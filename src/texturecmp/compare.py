@@ -41,10 +41,10 @@ from texturecmp.color import delta_e00, erythema_index, ita_deg, linear_to_srgb,
 from texturecmp.errors import AlignmentError, BadMaskError, BadSettingsError, MismatchedImagesError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, MIN_RESOLVED_PX, pixel_length
-from texturecmp.measure import (ONE_TILE_NOTE, Measurement, Regions, _check_pixel_size, _f, make_grids,
-                                measure_photo, resolve_regions)
+from texturecmp.measure import ONE_TILE_NOTE, Measurement, _check_pixel_size, _f, make_grids, measure_photo
 from texturecmp.measure import photo_calibration
-from texturecmp.regions import MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, resolve_region
+from texturecmp.regions import (MIN_LESION_PIXELS, MIN_REFERENCE_PIXELS, MIN_ROI_PIXELS, Regions, resolve_region,
+                                resolve_regions)
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, load_capture_model, pool_repeat,
                                     t_quantile)

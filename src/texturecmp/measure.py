@@ -18,7 +18,7 @@ from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, Context, pixel_length
-from texturecmp.regions import MIN_REFERENCE_PIXELS, MIN_TILES, reference_ring, region_to_dict, resolve_region
+from texturecmp.regions import MIN_TILES, Regions, resolve_region, resolve_regions
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import jackknife, jackknife_se
 
@@ -123,47 +123,6 @@ def _check_pixel_size(pixel_size_mm: Any) -> float | None:
     if isinstance(pixel_size_mm, bool) or not isinstance(pixel_size_mm, (int, float)) or not math.isfinite(pixel_size_mm) or not (0 < pixel_size_mm < 10):
         raise BadSettingsError(f"pixel_size_mm: expected a number of millimetres per pixel in (0, 10), got {pixel_size_mm!r}")
     return float(pixel_size_mm)
-
-
-@dataclass
-class Regions:
-    """Resolved region masks of one photo (private)."""
-
-    roi: np.ndarray
-    lesion: np.ndarray | None
-    reference: np.ndarray | None
-    info: dict
-
-
-def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: Any, settings: Settings, *,
-                    exclude: np.ndarray | None = None) -> Regions:
-    """Masks from the user's region arguments, with the default roi and reference ring.
-
-    ``exclude``: pixels that are never skin to measure (a colour chart, a grey card, the
-    colour reference skin): taken out of the roi, hence of the lesion and reference."""
-    roi_m = resolve_region(roi, shape, name="roi")
-    if roi_m is None:
-        roi_m = np.ones(shape, bool)
-    if exclude is not None:
-        roi_m = roi_m & ~exclude
-    les_m = resolve_region(lesion, shape, name="lesion")
-    if les_m is not None:
-        les_m &= roi_m
-        if np.count_nonzero(les_m) < 100:
-            raise BadMaskError("lesion: fewer than 100 of its pixels lie inside the roi; draw the lesion inside the region to measure")
-    ref_m = resolve_region(reference, shape, name="reference")
-    if reference is None and les_m is not None:
-        ref_m = reference_ring(les_m, roi_m, inner=settings.reference_ring[0], outer=settings.reference_ring[1])
-        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
-            raise BadMaskError("reference: the default ring around the lesion has too little skin inside the roi; give a reference region")
-    elif ref_m is not None:
-        ref_m = ref_m & roi_m & ~(les_m if les_m is not None else False)
-        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
-            raise BadMaskError(f"reference: fewer than {MIN_REFERENCE_PIXELS} of its pixels lie inside the roi and outside the lesion")
-    info = {"roi": region_to_dict(roi, roi_m), "lesion": region_to_dict(lesion, les_m),
-            "reference": region_to_dict(reference, ref_m) if reference is not None else
-            ({"default": "ring", "area_px": int(np.count_nonzero(ref_m))} if ref_m is not None else None)}
-    return Regions(roi_m, les_m, ref_m, info)
 
 
 def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None) -> tuple[TileGrid, TileGrid | None]:

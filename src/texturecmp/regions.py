@@ -1,5 +1,9 @@
 """Regions to measure: ``roi``, ``lesion`` and ``reference``.
 
+:func:`resolve_regions` turns the three arguments of a measurement into its masks
+(:class:`Regions`: the default roi, the lesion inside it, the default reference ring) and
+their provenance; :func:`resolve_region` turns one of them into a mask.
+
 A region is given as a boolean array, a mask image (path, bytes or file object; nonzero
 is inside) or a shape (:class:`Rect`, :class:`Ellipse`, :class:`Polygon`) in pixel
 coordinates of the baseline photo (x right, y down, pixel centres at integers).
@@ -17,8 +21,9 @@ import cv2
 import numpy as np
 
 from texturecmp.errors import BadMaskError
+from texturecmp.settings import Settings
 
-__all__ = ["Rect", "Ellipse", "Polygon", "Shape", "resolve_region", "reference_ring",
+__all__ = ["Rect", "Ellipse", "Polygon", "Shape", "Regions", "resolve_region", "resolve_regions", "reference_ring",
            "MIN_ROI_PIXELS", "MIN_LESION_PIXELS", "MIN_REFERENCE_PIXELS", "MIN_TILES", "region_to_dict"]
 
 #: Smallest regions texturecmp measures (pixels).
@@ -250,3 +255,57 @@ def region_to_dict(spec: Any, mask: np.ndarray | None) -> dict | None:
         packed = np.packbits(mask, axis=None)
         d["mask_sha256"] = hashlib.sha256(f"{mask.shape}".encode() + packed.tobytes()).hexdigest()
     return d
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The region masks of one photo, resolved (:func:`resolve_regions`).
+
+    Attributes
+    ----------
+    roi : (H, W) bool array
+        The region to measure (the whole photo when none was given), without the excluded pixels.
+    lesion : (H, W) bool array or None
+        The lesion, inside the roi.
+    reference : (H, W) bool array or None
+        The reference skin, inside the roi and outside the lesion (the default ring when a
+        lesion was given without one).
+    info : dict
+        Provenance of each (:func:`region_to_dict`; the default ring as ``{"default": "ring", "area_px": n}``).
+    """
+
+    roi: np.ndarray
+    lesion: np.ndarray | None
+    reference: np.ndarray | None
+    info: dict
+
+
+def resolve_regions(shape: tuple[int, int], roi: Any, lesion: Any, reference: Any, settings: Settings, *,
+                    exclude: np.ndarray | None = None) -> Regions:
+    """Masks from the user's region arguments, with the default roi and reference ring.
+
+    ``exclude``: pixels that are never skin to measure (a colour chart, a grey card, the
+    colour reference skin): taken out of the roi, hence of the lesion and reference."""
+    roi_m = resolve_region(roi, shape, name="roi")
+    if roi_m is None:
+        roi_m = np.ones(shape, bool)
+    if exclude is not None:
+        roi_m = roi_m & ~exclude
+    les_m = resolve_region(lesion, shape, name="lesion")
+    if les_m is not None:
+        les_m &= roi_m
+        if np.count_nonzero(les_m) < 100:
+            raise BadMaskError("lesion: fewer than 100 of its pixels lie inside the roi; draw the lesion inside the region to measure")
+    ref_m = resolve_region(reference, shape, name="reference")
+    if reference is None and les_m is not None:
+        ref_m = reference_ring(les_m, roi_m, inner=settings.reference_ring[0], outer=settings.reference_ring[1])
+        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
+            raise BadMaskError("reference: the default ring around the lesion has too little skin inside the roi; give a reference region")
+    elif ref_m is not None:
+        ref_m = ref_m & roi_m & ~(les_m if les_m is not None else False)
+        if np.count_nonzero(ref_m) < MIN_REFERENCE_PIXELS:
+            raise BadMaskError(f"reference: fewer than {MIN_REFERENCE_PIXELS} of its pixels lie inside the roi and outside the lesion")
+    info = {"roi": region_to_dict(roi, roi_m), "lesion": region_to_dict(lesion, les_m),
+            "reference": region_to_dict(reference, ref_m) if reference is not None else
+            ({"default": "ring", "area_px": int(np.count_nonzero(ref_m))} if ref_m is not None else None)}
+    return Regions(roi_m, les_m, ref_m, info)

@@ -7,11 +7,9 @@ so relabelling (or reordering labels) never recomputes. Uploaded bytes stay in m
 
 Pictures for the page are cached as encoded JPEG bytes (:func:`picture`), keyed by what
 they show, so a rerun (a relabel, an overlay switch) hands the browser the same bytes
-again instead of redrawing and re-encoding them. Full-resolution masks and the resolved
-marks are held in resource caches (read-only arrays, not copied on every rerun).
-
-``COMPUTE_CALLS`` counts real runs of :func:`compute_series`, ``PREPARE_CALLS`` those of
-:func:`prepare_series` and ``PREPARED_COMPUTES`` the computes that used a preparation (tests read them).
+again instead of redrawing and re-encoding them; the page's tables likewise (:func:`table`).
+Full-resolution masks and the resolved marks are held in resource caches (read-only
+arrays, not copied on every rerun).
 
 Once the photos and the region to measure are known, :func:`prepare_series` starts the
 lesion-independent work (:func:`texturecmp.prepare_series`) on a background thread, so that
@@ -22,9 +20,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -32,12 +31,12 @@ import streamlit as st
 
 import texturecmp as tc
 from texturecmp.io import capture_time, image_to_uint8
+from texturecmp.regions import resolve_regions
 from texturecmp.ui import render
 
 __all__ = ["DISPLAY_MAX_SIDE", "THUMB_WIDTH", "KEEP_MAX_PIXELS", "PhotoInfo", "RegionPreview", "digest",
            "upload_digest", "mask_digest", "photo_info", "decode_photo", "photo_input", "decode_mask", "mask_from_drawing",
-           "preview_regions", "skin_region", "with_lesion", "without", "frozen_mask", "chart_calibration", "warm_colour_science", "picture", "data_url", "prepare_series", "compute_series", "COMPUTE_CALLS",
-           "PREPARE_CALLS", "PREPARED_COMPUTES"]
+           "preview_regions", "skin_region", "with_lesion", "without", "frozen_mask", "chart_calibration", "warm_colour_science", "picture", "data_url", "table", "prepare_series", "Computed", "compute_series"]
 
 #: Long side of photos shown in the page (the core's maps use the same, ``map_max_side``).
 DISPLAY_MAX_SIDE = 768
@@ -46,11 +45,8 @@ THUMB_WIDTH = 220
 #: Decoded 8-bit photos up to this many pixels are kept for the compute (3 bytes a pixel), so
 #: it does not decode them again; larger or 16-bit photos are handed to it as bytes.
 KEEP_MAX_PIXELS = 16_000_000
-#: Number of times the core's compare_series actually ran (cache misses).
-COMPUTE_CALLS = 0
-#: Number of preparations started (:func:`prepare_series` cache misses), and of computes that used one.
-PREPARE_CALLS = 0
-PREPARED_COMPUTES = 0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -265,8 +261,6 @@ def preview_regions(key: tuple, _roi, _lesion, _reference, shape: tuple[int, int
 
     ``key`` holds the marks' digests and the shape. The masks returned are read-only.
     """
-    from texturecmp.measure import resolve_regions
-
     r = resolve_regions(shape, _roi, _lesion, _reference, _settings)
     h, w = shape
     f = min(1.0, DISPLAY_MAX_SIDE / max(h, w))
@@ -297,6 +291,14 @@ def data_url(key: str, _make: Callable[[], np.ndarray]) -> str:
     return render.jpeg_data_url(_make())
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def table(key: str, _make: Callable[[], T]) -> T:
+    """The table ``_make()`` builds (a pandas frame, or a tuple holding one), made once per ``key``
+    (which names what it shows). Each call gets its own copy (``st.cache_data`` pickles the result),
+    which the page may change, for example to apply the user's session labels."""
+    return _make()
+
+
 def _ids(n: int) -> list[str]:
     """The session ids the core is run with ("1", "2", ...); the page applies the user's labels."""
     return [str(i + 1) for i in range(n)]
@@ -317,16 +319,23 @@ def prepare_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _repea
     the compute ("1", "2", ...). ``_colour``: the colour truth's keyword arguments
     (``calibration``, ``colour_reference``; :meth:`texturecmp.ui.colour_view.ColourTruth.core_kwargs`).
     """
-    global PREPARE_CALLS
-    PREPARE_CALLS += 1
     return _PREPARER.submit(tc.prepare_series, list(_photos), labels=_ids(len(_photos)), roi=_roi, baseline_repeat=_repeat,
                             pixel_size_mm=pixel_size_mm, settings=_settings, **(_colour or {}))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A series as :func:`compute_series` measured it, and how long that took (seconds, wall clock,
+    including the wait for its preparation)."""
+
+    series: tc.Series
+    seconds: float
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesion, _reference, _repeat: bytes | None,
                    pixel_size_mm: float | None, _settings: tc.Settings, _prepared: Future | None = None,
-                   _colour: dict | None = None) -> tc.Series:
+                   _colour: dict | None = None) -> Computed:
     """Run the core on full-resolution photos (:func:`photo_input`). ``key`` = (photo hashes, mask hashes, repeat hash,
     settings hash, colour truth key); ``_colour``: the colour truth's keyword arguments (as for
     :func:`prepare_series`).
@@ -337,8 +346,7 @@ def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesio
     A resource cache (the Series holds read-only mappings and large maps; it is not copied
     per rerun). Labels are the ids "1", "2", ...; the page applies the user's labels.
     """
-    global COMPUTE_CALLS, PREPARED_COMPUTES
-    COMPUTE_CALLS += 1
+    t0 = time.perf_counter()
     prepared = None
     if _prepared is not None:
         try:
@@ -346,7 +354,9 @@ def compute_series(key: tuple, _photos: Sequence[tc.Image | bytes], _roi, _lesio
         except (tc.errors.TextureCmpError, MemoryError):
             prepared = None  # compare_series raises it again, where the page catches it
     if prepared is not None:
-        PREPARED_COMPUTES += 1
-        return prepared.compare(lesion=_lesion, reference=_reference)
-    return tc.compare_series(list(_photos), labels=_ids(len(_photos)), roi=_roi, lesion=_lesion, reference=_reference,
-                             baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm, settings=_settings, **(_colour or {}))
+        series = prepared.compare(lesion=_lesion, reference=_reference)
+    else:
+        series = tc.compare_series(list(_photos), labels=_ids(len(_photos)), roi=_roi, lesion=_lesion,
+                                   reference=_reference, baseline_repeat=_repeat, pixel_size_mm=pixel_size_mm,
+                                   settings=_settings, **(_colour or {}))
+    return Computed(series, time.perf_counter() - t0)

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -576,14 +575,9 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path, exclude: n
 
 # ----------------------------------------------------------------------------------------- results
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _series_frame(key: str, _series: tc.Series):
-    return _series.to_frame()
-
-
 def _relabelled_frame(series: tc.Series, labels: list[str], key: str):
     """The series' tidy table (cached by the result's key; a copy per call) with the user's session labels."""
-    fr = _series_frame(key, series)
+    fr = cache.table(f"series {key}", series.to_frame)
     ids = {str(i + 1): lab for i, lab in enumerate(labels)}
     fr["session"] = fr["session"].map(lambda s: ids.get(s, s))
     return fr
@@ -610,11 +604,10 @@ def _warnings_block(series: tc.Series, labels: list[str]) -> None:
         st.warning(w)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _table_frame(key: str, _cmp) -> tuple[Any, str]:
+def _table_frame(cmp) -> tuple[Any, str]:
     """The metrics table as shown (every metric, grouped by family in catalogue order) and the
-    definitions as markdown (a list per family), cached by the comparison's key."""
-    fr = render.changes_frame(_cmp)
+    definitions as markdown (a list per family)."""
+    fr = render.changes_frame(cmp)
     shown = fr[["family", "metric", "unit", *_TABLE_NUMBERS, "verdict", "why"]].copy()
     shown["family"] = [render.FAMILY_TITLES.get(f, f) for f in shown["family"]]
     for c in _TABLE_NUMBERS:
@@ -648,7 +641,7 @@ def _table_block(cmp, key: str, labels: list[str]) -> None:
                                                  help="Why the metric has no verdict: the reason it is not comparable, "
                                                       "or what it needs to be computed."),
               **{c: st.column_config.NumberColumn(c, format="%.6g") for c in _TABLE_NUMBERS}}
-    shown, defs = _table_frame(key, cmp)
+    shown, defs = cache.table(f"metrics {key}", lambda: _table_frame(cmp))
     if shown["why"].str.contains("photo '", regex=False).any():  # photos named by their labels (not cached)
         shown = shown.assign(why=[render.relabel_text(w, labels) for w in shown["why"]])
     st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config=config,
@@ -882,14 +875,12 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
            run.settings.hash, run.colour.key)
     key_s = cache.digest(repr(key).encode())[:20]
     box = top.container(border=True, key="tc_summary")
-    t0 = time.perf_counter()
-    calls = cache.COMPUTE_CALLS
     with box:
         try:
             # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
             with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
-                series = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
-                                              run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
+                computed = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
+                                                run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
         except TextureCmpError as exc:
             st.error(f"{_sentence(render.relabel_text(str(exc), labels))} {_hint(exc)}")
             return
@@ -900,13 +891,11 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
             st.error(f"These photos could not be compared ({type(exc).__name__} inside texturecmp). Check that each "
                      "photo shows the skin area, lit and in the same orientation as the baseline, and please report it.")
             return
-        if cache.COMPUTE_CALLS != calls:
-            st.session_state[f"took_{key_s}"] = time.perf_counter() - t0
+        series = computed.series
         cmp, index, against_prev = _summary_block(series, labels)
-    took = st.session_state.get(f"took_{key_s}")
     st.subheader(f"4 · Results {_DONE}")
-    st.caption(f":material/check: Measured {len(photos)} photos at full resolution"
-               + (f" in {took:.1f} s." if took else ".") + " The summary is at the top of the page.")
+    st.caption(f":material/check: Measured {len(photos)} photos at full resolution in {computed.seconds:.1f} s."
+               " The summary is at the top of the page.")
     _warnings_block(series, labels)
     before_label = labels[index - 1] if against_prev else labels[0]
     after_label = labels[index]
@@ -922,7 +911,6 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
 
 # ----------------------------------------------------------------------------------------- page
 
-@st.cache_data(show_spinner=False)
 def _catalogue_frame():
     """The metric catalogue as shown on the first page (one row per metric)."""
     import pandas as pd
@@ -943,7 +931,8 @@ def _catalogue_block() -> None:
     """
     with st.expander(f"What texturecmp measures: the {len(METRICS)} metrics, their units, better directions "
                      "and references"):
-        st.dataframe(_catalogue_frame(), hide_index=True, width="stretch", alt="texturecmp's metric catalogue",
+        st.dataframe(cache.table("catalogue", _catalogue_frame), hide_index=True, width="stretch",
+                     alt="texturecmp's metric catalogue",
                      column_config={"metric": st.column_config.TextColumn("metric", width="medium"),
                                     "definition": st.column_config.TextColumn("definition", width="large"),
                                     "reference": st.column_config.TextColumn("reference", width="large")})
