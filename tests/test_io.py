@@ -10,6 +10,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -163,6 +164,34 @@ def test_colour_jpeg_pixels_are_pillows(subsampling: str, progressive: bool) -> 
     np.testing.assert_array_equal(load_image(data + b"\0" * 7).rgb8, got.rgb8)
     with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
         load_image(data[:-40], name="cut.jpg")
+
+
+def test_jpeg_with_bytes_after_its_end_marker_takes_the_fast_path() -> None:
+    # cameras and messaging apps append data after the image (an MPO its second image): the
+    # image is complete, so OpenCV decodes it, with Pillow's pixels; a cut file whose EXIF
+    # thumbnail carries an end marker of its own is still refused as truncated
+    from texturecmp import io as tio
+
+    img = cv2.GaussianBlur(rand_u8(120, 160, 3), (0, 0), 1.5)
+    thumb = pil_bytes(PIL.Image.fromarray(img[::4, ::4]), "JPEG", quality=80)
+    exif = PIL.Image.Exif()
+    exif[0x010F] = "maker"
+    buf = io.BytesIO()
+    PIL.Image.fromarray(img).save(buf, "JPEG", quality=90, exif=exif.tobytes() + thumb)
+    data = buf.getvalue()
+    assert tio._jpeg_end(data) == len(data)
+    trailer = data + b"\xff\xd8 trailer of a messaging app \xff\xd9\x00"
+    assert tio._jpeg_end(trailer) == len(data)
+    calls = []
+    real = tio._decode_jpeg_cv2
+    with mock.patch.object(tio, "_decode_jpeg_cv2", lambda *a: calls.append(r := real(*a)) or r):
+        got = load_image(trailer)
+    assert calls and calls[0] is not None  # decoded by OpenCV, not handed to Pillow
+    np.testing.assert_array_equal(got.rgb8, np.asarray(PIL.Image.open(io.BytesIO(data)).convert("RGB")))
+    cut = data[: len(data) - 200]
+    assert thumb[-2:] in cut and tio._jpeg_end(cut) is None
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt"):
+        load_image(cut, name="cut.jpg")
 
 
 def test_truncated_png() -> None:
