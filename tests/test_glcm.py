@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import numpy as np
@@ -256,21 +255,25 @@ def test_large_image_threaded_path_matches_bincount() -> None:
 
 
 @pytest.mark.slow
-def test_glcm_speed_12mp_with_mask_and_tiles() -> None:
+def test_glcm_12mp_with_mask_and_tiles_counts_every_pair() -> None:
+    """At 12 MP the pairs are counted in row blocks (fewer than 2^23 pixels each, spread
+    over the threads): every pair with both pixels in the mask is counted once, in its
+    tile, whatever the blocks. (Its time is benchmarks/bench_kernels.py's.)"""
     rng = np.random.default_rng(0)
     h, w = 3024, 4032
     img = rng.integers(0, 32, (h, w), dtype=np.uint8)
     mask = np.zeros((h, w), bool)
     mask[100:-100, 200:-200] = True
     tiles = ((np.arange(h) * 10 // h)[:, None] * 10 + (np.arange(w) * 10 // w)[None, :]).astype(np.int32)
-    best = np.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        out = glcm(img, n_levels=32, mask=mask, tile_labels=tiles, n_tiles=100)
-        best = min(best, time.perf_counter() - t0)
+    out = glcm(img, n_levels=32, mask=mask, tile_labels=tiles, n_tiles=100)
     assert out.shape == (100, 4, 32, 32)
-    # target 0.4 s (about 0.2-0.25 s measured on 2 idle cores); 3x slack for shared CI machines
-    assert best < 1.2
+    for k, (dy, dx) in enumerate(glcm_offsets([0, 45, 90, 135])):
+        r0, r1 = max(0, -dy), h - max(0, dy)
+        c0, c1 = max(0, -dx), w - max(0, dx)
+        ok = mask[r0:r1, c0:c1] & mask[r0 + dy : r1 + dy, c0 + dx : c1 + dx]
+        pairs = np.bincount(tiles[r0:r1, c0:c1][ok], minlength=100)
+        # symmetric: each pair is counted in both orders
+        np.testing.assert_array_equal(out[:, k].sum(axis=(1, 2)), 2 * pairs)
 
 
 # --------------------------------------------------------------------------- quantisation
