@@ -109,7 +109,7 @@ _ENTRIES = [
     MetricInfo("texture.glcm_energy", "texture", "", "higher", "GLCM joint energy (angular second moment) sum p(i,j)^2, mean of 4 angles.", _REF_HAR),
     MetricInfo("texture.glcm_correlation", "texture", "", "none", "GLCM correlation sum (i-mu_i)(j-mu_j)p(i,j)/(sigma_i sigma_j), mean of 4 angles.", _REF_HAR, floor="abs"),
     MetricInfo("texture.glcm_entropy", "texture", "bit", "lower", "GLCM joint entropy -sum p(i,j) log2 p(i,j), mean of 4 angles.", _REF_HAR, floor="abs"),
-    MetricInfo("texture.lbp_entropy", "texture", "bit", "none", "Entropy of the rotation-invariant uniform LBP(8, R) histogram of L* inside the region.", "Ojala, Pietikainen & Maenpaa 2002", floor="abs"),
+    MetricInfo("texture.lbp_entropy", "texture", "bit", "none", "Entropy of the rotation-invariant uniform LBP(8, R) histogram of lightly smoothed L* inside the region; the 8 neighbours lie on the square ring of radius R px, not on a circle (unlike scikit-image's interpolated circular LBP).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs"),
     MetricInfo("texture.anisotropy", "texture", "", "none", "Mean structure-tensor coherence ((l1-l2)/(l1+l2))^2 of L*, 0 isotropic grain to 1 oriented lines.", "Bigun & Granlund 1987; Jahne 2005 (structure tensor coherence)", floor="abs"),
     # wrinkles
     MetricInfo("wrinkle.density", "wrinkle", "", "lower", "Fraction of the region on detected dark ridges (multi-scale Hessian, elongated, long enough).", _REF_WRK, floor="abs"),
@@ -145,7 +145,7 @@ _ENTRIES = [
     MetricInfo("quality.specular_fraction", "quality", "", "none", "Fraction of region pixels that are bright and unsaturated (glare): L* > 92 and chroma < 8.", "METRICS.md 3 (quality gate)", floor="abs"),
     MetricInfo("quality.exposure_shift", "quality", _L, "none", "L* of the reference skin's mean luminance, follow-up minus baseline, before photometric correction.", "METRICS.md 4.3", floor="abs", scope="pair"),
     # comparison-only metrics
-    MetricInfo("change.lbp_chi2", "change", "", "none", "Chi-square distance sum (h1-h2)^2/(h1+h2) of the two uniform LBP histograms (0 = same texture).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs", scope="pair"),
+    MetricInfo("change.lbp_chi2", "change", "", "none", "Chi-square distance sum (h1-h2)^2/(h1+h2) of the two photos' square-ring uniform LBP histograms (texture.lbp_entropy's; 0 = same texture).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs", scope="pair"),
 ]
 
 #: The catalogue: metric name -> :class:`MetricInfo` (read-only).
