@@ -1,4 +1,4 @@
-"""Registration of a follow-up photo onto its baseline (METRICS.md, section 4.2).
+"""Registration of a follow-up photo onto its baseline (docs/method.md, section 4).
 
 Two photos of the same skin area, taken in different treatment sessions, are
 related by a similarity transform (shift, rotation about the image centre,
@@ -1051,7 +1051,7 @@ def warp_to_baseline(
     """Resample a follow-up image into the baseline pixel grid (for maps and display only).
 
     Do not measure texture on the result: interpolation low-passes it
-    (METRICS.md 4.2). Use :func:`warp_valid_mask` for the pixels that have data.
+    (docs/method.md section 4). Use :func:`warp_valid_mask` for the pixels that have data.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Compare photos of one skin area: registration, photometric normalisation, changes, verdicts, maps.
 
-Method (METRICS.md section 4): the follow-up is registered to the baseline (a similarity
+Method (docs/method.md section 4): the follow-up is registered to the baseline (a similarity
 transform); the baseline's regions and tile grid are carried into the follow-up through
 it, and each photo is measured **in its own pixel grid** (resampling would blur texture),
 at the baseline's physical scale: a follow-up's pixel size is the baseline's divided by
