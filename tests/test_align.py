@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from functools import lru_cache
 
 import cv2
@@ -425,7 +424,7 @@ def test_tiny_image_raises() -> None:
         register(np.zeros((8, 8), np.float32), np.zeros((8, 8), np.float32))
 
 
-# --------------------------------------------------------------------------- properties, speed
+# --------------------------------------------------------------------------- properties, 12 MP
 
 
 @settings(max_examples=15, deadline=None)
@@ -437,7 +436,9 @@ def test_integer_shifts_recovered(dx: int, dy: int) -> None:
     assert abs(a.rotation_deg) < 0.1
 
 
-def test_twelve_megapixel_pair_is_fast() -> None:
+def twelve_megapixel_pair() -> tuple[np.ndarray, np.ndarray]:
+    """A 4032 x 3024 grayscale pair: multi-scale noise, the follow-up moved by (40, -30) px
+    and exposed 10 % brighter plus 3 (also timed by benchmarks/bench_kernels.py)."""
     rng = np.random.default_rng(3)
     h, w = 3024, 4032
     small = np.zeros((h // 4 + 40, w // 4 + 40), np.float32)
@@ -447,13 +448,12 @@ def test_twelve_megapixel_pair_is_fast() -> None:
     big = cv2.resize(small, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
     base = np.ascontiguousarray(big[80 : 80 + h, 80 : 80 + w])
     follow = np.ascontiguousarray(big[110 : 110 + h, 40 : 40 + w]) * 1.1 + 3.0
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        a = register(base, follow)
-        times.append(time.perf_counter() - t0)
+    return base, follow
+
+
+def test_twelve_megapixel_pair_registers() -> None:
+    base, follow = twelve_megapixel_pair()
+    a = register(base, follow)
     assert a.ok, a.message
     assert a.shift_px == pytest.approx((40.0, -30.0), abs=0.5)
-    # target is < 0.35 s on an idle 2-core machine; allow slack for a busy test runner
-    assert min(times) < 0.7, times
     assert math.isfinite(a.correlation_after)

@@ -1,9 +1,13 @@
 """Fast filters shared by the metric families (private).
 
-Large Gaussians are computed by shrink-blur-enlarge (area downsampling, a small Gaussian,
-bilinear upsampling), which is 10-50x faster than a full-resolution kernel at 12 MP and
-equal to it within a few percent of the band energy; both photos of a comparison go
-through the same code, so the comparison is unaffected.
+Gaussian kernels are cut at 3 sigma; large Gaussians (sigma > 4 px) are computed by
+shrink-blur-enlarge (area downsampling, a small Gaussian, bilinear upsampling), far
+cheaper than a full-resolution kernel. Against ``cv2.GaussianBlur`` at full resolution
+with a kernel reaching 8 sigma (tests/test_filters_gauss.py: skin phantoms and 1/f noise,
+sigma 1-40 px), the detail layer ``img - gauss(img)`` keeps its RMS within 0.4 % and its
+pixels within 1.5 % of that RMS (RMS error; 0.06 % and 0.22 % for sigma <= 4 px), and a
+difference-of-Gaussian band its RMS (band energy) within 2 % and its pixels within 9 %
+(3.6 % away from the image border). Both photos of a comparison go through the same code.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ def enlarge(small: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
 
 def gblur(img: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur (reflected border) with the kernel cut at 3 sigma (OpenCV's float default
-    reaches 4 sigma; the tails beyond 3 sigma hold 0.3 % of the weight and cost a third of the time)."""
+    reaches 4 sigma; the tails beyond 3 sigma hold 0.3 % of the weight and a third of the taps)."""
     return cv2.GaussianBlur(img, (kernel_size(sigma),) * 2, sigma, borderType=cv2.BORDER_REFLECT)
 
 

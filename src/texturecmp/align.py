@@ -1,4 +1,4 @@
-"""Registration of a follow-up photo onto its baseline (METRICS.md, section 4.2).
+"""Registration of a follow-up photo onto its baseline (docs/method.md, section 4).
 
 Two photos of the same skin area, taken in different treatment sessions, are
 related by a similarity transform (shift, rotation about the image centre,
@@ -451,7 +451,7 @@ def _detail(small: NDArray[np.float32], weight: NDArray[np.float32] | None) -> N
     h, w = small.shape
     sigma_bg = max(4.0, _SIGMA_BACKGROUND_768 * max(h, w) / 768.0)
     fine = cv2.GaussianBlur(small, (0, 0), _SIGMA_NOISE)
-    # the wide blur on a 4x reduced copy (same result for a smooth background, ~10x cheaper)
+    # the wide blur on a 4x reduced copy (same result for a smooth background, 1/16 of the pixels)
     reduced_hw = (max(1, round(h / 4)), max(1, round(w / 4)))
     reduced = cv2.resize(small, (reduced_hw[1], reduced_hw[0]), interpolation=cv2.INTER_AREA)
     reduced = cv2.GaussianBlur(reduced, (0, 0), sigma_bg * reduced_hw[1] / w, borderType=cv2.BORDER_REFLECT)
@@ -1051,7 +1051,7 @@ def warp_to_baseline(
     """Resample a follow-up image into the baseline pixel grid (for maps and display only).
 
     Do not measure texture on the result: interpolation low-passes it
-    (METRICS.md 4.2). Use :func:`warp_valid_mask` for the pixels that have data.
+    (docs/method.md section 4). Use :func:`warp_valid_mask` for the pixels that have data.
 
     Parameters
     ----------

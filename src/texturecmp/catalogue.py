@@ -101,15 +101,15 @@ _ENTRIES = [
     # texture (on the detail layer D = L* - G_sigma(L*))
     MetricInfo("texture.sa", "texture", _L, "lower", "Mean absolute deviation of the detail layer D inside the region (Sa analogue).", _REF_ISO),
     MetricInfo("texture.sq", "texture", _L, "lower", "Root-mean-square of the detail layer D inside the region (Sq analogue).", _REF_ISO),
-    MetricInfo("texture.band_fine", "texture", _L, "lower", "RMS of the fine difference-of-Gaussian band of L* (grain, ~0.05-0.15 mm).", "Burt & Adelson 1983 (band-pass pyramids); METRICS.md 3"),
-    MetricInfo("texture.band_medium", "texture", _L, "lower", "RMS of the medium difference-of-Gaussian band of L* (pores, ~0.15-0.5 mm).", "Burt & Adelson 1983 (band-pass pyramids); METRICS.md 3"),
-    MetricInfo("texture.band_coarse", "texture", _L, "lower", "RMS of the coarse difference-of-Gaussian band of L* (lines, ~0.5-2 mm).", "Burt & Adelson 1983 (band-pass pyramids); METRICS.md 3"),
+    MetricInfo("texture.band_fine", "texture", _L, "lower", "RMS of the fine difference-of-Gaussian band of L* (grain, ~0.05-0.15 mm).", "Burt & Adelson 1983 (band-pass pyramids); docs/method.md section 2"),
+    MetricInfo("texture.band_medium", "texture", _L, "lower", "RMS of the medium difference-of-Gaussian band of L* (pores, ~0.15-0.5 mm).", "Burt & Adelson 1983 (band-pass pyramids); docs/method.md section 2"),
+    MetricInfo("texture.band_coarse", "texture", _L, "lower", "RMS of the coarse difference-of-Gaussian band of L* (lines, ~0.5-2 mm).", "Burt & Adelson 1983 (band-pass pyramids); docs/method.md section 2"),
     MetricInfo("texture.glcm_contrast", "texture", "", "lower", "GLCM contrast sum p(i,j)(i-j)^2 of D quantised with a fixed bin width, mean of 4 angles.", _REF_HAR, unit_px="", ),
     MetricInfo("texture.glcm_homogeneity", "texture", "", "higher", "GLCM inverse difference moment sum p(i,j)/(1+(i-j)^2), mean of 4 angles.", _REF_HAR, floor="abs"),
     MetricInfo("texture.glcm_energy", "texture", "", "higher", "GLCM joint energy (angular second moment) sum p(i,j)^2, mean of 4 angles.", _REF_HAR),
     MetricInfo("texture.glcm_correlation", "texture", "", "none", "GLCM correlation sum (i-mu_i)(j-mu_j)p(i,j)/(sigma_i sigma_j), mean of 4 angles.", _REF_HAR, floor="abs"),
     MetricInfo("texture.glcm_entropy", "texture", "bit", "lower", "GLCM joint entropy -sum p(i,j) log2 p(i,j), mean of 4 angles.", _REF_HAR, floor="abs"),
-    MetricInfo("texture.lbp_entropy", "texture", "bit", "none", "Entropy of the rotation-invariant uniform LBP(8, R) histogram of L* inside the region.", "Ojala, Pietikainen & Maenpaa 2002", floor="abs"),
+    MetricInfo("texture.lbp_entropy", "texture", "bit", "none", "Entropy of the rotation-invariant uniform LBP(8, R) histogram of lightly smoothed L* inside the region; the 8 neighbours lie on the square ring of radius R px, not on a circle (unlike scikit-image's interpolated circular LBP).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs"),
     MetricInfo("texture.anisotropy", "texture", "", "none", "Mean structure-tensor coherence ((l1-l2)/(l1+l2))^2 of L*, 0 isotropic grain to 1 oriented lines.", "Bigun & Granlund 1987; Jahne 2005 (structure tensor coherence)", floor="abs"),
     # wrinkles
     MetricInfo("wrinkle.density", "wrinkle", "", "lower", "Fraction of the region on detected dark ridges (multi-scale Hessian, elongated, long enough).", _REF_WRK, floor="abs"),
@@ -138,14 +138,14 @@ _ENTRIES = [
     MetricInfo("scar.visible_fraction", "scar", "", "lower", "Visible scar area as a fraction of the lesion area.", _REF_SCAR, floor="abs"),
     MetricInfo("scar.visibility_excess", "scar", "ΔE00", "lower", "Mean over the lesion of the CIEDE2000 (lightly smoothed pixel to the reference mean) beyond the JND, max(0, ΔE00 - JND).", _REF_SCAR, floor="abs"),
     MetricInfo("scar.texture_ratio", "scar", "", "toward 1", "RMS of the lesion's own masked detail layer (sigma 0.5 mm) over the reference's, a 0.5 mm band each side of the border left out (1 = matches its surroundings).", _REF_ISO, floor="abs"),
-    MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "METRICS.md 3 (border contrast)", unit_px="L*/px", px_power=-1),
+    MetricInfo("scar.border_sharpness", "scar", "L*/mm", "lower", "Mean gradient magnitude of smoothed L* in a band across the lesion border.", "docs/method.md section 2 (border contrast)", unit_px="L*/px", px_power=-1),
     # quality: warnings, not verdicts
     MetricInfo("quality.sharpness", "quality", "L*²/px²", "none", "Variance of the Laplacian of L* inside the region (focus measure).", "Pech-Pacheco et al. 2000 (variance of Laplacian)"),
-    MetricInfo("quality.clipped_fraction", "quality", "", "none", "Fraction of region pixels at 0 or full scale in any channel.", "METRICS.md 3 (quality gate)", floor="abs"),
-    MetricInfo("quality.specular_fraction", "quality", "", "none", "Fraction of region pixels that are bright and unsaturated (glare): L* > 92 and chroma < 8.", "METRICS.md 3 (quality gate)", floor="abs"),
-    MetricInfo("quality.exposure_shift", "quality", _L, "none", "L* of the reference skin's mean luminance, follow-up minus baseline, before photometric correction.", "METRICS.md 4.3", floor="abs", scope="pair"),
+    MetricInfo("quality.clipped_fraction", "quality", "", "none", "Fraction of region pixels at 0 or full scale in any channel.", "docs/method.md sections 2 and 6 (quality warnings)", floor="abs"),
+    MetricInfo("quality.specular_fraction", "quality", "", "none", "Fraction of region pixels that are bright and unsaturated (glare): L* > 92 and chroma < 8.", "docs/method.md sections 2 and 6 (quality warnings)", floor="abs"),
+    MetricInfo("quality.exposure_shift", "quality", _L, "none", "L* of the reference skin's mean luminance, follow-up minus baseline, before photometric correction.", "docs/method.md sections 2 and 6 (quality warnings)", floor="abs", scope="pair"),
     # comparison-only metrics
-    MetricInfo("change.lbp_chi2", "change", "", "none", "Chi-square distance sum (h1-h2)^2/(h1+h2) of the two uniform LBP histograms (0 = same texture).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs", scope="pair"),
+    MetricInfo("change.lbp_chi2", "change", "", "none", "Chi-square distance sum (h1-h2)^2/(h1+h2) of the two photos' square-ring uniform LBP histograms (texture.lbp_entropy's; 0 = same texture).", "Ojala, Pietikainen & Maenpaa 2002", floor="abs", scope="pair"),
 ]
 
 #: The catalogue: metric name -> :class:`MetricInfo` (read-only).

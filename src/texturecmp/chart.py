@@ -508,8 +508,7 @@ def find_chart(image: Any, *, reference: str = REFERENCES[0], max_side: int = DE
     See the module docstring for the method. Works at any position, any rotation in
     the image plane and mild perspective (tested to 4 % of the card's diagonal), for
     patches at least ~8 px across in the reduced copy (a patch pitch of ~10 px there:
-    ~30 px on a 4000 x 3000 photo). About 0.2 s on a 1200 x 900 photo and 0.5-0.6 s on
-    a 12 MP one (two shared cores; benchmarks/README.md).
+    ~30 px on a 4000 x 3000 photo). Its time on a 12 MP photo is in benchmarks/README.md.
     """
     img = load_image(image, name="image")
     ref_lin, ref_lab, _ = _reference(reference)
@@ -1009,7 +1008,7 @@ def _matrix3(flat: NDArray[np.float32], m: NDArray[np.float32]) -> NDArray[np.fl
     """``flat @ m.T`` for (n, 3) float32 with the same bits for a pixel whatever n is.
 
     measure applies the correction strip by strip, so a pixel's result must not depend on
-    the strip (tested). One row, hence one thread; about 0.05 s per 12 MP in 64-row strips.
+    the strip (tested). One row, hence one thread.
     """
     n = len(flat)
     out = cv2.transform(flat.reshape(1, n, 3), m).reshape(n, 3)

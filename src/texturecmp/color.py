@@ -91,7 +91,7 @@ _POW_BLOCK = 64
 
 
 def _pow_into(dst: NDArray[np.float32], power: float) -> None:
-    """In-place ``dst **= power`` (OpenCV's SIMD pow is ~2.5x numpy's float32 pow).
+    """In-place ``dst **= power`` (OpenCV's SIMD pow is faster than numpy's float32 pow).
 
     A tail shorter than ``_POW_BLOCK`` is raised in a padded block, so that every value
     takes the same (vectorised) path: the result of an element does not depend on the
@@ -162,8 +162,8 @@ def srgb_to_linear(rgb: ArrayLike) -> NDArray[np.float32]:
     Notes
     -----
     Computed in float32 (max error against a float64 evaluation ~4e-7) in
-    chunks spread over the available cores: about 0.14-0.19 s for a 12 MP RGB
-    image on two cores.
+    chunks spread over the available cores (the time at 12 MP is in
+    benchmarks/README.md).
 
     References
     ----------
@@ -267,7 +267,7 @@ def rgb_to_lab(rgb: ArrayLike) -> NDArray[np.float32]:
     random colours (mostly dark ones); the linear-input path does not.
 
     Non-finite inputs give undefined (not necessarily NaN) output: mask them
-    beforehand. A 12 MP image takes about 0.2-0.25 s on two idle cores.
+    beforehand.
 
     References
     ----------
@@ -335,7 +335,7 @@ def _de00_core(
     L1, A1, B1 = a1[..., 0], a1[..., 1], a1[..., 2]
     L2, A2, B2 = a2[..., 0], a2[..., 1], a2[..., 2]
 
-    # Speed: transcendental ufuncs cost ~30 ms per million values here, so
+    # Speed: transcendental ufuncs are slow per value, so
     # hypot/pow/mod are spelled with arithmetic and the four cosines of T come
     # from one cos and one sin of the mean hue (multiple-angle identities).
     with np.errstate(invalid="ignore"):
@@ -459,7 +459,7 @@ def delta_e00(
         common for textiles). Must be positive.
     dtype : {numpy.float64, numpy.float32}, optional
         Precision of the computation and of the result. float64 (the default)
-        reproduces the reference data; float32 is about 1.7x faster. Measured
+        reproduces the reference data; float32 is faster. Measured
         against float64 on 2 million pairs per spread: absolute error at most
         6e-5 for colours within ΔE00 ~20 of each other, 1.3e-4 for unrelated
         colours, 1.2e-5 on skin colours; relative error below 1e-4 from ΔE00
@@ -487,8 +487,8 @@ def delta_e00(
     Reproduces all 34 test pairs of Sharma et al. (2005) to their 4 printed
     decimals, including the hue-wrap and achromatic pairs. The function is
     symmetric and zero for identical colours. Large inputs are processed in
-    chunks of 65 536 pairs over the available cores: one million pairs take
-    about 0.16 s on two idle cores.
+    chunks of 65 536 pairs over the available cores (the time for one million
+    pairs is in benchmarks/README.md).
 
     References
     ----------

@@ -1,6 +1,6 @@
 """Compare photos of one skin area: registration, photometric normalisation, changes, verdicts, maps.
 
-Method (METRICS.md section 4): the follow-up is registered to the baseline (a similarity
+Method (docs/method.md section 4): the follow-up is registered to the baseline (a similarity
 transform); the baseline's regions and tile grid are carried into the follow-up through
 it, and each photo is measured **in its own pixel grid** (resampling would blur texture),
 at the baseline's physical scale: a follow-up's pixel size is the baseline's divided by
@@ -1132,7 +1132,7 @@ def _measure_all(eng: _Engine, imgs: Sequence[Image], labels: Sequence[str], *, 
     # registration is mostly serial and fills the cores the measurement leaves idle. The
     # follow-ups are measured one after the other, after the baseline: each photo's
     # families and strips already spread over the cores, and two full measurements side by
-    # side ran slower (3.1 against 2.9 s for a 12 MP pair: they share the caches). When the
+    # side run slower (they share the caches). When the
     # baseline only lacks its scar family (``reuse``), the follow-ups start at once.
 
     def measure(follow: list[_Photo], rep: _Photo | None) -> None:

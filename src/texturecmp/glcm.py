@@ -313,10 +313,9 @@ def glcm(
     Implementation: per direction, ``cv2.calcHist`` on the two shifted level
     images (and the tile image) with the pair mask, on row blocks spread over
     the cores; each block has fewer than :math:`2^{23}` pixels so OpenCV's
-    float32 counts are exact. A 12 MP image with a mask and 100 tiles takes
-    about 0.17-0.26 s for 4 directions on two idle cores (a threaded
-    ``np.bincount`` on combined ``tile*L*L + a*L + b`` indices took 0.29 s,
-    an unthreaded one 0.40 s).
+    float32 counts are exact. This is faster than ``np.bincount`` on combined
+    ``tile*L*L + a*L + b`` indices, threaded or not; the time at 12 MP is in
+    benchmarks/README.md (``bench_kernels.py``).
 
     References
     ----------

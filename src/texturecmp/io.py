@@ -24,7 +24,7 @@ Design rules
   file byte stand for more than a known number of pixels (:func:`_check_claim`).
 * Only regular files are read: a FIFO, socket or device is refused before it is opened.
 * Complete colour JPEGs (ending with the end-of-image marker) are decoded by OpenCV's
-  libjpeg-turbo, 30 % faster than Pillow's and with the same pixels (tested); Pillow
+  libjpeg-turbo, faster than Pillow's and with the same pixels (tested); Pillow
   still reads their header and EXIF, and decodes everything else.
 * 16-bit PNG and TIFF keep their 16-bit precision (Pillow decodes 16-bit
   colour images to 8 bits, so those are decoded with OpenCV while Pillow still
@@ -269,7 +269,7 @@ def _check_pixel_values(rgb: np.ndarray) -> None:
 
     Every measurement trusts these bounds (a NaN photo would measure as L* = 100), so
     the constructor checks them whoever builds the image (a minimum and a maximum over
-    the pixels: 20-50 ms for a 12 MP float image on a shared 2-core machine).
+    the pixels).
     """
     if rgb.size == 0:
         raise UnreadableImageError(f"Image.rgb has no pixels (shape {rgb.shape})")
@@ -606,7 +606,7 @@ def _is_jpeg(im: PIL.Image.Image) -> bool:
 
 
 def _decode_jpeg_cv2(data: bytes, im: PIL.Image.Image, label: str) -> np.ndarray | None:
-    """The RGB pixels of a complete colour JPEG, decoded by OpenCV's libjpeg-turbo (30 % faster
+    """The RGB pixels of a complete colour JPEG, decoded by OpenCV's libjpeg-turbo (faster
     than Pillow's, the same pixels: tested); None for anything else, which Pillow decodes.
 
     Only files whose image reaches its end-of-image marker (:func:`_jpeg_end`) take this

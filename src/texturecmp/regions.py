@@ -7,7 +7,7 @@ their provenance; :func:`resolve_region` turns one of them into a mask.
 A region is given as a boolean array, a mask image (path, bytes or file object; nonzero
 is inside) or a shape (:class:`Rect`, :class:`Ellipse`, :class:`Polygon`) in pixel
 coordinates of the baseline photo (x right, y down, pixel centres at integers).
-The default reference is a ring around the lesion (METRICS.md section 2).
+The default reference is a ring around the lesion (docs/method.md section 3).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def reference_ring(lesion: np.ndarray, roi: np.ndarray | None = None, *, inner: 
     The ring spans distances from ``(inner - 1) * r`` to ``(outer - 1) * r`` outside the
     lesion border, where r is the lesion's equivalent radius sqrt(area / pi); i.e. for an
     ideal disc of radius r the ring runs from radius ``inner * r`` to ``outer * r``. It is
-    clipped to the roi and excludes the lesion (METRICS.md section 2). A small gap of
+    clipped to the roi and excludes the lesion (docs/method.md section 3). A small gap of
     max(2 px, 0.1 r) next to the border keeps blurred border pixels out.
     """
     area = float(np.count_nonzero(lesion))

@@ -154,8 +154,9 @@ def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float
 
     Notes
     -----
-    The method, its thresholds and its limits are in the module's docstring. Runs in about
-    10-20 ms for any photo size plus the final resize (vectorised OpenCV).
+    The method, its thresholds and its limits are in the module's docstring. Works on a
+    reduced copy, so its time barely depends on the photo's size, plus the final resize
+    (vectorised OpenCV).
     """
     rgb = _rgb8(image)
     colour_distance = _positive("colour_distance", colour_distance)

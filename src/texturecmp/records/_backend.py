@@ -252,8 +252,8 @@ class SQLiteBackend(Backend):
     def check_before_writing(self, conn: Connection) -> None:
         """``PRAGMA quick_check`` before writing: never add to a damaged file.
 
-        Its cost grows with the file (about 0.1 s per 1,000 records of ~22 KiB, when the
-        file is in the page cache), so it runs once per state of the file in this process:
+        Its cost grows with the file (it reads every page), so it runs once per state of
+        the file in this process:
         again only after another process (or anything else) has changed the file since
         this process last checked it or wrote to it.
         """

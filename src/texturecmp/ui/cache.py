@@ -202,8 +202,8 @@ def chart_calibration(sha256: str, _info: PhotoInfo, _data: bytes, corners: tupl
     automatically. Cached by the photo's hash and those arguments. A refused fit is returned
     too (``ok`` False, with its reasons); raises TextureCmpError on bad corners.
 
-    The automatic search runs on the display copy (long side :data:`DISPLAY_MAX_SIDE`: 0.1-0.2 s
-    against about 1 s on a 12 MP photo, which the page would wait for on every new baseline);
+    The automatic search runs on the display copy (long side :data:`DISPLAY_MAX_SIDE`), several
+    times sooner than on a 12 MP photo, which the page would wait for on every new baseline;
     its corners, scaled to the full photo, are then refined by nothing but the full-resolution
     patch reading. A chart whose patches are under about 12 px apart on that copy (narrower
     than about a tenth of the photo) is not found there: mark it with four clicks.
@@ -229,7 +229,7 @@ _WARMED = False
 
 
 def warm_colour_science() -> None:
-    """Import colour-science (about 1 s) on a background thread the first time a page is drawn,
+    """Import colour-science (a slow import) on a background thread the first time a page is drawn,
     so that the first chart the page reads does not wait for it."""
     global _WARMED
     if _WARMED:

@@ -29,7 +29,7 @@ from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesErro
 from texturecmp.ui import cache, colour_view, records_view, render
 from texturecmp.ui.components import wipe_slider
 
-try:  # Streamlit loads its emoji catalogue (a large module, 0.1-0.15 s) the first time a label or
+try:  # Streamlit loads its emoji catalogue (a large module) the first time a label or
     import streamlit.emojis  # noqa: F401  # message holds non-ASCII text: load it with the page, not with the first results
 except ImportError:  # pragma: no cover - a Streamlit without it
     pass
@@ -151,8 +151,8 @@ def _decode(what: str, data: bytes, errors: list[str], sha256: str | None = None
 
 
 def _decode_new(items: list[tuple[str, bytes, str]]) -> dict[str, cache.PhotoInfo | BaseException]:
-    """Decode the uploads this session has not decoded yet side by side (a 12 MP JPEG takes
-    0.1-0.15 s); their PhotoInfo, or the error, by hash, for :func:`cache.decode_photo` to keep.
+    """Decode the uploads this session has not decoded yet side by side; their PhotoInfo, or
+    the error, by hash, for :func:`cache.decode_photo` to keep.
     One new upload is left to the cache call itself."""
     done = st.session_state.setdefault("_decoded", set())
     new = {sha: (name, data) for name, data, sha in items if sha not in done}
@@ -470,7 +470,7 @@ def _marks_section(base: Photo, using_sample: bool, sample_dir: Path, exclude: n
         with col:
             # The lesion has no default for uploaded photos: the user says how to mark it (or that
             # there is none). Drawing is one of three answers, and the drawing canvas (a page of
-            # its own: 0.3-0.8 s longer to the results on 2 cores) is only loaded for those who draw.
+            # its own, which delays the results) is only loaded for those who draw.
             no_default = region == "lesion" and not using_sample
             method = st.radio(_REGION_TITLES[region], options[region], key=f"method_{region}_{suffix}",
                               index=None if no_default else 0)
@@ -630,8 +630,8 @@ def _table_block(cmp, key: str, labels: list[str]) -> None:
                "verdict (*not comparable*, *not computable*) says why in the last column. Definitions, better "
                "directions and references are in the expander under the table.")
     # One table, grouped by family (a family column, rows in catalogue order): a table per family
-    # cost the browser about 0.2 s more to draw. A plain frame with column settings, not a pandas
-    # Styler (~15 ms a table on every rerun); numbers are rounded as render.fmt shows them and stay
+    # costs the browser more to draw. A plain frame with column settings, not a pandas
+    # Styler (rebuilt on every rerun); numbers are rounded as render.fmt shows them and stay
     # numbers (columns sort by value); the verdict is a coloured tag.
     config = {"family": st.column_config.TextColumn("family", width="medium", pinned=True),
               "metric": st.column_config.TextColumn("metric", width="medium"),
@@ -877,7 +877,7 @@ def _results_section(photos: list[Photo], labels: list[str], masks: dict, hashes
     box = top.container(border=True, key="tc_summary")
     with box:
         try:
-            # a spinner, not st.status: st.status pauses 50 ms whenever it is drawn, i.e. on every rerun
+            # a spinner, not st.status: st.status pauses whenever it is drawn, i.e. on every rerun
             with st.spinner(f"Measuring {len(photos)} photos at full resolution…"):
                 computed = cache.compute_series(key, run.inputs, masks["roi"], masks["lesion"], masks["reference"],
                                                 run.repeat, pixel_size, run.settings, prepared, run.colour.core_kwargs())
@@ -926,8 +926,7 @@ def _catalogue_block() -> None:
 
     Also a matter of speed: the browser fetches and compiles Streamlit's table code (about
     1.2 MB of JavaScript) the first time a page shows a table. Shown here, collapsed, that
-    happens while the user picks photos instead of when the results appear (0.6-0.9 s
-    sooner on 2 cores; docs/app.md).
+    happens while the user picks photos instead of when the results appear.
     """
     with st.expander(f"What texturecmp measures: the {len(METRICS)} metrics, their units, better directions "
                      "and references"):
