@@ -193,7 +193,7 @@ def test_applied_shift_and_rotation_are_recovered(shifted):
 
 def test_lesion_is_carried_into_the_follow_up(shifted):
     base, fol, c = shifted
-    carried = c.after._internal["regions"].lesion  # the follow-up's own lesion mask
+    carried = c.after.detail.regions.lesion  # the follow-up's own lesion mask
     assert abs(int(carried.sum()) - int(base.lesion.sum())) <= 0.03 * base.lesion.sum()
     iou = (carried & fol.lesion).sum() / (carried | fol.lesion).sum()
     assert iou > 0.95, iou  # the phantom's own lesion in the follow-up grid is the ground truth

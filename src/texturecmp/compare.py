@@ -369,7 +369,7 @@ class _Engine:
             return
         r = self.base.regions
         if reuse is not None and r.lesion is None and r.reference is None:  # the same measurement, without the kept grids
-            self.base.measurement = replace(reuse, _internal={k: v for k, v in reuse._internal.items() if k != "colour"})
+            self.base.measurement = replace(reuse, detail=replace(reuse.detail, colour=None))
             return
         self.base.measurement = measure_photo(self.base.img, r, settings=self.s, pixel_size_mm=self.p, grid=self.grid,
                                               scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
@@ -613,8 +613,8 @@ def _fallback_alignment(fixed_shape, moving_shape, failed: Alignment, label: str
 
 def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tuple[float, float]:
     """Tile SE of the change of ``name`` and its degrees of freedom (tiles with data - 1)."""
-    rb = mb._internal["replicates"].get(name)
-    ra = ma._internal["replicates"].get(name)
+    rb = mb.detail.replicates.get(name)
+    ra = ma.detail.replicates.get(name)
     if rb is None or ra is None:
         return math.nan, math.nan
     if np.isposinf(rb).any() or np.isposinf(ra).any():  # the value rests on one tile (uncertainty.jackknife)
@@ -628,7 +628,7 @@ def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tup
 
 
 def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
-    hb, ha = mb._internal.get("lbp_hist"), ma._internal.get("lbp_hist")
+    hb, ha = mb.detail.lbp_hist, ma.detail.lbp_hist
     if hb is None or ha is None or hb.sum() == 0 or ha.sum() == 0:
         return math.nan
     p, q = hb / hb.sum(), ha / ha.sum()
@@ -650,7 +650,7 @@ QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipp
 
 def _photo_scale(ph: _Photo) -> float:
     """The scale a photo was measured at against the baseline (1 for the baseline)."""
-    return float(ph.measurement._internal.get("scale", 1.0)) if ph.measurement is not None else 1.0
+    return float(ph.measurement.detail.scale) if ph.measurement is not None else 1.0
 
 
 def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple[str, float]]) -> dict[str, str]:
@@ -875,7 +875,7 @@ def headline(cmp: "Comparison") -> tuple[Headline, ...]:
 
 def _small_rgb(ph: _Photo) -> tuple[np.ndarray, float]:
     """The photo at map size, sRGB, from the measurement's area-averaged linear light (its gains applied)."""
-    lin, f = ph.measurement._internal["small_lin"]
+    lin, f = ph.measurement.detail.small_lin
     return linear_to_srgb(lin), f
 
 
@@ -905,10 +905,10 @@ def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.nda
     def visibility(m: Measurement, full_to_photo: np.ndarray) -> np.ndarray | None:
         """The measurement's lesion-visibility map (ΔE00 to its reference skin, computed around the
         lesion) laid onto the map grid; NaN where it was not computed."""
-        vis_info = m._internal.get("visibility")
+        vis_info = m.detail.visibility
         if vis_info is None:
             return None
-        vis, to_full = vis_info[0], np.vstack([vis_info[4], [0.0, 0.0, 1.0]])
+        vis, to_full = vis_info.map, np.vstack([vis_info.to_full, [0.0, 0.0, 1.0]])
         mat = (np.linalg.inv(to_full) @ full_to_photo @ grid_to_full)[:2]
         return cv2.warpAffine(vis, mat, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
@@ -932,8 +932,8 @@ def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.nda
     de = delta_e00(lab_b, lab_a, dtype=np.float32)
     de[~valid] = np.nan
     maps["delta_e00"] = de
-    rms_b, frb = base.measurement._internal["texture_rms"]
-    rms_a, fra = fol.measurement._internal["texture_rms"]
+    rms_b, frb = base.measurement.detail.texture_rms
+    rms_a, fra = fol.measurement.detail.texture_rms
     rms_b = cv2.resize(rms_b, (wb, hb), interpolation=cv2.INTER_LINEAR)
     m_rms = _scaled_matrix(rel, fb, fra)
     rms_a_w = cv2.warpAffine(rms_a, m_rms, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
