@@ -21,27 +21,20 @@ import texturecmp as tc
 from texturecmp.errors import BadMaskError, BadSettingsError, MismatchedImagesError, UnreadableImageError
 from texturecmp.measure import LesionVisibility, MapLayer, MeasurementDetail
 
-from conftest import SMALL, phantom
+from conftest import SMALL, assert_same_comparison, series_photos
 
 compare_module = importlib.import_module("texturecmp.compare")  # texturecmp.compare is the function
 LABELS = ["s0", "s1", "s2"]
 
 
-def _same(a: tc.Comparison, b: tc.Comparison) -> None:
-    """Every value, uncertainty, verdict, warning and provenance, and every map, equal (bit for bit)."""
-    assert a.to_dict() == b.to_dict()
-    assert a.maps.keys() == b.maps.keys()
-    for k in a.maps:
-        np.testing.assert_array_equal(a.maps[k], b.maps[k])
+_same = assert_same_comparison
 
 
 @pytest.fixture(scope="module")
 def photos():
-    base = phantom(SMALL, 3)
-    fus = [phantom(SMALL, 3, treatment=0.4, exposure=1.08, shift=(6.0, -4.0), rotation=0.7),
-           phantom(SMALL, 3, treatment=0.6, exposure=0.95, shift=(-5.0, 3.0), rotation=-0.4)]
-    repeat = phantom(SMALL, 3, shift=(2.0, 1.0), rotation=0.2)
-    return base, [f.rgb for f in fus], repeat.rgb
+    """(baseline phantom, the two follow-ups' pixels, the baseline repeat's pixels)."""
+    base, images, repeat = series_photos()
+    return base, images[1:], repeat
 
 
 @pytest.fixture(scope="module")
