@@ -19,6 +19,11 @@ lesion against surround and stays valid. Each metric's change gets an uncertaint
 verdict (:mod:`texturecmp.uncertainty`). Pixel maps (ΔE00 between the aligned photos,
 local texture change, lesion visibility) are computed on images downsampled to
 ``map_max_side`` with the follow-up warped (Lanczos) into the baseline grid.
+
+:class:`Baseline` is this engine as an object: a baseline measured once and compared with
+any number of follow-ups (the batch scores every subject with it); :func:`compare`,
+:func:`compare_series` and :func:`prepare_series` run the same steps, scheduled for one
+series (photos decoded side by side, the baseline measured while the follow-ups register).
 """
 
 from __future__ import annotations
