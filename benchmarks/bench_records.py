@@ -7,6 +7,7 @@ Targets (issues 5 and 18): inserts under 10 s, history query under 50 ms, also w
     PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py                 # SQLite and PostgreSQL
     PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --backend sqlite --n 2000 --single 200
     PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --pg postgresql://me@localhost/bench
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_records.py --backend none        # (c) only: validators, canonical JSON
 
 PostgreSQL: a throwaway local server (initdb + pg_ctl in a temporary folder, with the
 server's default durability: fsync on) unless ``--pg`` names a database (it must be
@@ -18,9 +19,10 @@ record is schema-valid and distinct. Generating them is not timed. Timed:
 
 (a) ``Store.add_many`` of all records in batches of ``--batch`` (one transaction each);
 (b) ``Store.add`` of ``--single`` more records, one transaction each (per-record cost);
-(c) validation alone (``records.validate``) and canonical JSON alone, per record: the
-    public ``records.canonical_json`` (which first scans the record for NaN) and the
-    store's path for a validated record (no scan, UTF-8 bytes);
+(c) per record (median of ``--repeat`` records): ``records.validate`` (jsonschema-rs and the
+    checks beyond the schema), the schema check alone with jsonschema-rs and with the Python
+    ``jsonschema`` package (the reference; for the choice between them), and the canonical
+    JSON (``records.canonical_json``) and its SHA-256 (``records.record_id``);
 (d) ``Store.history(subject)`` for one subject (median of 20): the query, and the query
     plus parsing every record of the history (``.record`` is parsed and checked on
     first access); ``Store.entries`` (index fields only);
@@ -38,6 +40,7 @@ import random
 import statistics
 import tempfile
 import time
+from typing import Callable
 
 
 def make_base() -> dict:
@@ -69,6 +72,36 @@ def variants(base: dict, n: int, *, subjects: int = 200, seed: int = 0, offset: 
     return out
 
 
+def per_record(base: dict, n: int) -> dict[str, float]:
+    """Median seconds per record of validation and canonical JSON, on ``n`` distinct records."""
+    import jsonschema
+    import jsonschema_rs
+
+    from texturecmp import records
+
+    sample = variants(base, n)
+    rs = jsonschema_rs.Draft202012Validator(records.SCHEMA)
+    py = jsonschema.Draft202012Validator(records.SCHEMA)
+    rs.is_valid(sample[0])
+    py.is_valid(sample[0])
+
+    def median(fn: Callable[[dict], object], items: list[dict]) -> float:
+        times = []
+        for r in items:
+            t = time.perf_counter()
+            fn(r)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    return {
+        "records.validate": median(records.validate, sample),
+        "schema only, jsonschema-rs": median(rs.is_valid, sample),
+        "schema only, jsonschema (Python)": median(py.is_valid, sample[:max(5, n // 10)]),
+        "records.canonical_json": median(records.canonical_json, sample),
+        "records.record_id (canonical JSON + SHA-256)": median(records.record_id, sample),
+    }
+
+
 def _history_times(store, subject: str) -> tuple[float, float, int]:
     times, parsed_times = [], []
     for _ in range(20):
@@ -89,10 +122,9 @@ def _size(store, db: str) -> float:
     return float(store.query("SELECT pg_database_size(current_database())")[0][0])
 
 
-def run(backend: str, new_db, base: dict, args: argparse.Namespace, per_record: tuple[float, float, float]) -> None:
+def run(backend: str, new_db, base: dict, args: argparse.Namespace) -> None:
     from texturecmp import records
 
-    t_val, t_json, t_bytes = per_record
     recs = variants(base, args.n)
     singles = variants(base, args.single, seed=1, offset=args.n)
     db = new_db("records")
@@ -119,9 +151,6 @@ def run(backend: str, new_db, base: dict, args: argparse.Namespace, per_record: 
           f"({1000 * t_many / args.n:.2f} ms/record)")
     print(f"(b) add: {args.single} records one by one{'':22}{t_single:>11.2f} s           "
           f"({1000 * t_single / max(1, args.single):.2f} ms/record)")
-    print(f"(c) validate one record{'':30}{1000 * t_val:>9.2f} ms")
-    print(f"    canonical JSON of one record{'':21}{1000 * t_json:>9.2f} ms")
-    print(f"    canonical bytes of a validated record (store){'':4}{1000 * t_bytes:>9.2f} ms")
     print(f"(d) history('{subject}'): {n_hist} records (median of 20){'':6}{1000 * t_hist:>9.2f} ms  < 50 ms")
     print(f"    history('{subject}') and parse every record{'':6}{1000 * t_parsed:>9.2f} ms")
     print(f"    entries('{subject}') (index fields only){'':12}{1000 * t_entries:>9.2f} ms")
@@ -147,7 +176,9 @@ def run(backend: str, new_db, base: dict, args: argparse.Namespace, per_record: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both", "none"), default="both",
+                    help="store back end(s) for (a), (b), (d), (e); none: only the per-record figures (c)")
+    ap.add_argument("--repeat", type=int, default=300, help="records timed one by one for (c)")
     ap.add_argument("--n", type=int, default=10_000, help="records added with add_many")
     ap.add_argument("--single", type=int, default=500, help="records added one by one with add")
     ap.add_argument("--batch", type=int, default=1000, help="records per add_many transaction")
@@ -157,25 +188,13 @@ def main() -> None:
     args = ap.parse_args()
 
     from texturecmp import records
-    from texturecmp.records._record import canonical_bytes
 
     base = make_base()
     print(f"record size: {len(records.canonical_json(base)) / 1024:.1f} KiB of canonical JSON, "
           f"{len(base['metrics'])} metrics + {len(base['changes'])} changes + baseline block")
-    sample = variants(base, 300)
-    t = time.perf_counter()
-    for r in sample:
-        records.validate(r)
-    t_val = (time.perf_counter() - t) / len(sample)
-    t = time.perf_counter()
-    for r in sample:
-        records.canonical_json(r)
-    t_json = (time.perf_counter() - t) / len(sample)
-    t = time.perf_counter()
-    for r in sample:
-        canonical_bytes(r, checked=True)
-    t_bytes = (time.perf_counter() - t) / len(sample)
-    per_record = (t_val, t_json, t_bytes)
+    print(f"(c) per record, median of {args.repeat} records")
+    for name, t in per_record(base, args.repeat).items():
+        print(f"    {name:50} {1000 * t:>9.3f} ms")
 
     if args.backend in ("sqlite", "both"):
         folder = args.dir or tempfile.mkdtemp(prefix="texturecmp_bench_records_")
@@ -188,7 +207,7 @@ def main() -> None:
             return db
 
         try:
-            run("sqlite", new_sqlite, base, args, per_record)
+            run("sqlite", new_sqlite, base, args)
         finally:
             if not args.dir:  # a temporary folder: its stores (tens of MiB to GiB) go with it
                 import shutil
@@ -214,7 +233,7 @@ def main() -> None:
             def new_pg(name: str) -> str:
                 return cluster.new_database()
         try:
-            run("postgresql", new_pg, base, args, per_record)
+            run("postgresql", new_pg, base, args)
         finally:
             if cluster is not None:
                 cluster.remove()

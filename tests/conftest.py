@@ -12,6 +12,7 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import texturecmp as tc
@@ -66,6 +67,24 @@ def measured(shape: tuple[int, int] = SMALL, seed: int = 0, *, lesion: bool = Tr
     """measure() of an untreated phantom (with its lesion unless told otherwise), cached."""
     ph = phantom(shape, seed)
     return tc.measure(ph.rgb, lesion=ph.lesion if lesion else None)
+
+
+def series_photos() -> tuple[Phantom, list, object]:
+    """A small series (baseline, two treated follow-ups with nuisances) and a baseline repeat:
+    (baseline phantom, [baseline, follow-up 1, follow-up 2] pixels, repeat pixels)."""
+    base = phantom(SMALL, 3)
+    fus = [phantom(SMALL, 3, treatment=0.4, exposure=1.08, shift=(6.0, -4.0), rotation=0.7),
+           phantom(SMALL, 3, treatment=0.6, exposure=0.95, shift=(-5.0, 3.0), rotation=-0.4)]
+    repeat = phantom(SMALL, 3, shift=(2.0, 1.0), rotation=0.2)
+    return base, [base.rgb] + [f.rgb for f in fus], repeat.rgb
+
+
+def assert_same_comparison(a: tc.Comparison, b: tc.Comparison) -> None:
+    """Every value, uncertainty, verdict, warning and provenance, and every map, equal (bit for bit)."""
+    assert a.to_dict() == b.to_dict()
+    assert a.maps.keys() == b.maps.keys()
+    for k in a.maps:
+        np.testing.assert_array_equal(a.maps[k], b.maps[k])
 
 
 def finite(x: float) -> bool:

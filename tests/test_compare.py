@@ -12,7 +12,8 @@ import texturecmp as tc
 from texturecmp.errors import MismatchedImagesError
 from texturecmp.compare import COLOUR_TRUTH_METRICS
 
-from conftest import NATIVE, SMALL, TREATMENTS, finite, phantom, photo_metrics, retake
+from conftest import (NATIVE, SMALL, TREATMENTS, assert_same_comparison, finite, phantom, photo_metrics, retake,
+                      series_photos)
 
 # ----------------------------------------------------------------------------- treatment response
 # Metrics whose response to the phantom treatment is sound by construction (the treatment scales
@@ -193,7 +194,7 @@ def test_applied_shift_and_rotation_are_recovered(shifted):
 
 def test_lesion_is_carried_into_the_follow_up(shifted):
     base, fol, c = shifted
-    carried = c.after._internal["regions"].lesion  # the follow-up's own lesion mask
+    carried = c.after.detail.regions.lesion  # the follow-up's own lesion mask
     assert abs(int(carried.sum()) - int(base.lesion.sum())) <= 0.03 * base.lesion.sum()
     iou = (carried & fol.lesion).sum() / (carried | fol.lesion).sum()
     assert iou > 0.95, iou  # the phantom's own lesion in the follow-up grid is the ground truth
@@ -484,18 +485,12 @@ def test_percent_is_nan_with_a_note_when_the_baseline_is_zero():
 def _same_series(a: tc.Series, b: tc.Series) -> None:
     assert a.to_dict() == b.to_dict()  # every value, uncertainty, verdict, warning and provenance
     for ca, cb in zip(a.vs_baseline + a.vs_previous, b.vs_baseline + b.vs_previous):
-        assert ca.maps.keys() == cb.maps.keys()
-        for k in ca.maps:
-            np.testing.assert_array_equal(ca.maps[k], cb.maps[k])
+        assert_same_comparison(ca, cb)
 
 
 @pytest.fixture(scope="module")
 def prepared_inputs():
-    base = phantom(SMALL, 3)
-    fus = [phantom(SMALL, 3, treatment=0.4, exposure=1.08, shift=(6.0, -4.0), rotation=0.7),
-           phantom(SMALL, 3, treatment=0.6, exposure=0.95, shift=(-5.0, 3.0), rotation=-0.4)]
-    repeat = phantom(SMALL, 3, shift=(2.0, 1.0), rotation=0.2)
-    return base, [base.rgb] + [f.rgb for f in fus], repeat.rgb
+    return series_photos()
 
 
 @pytest.mark.parametrize("with_roi", [False, True])

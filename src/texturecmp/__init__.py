@@ -9,6 +9,8 @@ Public API::
     series.to_frame()
     prep = tc.prepare_series(["s0.jpg", "s1.jpg"])   # photos first (an app, while the lesion is drawn)
     series = prep.compare(lesion="lesion.png")         # then the lesion: equal to compare_series
+    baseline = tc.Baseline("s0.jpg", lesion="lesion.png")  # measured once, compared with many follow-ups
+    cmp = baseline.compare("s1.jpg", label="week 4")
     cmp = tc.compare("before.jpg", "after.jpg", calibration="auto")  # a ColorChecker in both: true colour
     cmp.colour_truth                                   # "chart", "colour reference", "fixed light", ...
 
@@ -23,8 +25,8 @@ from texturecmp.io import Image, load_image, load_mask
 from texturecmp.regions import Ellipse, Polygon, Rect
 from texturecmp.align import Alignment, register
 from texturecmp.measure import Measurement, MetricValue, measure
-from texturecmp.compare import (Change, Comparison, Headline, Photometric, PreparedSeries, Series, compare,
-                                compare_series, headline, prepare_series)
+from texturecmp.compare import (Baseline, Change, Comparison, FollowUp, Headline, Photometric, PreparedSeries, Series,
+                                compare, compare_series, headline, prepare_series)
 from texturecmp.chart import Calibration, ChartCorners, GreyCard
 from texturecmp.batch import score_batch, to_wide
 from texturecmp._parallel import keep_heap_memory
@@ -34,7 +36,7 @@ __all__ = [
     "__version__", "errors", "METRICS", "MetricInfo", "Settings", "Image", "load_image", "load_mask",
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
     "Change", "Comparison", "Headline", "Photometric", "Series", "compare", "compare_series", "PreparedSeries",
-    "prepare_series", "headline", "Calibration", "ChartCorners", "GreyCard",
+    "prepare_series", "Baseline", "FollowUp", "headline", "Calibration", "ChartCorners", "GreyCard",
     "score_batch", "to_wide", "keep_heap_memory",
     "chart", "color", "glcm", "records",
 ]

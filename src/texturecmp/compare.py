@@ -19,15 +19,21 @@ lesion against surround and stays valid. Each metric's change gets an uncertaint
 verdict (:mod:`texturecmp.uncertainty`). Pixel maps (ΔE00 between the aligned photos,
 local texture change, lesion visibility) are computed on images downsampled to
 ``map_max_side`` with the follow-up warped (Lanczos) into the baseline grid.
+
+:class:`Baseline` is this engine as an object: a baseline measured once and compared with
+any number of follow-ups (the batch scores every subject with it); :func:`compare`,
+:func:`compare_series` and :func:`prepare_series` run the same steps, scheduled for one
+series (photos decoded side by side, the baseline measured while the follow-ups register).
 """
 
 from __future__ import annotations
 
 import math
+import traceback
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -51,8 +57,9 @@ from texturecmp.uncertainty import (capture_error, decide, holm, jackknife_se, l
 
 T = TypeVar("T")
 
-__all__ = ["Change", "Headline", "Photometric", "Comparison", "Series", "PreparedSeries", "compare", "compare_series",
-           "prepare_series", "headline", "QUALITY_LIMITS", "COLOUR_TRUTH_METRICS", "COLOUR_TRUTHS"]
+__all__ = ["Change", "Headline", "Photometric", "Comparison", "Series", "PreparedSeries", "Baseline", "FollowUp",
+           "compare", "compare_series", "prepare_series", "headline", "QUALITY_LIMITS", "COLOUR_TRUTH_METRICS",
+           "COLOUR_TRUTHS"]
 
 
 @dataclass(frozen=True)
@@ -369,7 +376,7 @@ class _Engine:
             return
         r = self.base.regions
         if reuse is not None and r.lesion is None and r.reference is None:  # the same measurement, without the kept grids
-            self.base.measurement = replace(reuse, _internal={k: v for k, v in reuse._internal.items() if k != "colour"})
+            self.base.measurement = replace(reuse, detail=replace(reuse.detail, colour=None))
             return
         self.base.measurement = measure_photo(self.base.img, r, settings=self.s, pixel_size_mm=self.p, grid=self.grid,
                                               scar_grid=self.scar_grid, warn_label=f"photo '{self.base.label}'",
@@ -432,12 +439,15 @@ class _Engine:
         return al
 
     def prepare(self, img: Image, label: str, *, gray: np.ndarray | None = None,
-                aligned: tuple[Alignment, tuple[str, ...], int] | None = None) -> _Photo:
+                aligned: tuple[Alignment, tuple[str, ...], int] | None = None,
+                calibrated: tuple[Any, np.ndarray | None] | None = None) -> _Photo:
         """Register a follow-up (or take ``aligned``, a :meth:`register` result), carry the regions
-        into it and estimate the photometric gains."""
+        into it and estimate the photometric gains; ``calibrated``: the photo's calibration and
+        chart mask (:func:`texturecmp.measure.photo_calibration`), else :meth:`calibrate` by label."""
         s = self.s
         al, notes, turns = aligned if aligned is not None else self.register(img, label, gray=gray)
-        calibration, chart = self.calibrate(img, label)  # found in the file's pixels
+        # found in the file's pixels
+        calibration, chart = calibrated if calibrated is not None else self.calibrate(img, label)
         img = _turned(img, turns)
         ph = _Photo(img, label, turns=turns)
         ph.calibration = calibration
@@ -613,8 +623,8 @@ def _fallback_alignment(fixed_shape, moving_shape, failed: Alignment, label: str
 
 def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tuple[float, float]:
     """Tile SE of the change of ``name`` and its degrees of freedom (tiles with data - 1)."""
-    rb = mb._internal["replicates"].get(name)
-    ra = ma._internal["replicates"].get(name)
+    rb = mb.detail.replicates.get(name)
+    ra = ma.detail.replicates.get(name)
     if rb is None or ra is None:
         return math.nan, math.nan
     if np.isposinf(rb).any() or np.isposinf(ra).any():  # the value rests on one tile (uncertainty.jackknife)
@@ -628,7 +638,7 @@ def _paired_se(mb: Measurement, ma: Measurement, name: str, paired: bool) -> tup
 
 
 def _lbp_chi2(mb: Measurement, ma: Measurement) -> float:
-    hb, ha = mb._internal.get("lbp_hist"), ma._internal.get("lbp_hist")
+    hb, ha = mb.detail.lbp_hist, ma.detail.lbp_hist
     if hb is None or ha is None or hb.sum() == 0 or ha.sum() == 0:
         return math.nan
     p, q = hb / hb.sum(), ha / ha.sum()
@@ -650,7 +660,7 @@ QUALITY_LIMITS = {"quality.exposure_shift": "exposure_shift_max", "quality.clipp
 
 def _photo_scale(ph: _Photo) -> float:
     """The scale a photo was measured at against the baseline (1 for the baseline)."""
-    return float(ph.measurement._internal.get("scale", 1.0)) if ph.measurement is not None else 1.0
+    return float(ph.measurement.detail.scale) if ph.measurement is not None else 1.0
 
 
 def _unresolved(s: Settings, pixel_size_mm: float | None, photos: Sequence[tuple[str, float]]) -> dict[str, str]:
@@ -878,7 +888,7 @@ def headline(cmp: "Comparison") -> tuple[Headline, ...]:
 
 def _small_rgb(ph: _Photo) -> tuple[np.ndarray, float]:
     """The photo at map size, sRGB, from the measurement's area-averaged linear light (its gains applied)."""
-    lin, f = ph.measurement._internal["small_lin"]
+    lin, f = ph.measurement.detail.small_lin
     return linear_to_srgb(lin), f
 
 
@@ -908,10 +918,10 @@ def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.nda
     def visibility(m: Measurement, full_to_photo: np.ndarray) -> np.ndarray | None:
         """The measurement's lesion-visibility map (ΔE00 to its reference skin, computed around the
         lesion) laid onto the map grid; NaN where it was not computed."""
-        vis_info = m._internal.get("visibility")
+        vis_info = m.detail.visibility
         if vis_info is None:
             return None
-        vis, to_full = vis_info[0], np.vstack([vis_info[4], [0.0, 0.0, 1.0]])
+        vis, to_full = vis_info.map, np.vstack([vis_info.to_full, [0.0, 0.0, 1.0]])
         mat = (np.linalg.inv(to_full) @ full_to_photo @ grid_to_full)[:2]
         return cv2.warpAffine(vis, mat, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
@@ -935,8 +945,8 @@ def _maps(base: _Photo, fol: _Photo, rel: np.ndarray | None) -> dict[str, np.nda
     de = delta_e00(lab_b, lab_a, dtype=np.float32)
     de[~valid] = np.nan
     maps["delta_e00"] = de
-    rms_b, frb = base.measurement._internal["texture_rms"]
-    rms_a, fra = fol.measurement._internal["texture_rms"]
+    rms_b, frb = base.measurement.detail.texture_rms
+    rms_a, fra = fol.measurement.detail.texture_rms
     rms_b = cv2.resize(rms_b, (wb, hb), interpolation=cv2.INTER_LINEAR)
     m_rms = _scaled_matrix(rel, fb, fra)
     rms_a_w = cv2.warpAffine(rms_a, m_rms, (wb, hb), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
@@ -1318,3 +1328,228 @@ def prepare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
     with opencv_serial():
         aligned, repeat = _beside(lambda: eng.measure_baseline(keep_colour=True), registrations)
     return PreparedSeries(eng, imgs, labels, aligned, repeat, roi, align, colour_reference)
+
+
+@dataclass(frozen=True, eq=False)
+class FollowUp:
+    """One follow-up of :meth:`Baseline.compare_each`: its comparison, or the error that stopped it.
+
+    ``comparison`` is None exactly when ``error`` holds the exception raised while the photo
+    was decoded, registered, measured or compared (a :class:`texturecmp.errors.TextureCmpError`
+    for bad input).
+    """
+
+    label: str
+    comparison: Comparison | None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the follow-up was compared."""
+        return self.error is None
+
+
+#: ``Baseline.compare``'s default calibration: the follow-up takes the baseline's calibration argument.
+_AS_BASELINE = "baseline"
+
+
+class Baseline:
+    """A baseline photo measured once, to compare with any number of follow-ups.
+
+    The constructor decodes the photo, resolves its regions and measures it (and its
+    repeat, if given); errors about them are raised here. :meth:`compare` then registers
+    a follow-up to it, carries the regions and tile grids into it, measures it at the
+    baseline's physical scale and judges each metric's change; :meth:`compare_each` does
+    so for many follow-ups, each in its own ``try``, for batch use. The object is not
+    changed by a comparison: a failed follow-up leaves it as it was.
+
+    Parameters
+    ----------
+    image : image
+        Anything :func:`texturecmp.load_image` accepts.
+    roi, lesion, reference : region, optional
+        In the baseline's pixel coordinates, as for :func:`compare`.
+    align : bool
+        Register each follow-up to the baseline (default); with False a follow-up must have
+        the baseline's size and is taken as already aligned.
+    baseline_repeat : image, optional
+        A second baseline photo taken minutes apart: its test-retest difference is pooled
+        with the calibrated capture error in every comparison
+        (:func:`texturecmp.uncertainty.pool_repeat`).
+    pixel_size_mm : float, optional
+        The baseline's millimetres per pixel; a follow-up's is this divided by its
+        registration scale.
+    settings : Settings, mapping or file, optional
+    label : str
+        The baseline's session name in warnings and tables.
+    calibration : "auto", ChartCorners, GreyCard, Calibration or None
+        A colour chart or grey card in the baseline (and its repeat), as for :func:`compare`;
+        one value, not a list: a follow-up's own goes to :meth:`compare`.
+    colour_reference : region, optional
+        Untreated skin in the baseline's pixels (carried into each follow-up, left out of the
+        roi), on which the exposure / white-balance gains are estimated.
+    name : str, optional
+        The photo's name in error messages and in its provenance (``Image.source``);
+        default ``"photo '<label>'"``.
+
+    Raises
+    ------
+    UnreadableImageError, BadMaskError, MismatchedImagesError, AlignmentError, BadSettingsError
+
+    Notes
+    -----
+    Each change is ``delta = after - before`` with the standard uncertainty
+    ``u = sqrt(SE^2 + s_c^2)``: SE the jackknife SE of the paired tiles, ``s_c`` the
+    calibrated capture SD (pooled with the baseline repeat's difference when one is given);
+    a change is detectable when ``|delta| > t_nu * u``, ``t_nu`` the t quantile of
+    ``Settings.z``'s confidence at the Welch-Satterthwaite degrees of freedom ``nu``
+    (:func:`texturecmp.uncertainty.decide`; docs/method.md, section 5, "When is a change real").
+
+    ``Baseline(before, **options).compare(after)`` gives the :class:`Comparison` that
+    ``compare(before, after, **options)`` gives, number for number. :func:`compare` decodes
+    both photos side by side and measures the baseline while the follow-up is registered,
+    so one pair is quicker through it; a Baseline measures its photo once for all its
+    follow-ups.
+
+    Examples
+    --------
+    >>> import texturecmp as tc
+    >>> from texturecmp.phantoms import skin_phantom
+    >>> before = skin_phantom((256, 320), seed=1)
+    >>> after = skin_phantom((256, 320), seed=1, treatment=0.5, shift_px=(3, -2), noise_seed=2)
+    >>> baseline = tc.Baseline(before.rgb, lesion=before.lesion)
+    >>> cmp = baseline.compare(after.rgb, label="week 4")
+    >>> cmp.labels
+    ('baseline', 'week 4')
+    >>> cmp.changes["texture.sq"].verdict
+    'improved'
+    >>> [f.ok for f in baseline.compare_each([after.rgb, b"not a photo"], labels=["w4", "w8"])]
+    [True, False]
+    """
+
+    def __init__(self, image: Any, *, roi: Any = None, lesion: Any = None, reference: Any = None,
+                 align: bool = True, baseline_repeat: Any = None, pixel_size_mm: float | None = None,
+                 settings: Any = None, label: str = "baseline", calibration: Any = None,
+                 colour_reference: Any = None, name: str | None = None) -> None:
+        s = coerce_settings(settings)
+        p = _check_pixel_size(pixel_size_mm)
+        label = str(label)
+        if isinstance(calibration, (list, tuple)):
+            raise BadSettingsError("calibration: a Baseline takes one calibration, for the baseline and its repeat; "
+                                   "give each follow-up's own to Baseline.compare")
+        img = load_image(image, name=_photo_name(label, name))
+        eng = _Engine(img, roi=roi, lesion=lesion, reference=reference, align=align, pixel_size_mm=p, settings=s,
+                      label=label, calibration=_calibration_specs(calibration, [label]),
+                      colour_reference=colour_reference)
+        eng.measure_baseline()
+        retest = None
+        if baseline_repeat is not None:
+            rep = eng.prepare(load_image(baseline_repeat, name="baseline_repeat"), _REPEAT)
+            eng.measure(rep)
+            retest = _test_retest(eng, rep)
+        self._eng, self._retest, self._calibration = eng, retest, calibration
+
+    @property
+    def label(self) -> str:
+        return self._eng.base.label
+
+    @property
+    def measurement(self) -> Measurement:
+        """The baseline's measurement."""
+        return self._eng.base.measurement
+
+    @property
+    def settings(self) -> Settings:
+        return self._eng.s
+
+    @property
+    def pixel_size_mm(self) -> float | None:
+        return self._eng.p
+
+    def __repr__(self) -> str:
+        im = self._eng.base.img
+        return f"Baseline({self.label!r}, {im.width}x{im.height}, settings {self.settings.hash[:12]})"
+
+    def compare(self, followup: Any, *, label: str = "follow-up", calibration: Any = _AS_BASELINE,
+                maps: bool = True, name: str | None = None) -> Comparison:
+        """Compare a follow-up photo with this baseline.
+
+        Parameters
+        ----------
+        followup : image
+            Anything :func:`texturecmp.load_image` accepts.
+        label : str
+            The follow-up's session name in warnings and tables.
+        calibration : "baseline", "auto", ChartCorners, GreyCard, Calibration or None
+            The follow-up's colour chart or grey card; ``"baseline"`` (default): the
+            baseline's ``calibration`` argument (the same framing), None: none.
+        maps : bool
+            Make the pixel maps (:attr:`Comparison.maps`); False leaves them empty and
+            saves their time and memory (a batch keeps numbers, not pictures).
+        name : str, optional
+            The photo's name in error messages and provenance; default ``"photo '<label>'"``.
+
+        Returns
+        -------
+        Comparison
+        """
+        eng = self._eng
+        label = str(label)
+        img = load_image(followup, name=_photo_name(label, name))
+        spec = self._calibration if isinstance(calibration, str) and calibration == _AS_BASELINE else calibration
+        ph = eng.prepare(img, label, calibrated=photo_calibration(img, spec, eng.s))
+        del img
+        eng.measure(ph)
+        return _comparison(eng, eng.base, ph, self._retest, maps=maps)
+
+    def compare_each(self, followups: Sequence[Any], *, labels: Sequence[str] | None = None,
+                     names: Sequence[str | None] | None = None, calibration: Any = _AS_BASELINE,
+                     maps: bool = False) -> Iterator[FollowUp]:
+        """Compare follow-ups one after the other, each in its own ``try``.
+
+        A follow-up that cannot be decoded, registered, measured or compared fails only its
+        own :class:`FollowUp` (``error`` holds the exception); the others go on. The
+        follow-ups are yielded as they are done, so only one of their photos is in memory
+        at a time.
+
+        Parameters
+        ----------
+        followups : sequence of images
+        labels : sequence of str, optional
+            Unique session names, default "follow-up 1", "follow-up 2", ...
+        names : sequence of str or None, optional
+            Each photo's name in error messages and provenance (:meth:`compare`).
+        calibration, maps
+            As for :meth:`compare` (one value for every follow-up); ``maps`` is False by default.
+
+        Yields
+        ------
+        FollowUp
+            In the order of ``followups``.
+        """
+        followups = list(followups)
+        n = len(followups)
+        labels = [f"follow-up {i}" for i in range(1, n + 1)] if labels is None else [str(x) for x in labels]
+        names = [None] * n if names is None else list(names)
+        if len(labels) != n or len(names) != n:
+            raise MismatchedImagesError(f"labels, names: got {len(labels)} labels and {len(names)} names for {n} "
+                                        "follow-ups; give one per follow-up")
+        if len(set(labels)) != n:
+            raise MismatchedImagesError(f"labels: session labels must be unique, got {labels}")
+
+        def each() -> Iterator[FollowUp]:
+            for im, lab, nm in zip(followups, labels, names):
+                try:
+                    cmp = self.compare(im, label=lab, calibration=calibration, maps=maps, name=nm)
+                except Exception as exc:  # noqa: BLE001 - a failed follow-up fails only its own outcome
+                    traceback.clear_frames(exc.__traceback__)  # keep where it failed, not that photo's arrays
+                    yield FollowUp(lab, None, exc)
+                else:
+                    yield FollowUp(lab, cmp)
+
+        return each()
+
+
+def _photo_name(label: str, name: str | None) -> str:
+    """The name a photo is loaded under: ``name``, or the one :func:`compare` gives it."""
+    return f"photo '{label}'" if name is None else str(name)

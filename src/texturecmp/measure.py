@@ -6,7 +6,7 @@ import functools
 import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ from texturecmp.regions import MIN_TILES, Regions, resolve_region, resolve_regio
 from texturecmp.settings import Settings, coerce_settings
 from texturecmp.uncertainty import jackknife, jackknife_se
 
-__all__ = ["MetricValue", "Measurement", "measure"]
+__all__ = ["MetricValue", "Measurement", "MeasurementDetail", "MapLayer", "LesionVisibility", "measure"]
 
 
 def _f(x: float) -> float | None:
@@ -55,6 +55,101 @@ class MetricValue:
         return {"value": _f(self.value), "unit": self.unit, "uncertainty": _f(self.uncertainty), "note": self.note}
 
 
+class MapLayer(NamedTuple):
+    """A low-resolution map of one photo, in that photo's own pixel grid.
+
+    ``pixels`` is the map; ``factor`` its size relative to the full-resolution photo
+    (map pixel = ``factor`` x photo pixel, about ``map_max_side`` over the photo's longer side).
+    """
+
+    pixels: np.ndarray
+    factor: float
+
+
+class LesionVisibility(NamedTuple):
+    """The scar family's lesion-visibility map of one photo (:func:`texturecmp.metrics.scar.visibility_map`).
+
+    ``map`` is the CIEDE2000 of each (smoothed) pixel to the reference skin's mean colour,
+    computed in a window around lesion and reference at the colour scale; ``factor`` its
+    downsampling; ``window`` the (rows, columns) slices of the photo it covers;
+    ``reference_lab`` the reference skin's mean L*a*b*; ``to_full`` the 2x3 matrix from a
+    map pixel (u, v) to the photo's full-resolution pixel (x, y), pixel centres.
+    """
+
+    map: np.ndarray
+    factor: float
+    window: tuple[slice, slice]
+    reference_lab: np.ndarray
+    to_full: np.ndarray
+
+
+class ColourGrids(NamedTuple):
+    """The colour-scale grids of one photo, kept (``keep_colour``) for a later measurement of the
+    same photo with a lesion: the scar family reads only these (about 8 bytes a pixel)."""
+
+    lin: np.ndarray  # linear RGB, gains applied, at 1/ck resolution
+    lab: np.ndarray  # CIE L*a*b* at 1/ck resolution
+    d2: np.ndarray  # D^2 area-downsampled by ck
+    ck: int
+    cache: Mapping[Any, Any]  # the context's cached roi facts and D's block means
+
+
+@dataclass(frozen=True, eq=False)
+class MeasurementDetail:
+    """What a measurement knows beyond its metrics: the tile data behind each value and the
+    map-size pictures of the photo. :func:`texturecmp.compare` reads it to pair tiles, draw
+    maps and reuse a measurement; :class:`Measurement` carries it as ``detail``.
+
+    Attributes
+    ----------
+    replicates : mapping name -> ndarray
+        Each metric's jackknife leave-one-tile-out replicates (:func:`texturecmp.uncertainty.jackknife`),
+        one per tile of its grid (NaN for a tile without data, +inf throughout when the value
+        rests on a single tile). Paired tile by tile between two photos whose grids were
+        carried through the registration, they give the SE of a change.
+    valid : mapping grid name -> bool ndarray
+        The tiles with data of each grid (``"roi"``, ``"scar"``).
+    grid, scar_grid : TileGrid, TileGrid or None
+        The roi's tile grid and the scar family's (None without a lesion), in this photo's pixels.
+    lbp_hist : ndarray or None
+        The texture family's LBP code histogram over the roi (summed over tiles), for the
+        pair metric ``texture.lbp_chi2``.
+    small_lin : MapLayer
+        The photo's photometrically corrected linear RGB at map size.
+    texture_rms : MapLayer
+        The local RMS of the detail layer D at map size (the texture-change map).
+    visibility : LesionVisibility or None
+        The lesion-visibility map (None without a lesion).
+    regions : Regions
+        The resolved roi, lesion and reference masks (full resolution, this photo's pixels).
+    stats : mapping family -> mapping
+        Each family's per-tile statistics, which a later measurement with a lesion reuses.
+    gains : (float, float, float)
+        The linear-light R, G, B gains applied (1, 1, 1 for a baseline).
+    scale : float
+        The registration scale against the baseline the photo was measured at (1 for a baseline).
+    calibration : Calibration or None
+        The chart or grey-card correction applied before L*a*b* (None when none was applied).
+    colour : ColourGrids or None
+        The colour grids kept with ``keep_colour`` (else None).
+    """
+
+    replicates: Mapping[str, np.ndarray]
+    valid: Mapping[str, np.ndarray]
+    grid: TileGrid
+    scar_grid: TileGrid | None
+    lbp_hist: np.ndarray | None
+    small_lin: MapLayer
+    texture_rms: MapLayer
+    visibility: LesionVisibility | None
+    regions: Regions
+    stats: Mapping[str, Mapping[str, np.ndarray]]
+    gains: tuple[float, float, float]
+    scale: float = 1.0
+    calibration: Any = None
+    colour: ColourGrids | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Measurement:
     """The metrics of one photo, with provenance.
@@ -70,6 +165,8 @@ class Measurement:
     calibration : the colour calibration of the photo (:meth:`texturecmp.chart.Calibration.to_dict`
         with ``"applied"``: whether its correction was applied before L*a*b*), or None
         when no chart or grey card was asked for.
+    detail : the tile data and map-size pictures behind the metrics (:class:`MeasurementDetail`),
+        not part of :meth:`to_dict` or records.
     """
 
     metrics: Mapping[str, MetricValue]
@@ -79,7 +176,7 @@ class Measurement:
     regions: Mapping[str, Any]
     warnings: tuple[str, ...] = ()
     version: str = __version__
-    _internal: dict = field(default_factory=dict, repr=False, compare=False)
+    detail: MeasurementDetail | None = field(default=None, repr=False, compare=False)
     calibration: Mapping[str, Any] | None = None
 
     @property
@@ -180,11 +277,11 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     prior = None
     cal = calibration if calibration is not None and calibration.applicable else None
     if reuse is not None:
-        prior = reuse._internal
-        if (reuse.image.get("sha256") != img.sha256 or prior["grid"] != grid or reuse.settings.hash != settings.hash
-                or reuse.pixel_size_mm != pixel_size_mm or prior["gains"] != _gains(gains)
-                or prior.get("scale", 1.0) != float(scale) or prior.get("calibration") is not cal
-                or not np.array_equal(prior["regions"].roi, regions.roi)):
+        prior = reuse.detail
+        if (prior is None or reuse.image.get("sha256") != img.sha256 or prior.grid != grid
+                or reuse.settings.hash != settings.hash or reuse.pixel_size_mm != pixel_size_mm
+                or prior.gains != _gains(gains) or prior.scale != float(scale) or prior.calibration is not cal
+                or not np.array_equal(prior.regions.roi, regions.roi)):
             raise ValueError("reuse: a measurement of another photo, roi, grid, settings, pixel size, scale, gains "
                              "or calibration")
     with opencv_serial():  # the strips spread over the cores; OpenCV splitting them again costs CPU
@@ -303,7 +400,7 @@ def _full_context(img: Image, regions: Regions, *, settings: Settings, pixel_siz
     return ctx
 
 
-def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Settings, pixel_size_mm: float | None,
+def _colour_context(img: Image, regions: Regions, colour: ColourGrids, *, settings: Settings, pixel_size_mm: float | None,
                     grid: TileGrid, scar_grid: TileGrid | None, scale: float = 1.0) -> Context:
     """A context of the colour grids kept by an earlier measurement of the photo (no full-resolution fields)."""
     lin_c, lab, D2c, ck, cache = colour
@@ -317,12 +414,12 @@ def _colour_context(img: Image, regions: Regions, colour: tuple, *, settings: Se
 
 def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_size_mm: float | None,
                    grid: TileGrid, scar_grid: TileGrid | None, gains: tuple[float, float, float] | None,
-                   warn_label: str, prior: dict | None, keep_colour: bool, scale: float = 1.0,
+                   warn_label: str, prior: MeasurementDetail | None, keep_colour: bool, scale: float = 1.0,
                    cal: Any = None) -> Measurement:
     s = settings
     px = lambda mm: pixel_length(mm, settings=s, pixel_size_mm=pixel_size_mm, scale=scale)  # noqa: E731
     g = _gains(gains)
-    known = prior["stats"] if prior is not None else {}
+    known = prior.stats if prior is not None else {}
     values: dict[str, MetricValue] = {}
     reps: dict[str, np.ndarray] = {}
     valid_by_grid: dict[str, np.ndarray] = {}
@@ -332,12 +429,12 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
     # threads finish together; results are taken in registry order
     applicable = [f for f in FAMILY_REGISTRY.values() if not (f.needs == "lesion" and regions.lesion is None)]
     active = sorted((f for f in applicable if f.name not in known), key=lambda f: -f.cost)
-    colour = prior.get("colour") if prior is not None else None
+    colour = prior.colour if prior is not None else None
     maps = None
     if colour is not None and not any(f.full_res for f in active):
         ctx = _colour_context(img, regions, colour, settings=s, pixel_size_mm=pixel_size_mm, grid=grid,
                               scar_grid=scar_grid, scale=scale)
-        maps = {k: prior[k] for k in ("small_lin", "texture_rms")}  # they do not depend on the lesion
+        maps = {"small_lin": prior.small_lin, "texture_rms": prior.texture_rms}  # they do not depend on the lesion
         jobs = []
     else:
         ctx = _full_context(img, regions, settings=s, pixel_size_mm=pixel_size_mm, grid=grid, scar_grid=scar_grid, g=g,
@@ -372,29 +469,28 @@ def _measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_si
             reps[name] = r[name]
     ordered = {k: values[k] for k in METRICS if k in values}
     warnings = _quality_warnings(ordered, s, warn_label)
-    internal = {
-        "small_lin": maps["small_lin"],
-        "replicates": reps, "valid": valid_by_grid, "grid": grid, "scar_grid": scar_grid,
-        "lbp_hist": family_totals.get("texture", {}).get("lbp"), "texture_rms": maps["texture_rms"],
-        "visibility": ctx.extras.get("visibility"), "regions": regions, "stats": kept_stats, "gains": g,
-        "scale": scale,
-        "calibration": cal,
-    }
+    colour = None
     if keep_colour:  # for a later measurement with a lesion: the scar family reads only these
-        internal["colour"] = (ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
-                              {k: ctx.cache[k] for k in ("roi_all", "roi_n", ("down", "D", ctx.ck)) if k in ctx.cache})
+        colour = ColourGrids(ctx.lin, ctx.lab, ctx.cache[("down", "D2", ctx.ck)], ctx.ck,
+                             {k: ctx.cache[k] for k in ("roi_all", "roi_n", ("down", "D", ctx.ck)) if k in ctx.cache})
+    vis = ctx.extras.get("visibility")
+    detail = MeasurementDetail(
+        replicates=reps, valid=valid_by_grid, grid=grid, scar_grid=scar_grid,
+        lbp_hist=family_totals.get("texture", {}).get("lbp"), small_lin=maps["small_lin"],
+        texture_rms=maps["texture_rms"], visibility=None if vis is None else LesionVisibility(*vis), regions=regions,
+        stats=kept_stats, gains=g, scale=scale, calibration=cal, colour=colour)
     return Measurement(MappingProxyType(ordered), MappingProxyType(img.to_dict()), pixel_size_mm, s,
-                       MappingProxyType(regions.info), tuple(warnings), __version__, internal)
+                       MappingProxyType(regions.info), tuple(warnings), __version__, detail)
 
 
-def _small_maps(ctx: Context, px: Callable[[float], float]) -> dict[str, tuple[np.ndarray, float]]:
+def _small_maps(ctx: Context, px: Callable[[float], float]) -> dict[str, MapLayer]:
     """Low-resolution maps in the photo's own grid: texture RMS and the photo (gains applied)."""
     s, ck = ctx.settings, ctx.ck
     d2_small, f = downsample(ctx.cache[("down", "D2", ck)], s.map_max_side)
     f /= ck  # relative to the full-resolution photo
     rms = np.sqrt(cv2.GaussianBlur(d2_small, (0, 0), max(px(1.0) * f, 0.5)))
     small_lin, f_lin = downsample(ctx.lin, s.map_max_side)
-    return {"texture_rms": (rms, f), "small_lin": (small_lin, f_lin / ck)}
+    return {"texture_rms": MapLayer(rms, f), "small_lin": MapLayer(small_lin, f_lin / ck)}
 
 
 def _why_nan(name: str) -> str:

@@ -7,8 +7,10 @@ compared inside its own ``try``, so a broken follow-up fails only its own rows. 
 baseline fails, every follow-up is still measured on its own and its changes are marked
 "not computable" with the baseline's error as the reason.
 
-The numbers are those of :func:`texturecmp.compare_series` (the same engine, the same
-order of operations); they do not depend on the process or the machine that ran them.
+The baseline is a :class:`texturecmp.Baseline` and the follow-ups go through its
+:meth:`~texturecmp.Baseline.compare_each` (no maps): the numbers are those of
+:func:`texturecmp.compare_series`; they do not depend on the process or the machine that
+ran them.
 
 With ``Task.records``, the worker also builds each scored follow-up's comparison record
 (:func:`texturecmp.records.comparison_record`: a plain dict, hashes and numbers, no
@@ -202,8 +204,7 @@ def score_subject(task: Task) -> SubjectResult:
         cv2.setNumThreads(1)
         set_blas_threads(1)
         keep_heap_memory()  # Dask workers start with a malloc setting that doubles the cost
-    from texturecmp.compare import _comparison, _Engine
-    from texturecmp.io import load_image
+    from texturecmp.compare import Baseline
 
     series, s = task.series, task.settings
     s_hash = s.hash
@@ -211,33 +212,35 @@ def score_subject(task: Task) -> SubjectResult:
     px = base.pixel_size_mm
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
-    eng = None
+    baseline = None
     base_error = ""
     try:
-        img = load_image(base.image, name=f"{series.subject}/{base.session}")
-        eng = _Engine(img, roi=base.roi, lesion=base.lesion, reference=base.reference, align=True, pixel_size_mm=px,
-                      settings=s, label=base.session)
-        del img
-        eng.measure_baseline()
-        rows += _baseline_rows(series, base, eng.base.measurement, s_hash, px)
+        baseline = Baseline(base.image, roi=base.roi, lesion=base.lesion, reference=base.reference, pixel_size_mm=px,
+                            settings=s, label=base.session, name=f"{series.subject}/{base.session}")
+        rows += _baseline_rows(series, base, baseline.measurement, s_hash, px)
     except Exception as exc:  # noqa: BLE001 - any failure of this photo fails only its rows
-        eng = None
+        baseline = None
         base_error = _err(exc)
         rows += failed_rows(series, base, 0, s, base_error, px)
-    for i, ph in enumerate(series.photos[1:], start=1):
+    follow = series.photos[1:]
+    outcomes = None
+    if baseline is not None:  # a batch keeps numbers, not pictures: no maps
+        outcomes = baseline.compare_each([ph.image for ph in follow], labels=[ph.session for ph in follow],
+                                         names=[f"{series.subject}/{ph.session}" for ph in follow], maps=False)
+    for i, ph in enumerate(follow, start=1):
         extra = []
         if ph.pixel_size_mm is not None and ph.pixel_size_mm != px:
             extra.append(f"pixel_size_mm {ph.pixel_size_mm:g} of this row differs from the baseline's "
                          f"({'none' if px is None else f'{px:g}'}); the series is measured with the baseline's")
         try:
-            if eng is None:
+            if outcomes is None:
                 rows += _orphan_rows(series, ph, i, s, px, base_error, extra)
                 continue
-            img = load_image(ph.image, name=f"{series.subject}/{ph.session}")
-            fol = eng.prepare(img, ph.session)
-            del img
-            eng.measure(fol)
-            cmp = _comparison(eng, eng.base, fol, None, maps=False)  # a batch keeps numbers, not pictures
+            out = next(outcomes)  # decoded, registered, measured and compared in its own try
+            if not out.ok:
+                rows += failed_rows(series, ph, i, s, _err(out.error), px)
+                continue
+            cmp = out.comparison
             new_rows = _followup_rows(series, ph, i, cmp, s_hash, px, extra)
             if task.records:
                 from texturecmp.records import comparison_record
@@ -245,7 +248,7 @@ def score_subject(task: Task) -> SubjectResult:
                 records.append(comparison_record(cmp, subject=series.subject, session=ph.session, date=ph.date or None,
                                                  baseline_session=base.session, baseline_date=base.date or None))
             rows += new_rows
-            del cmp, fol
+            del cmp, out
         except Exception as exc:  # noqa: BLE001
             rows += failed_rows(series, ph, i, s, _err(exc), px)
     return SubjectResult(rows, records)

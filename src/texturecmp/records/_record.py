@@ -10,11 +10,9 @@ import re
 from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
+import jsonschema_rs
+
 from texturecmp.errors import TextureCmpError
-from texturecmp.records._canonical import canonical_bytes as _canonical_bytes
-from texturecmp.records._canonical import canonical_text
-from texturecmp.records._fastaccept import make_acceptor
-from texturecmp.records._fastschema import NOT_FINITE, compile_schema
 
 __all__ = [
     "BadRecordError", "SCHEMA", "SCHEMA_VERSION", "measurement_record", "comparison_record", "series_records",
@@ -46,23 +44,17 @@ def _load_schema() -> Mapping[str, Any]:
 
 
 _SCHEMA: dict[str, Any] = _load_schema()
-# Validation, fastest first: a quick "valid" for ordinary records; the compiled checker for
-# the first problem and its path; jsonschema to list every problem. All three also require
-# finite numbers (JSON has no NaN), so a validated record can be written without a scan.
-_ACCEPT = make_acceptor(_SCHEMA, finite=True)
-_FAST = compile_schema(_SCHEMA, finite=True)
 #: The record's JSON Schema (draft 2020-12), loaded from the file shipped in the package
 #: (``texturecmp/data/record.schema.json``). A copy: changing it does not change validation.
 SCHEMA: dict[str, Any] = _load_schema()
-_VALIDATOR = None
+_VALIDATOR: Any = None
 
 
-def _validator():
+def _validator() -> Any:
+    """The record schema's validator (jsonschema-rs, compiled on first use)."""
     global _VALIDATOR
     if _VALIDATOR is None:
-        import jsonschema
-
-        _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
+        _VALIDATOR = jsonschema_rs.Draft202012Validator(_SCHEMA)
     return _VALIDATOR
 
 
@@ -76,7 +68,8 @@ def canonical_json(record: Mapping[str, Any]) -> str:
     """The record's canonical JSON: sorted keys, no spaces, UTF-8 text, no NaN.
 
     Exactly ``json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    allow_nan=False)`` (written faster, with the same bytes).
+    allow_nan=False)``: Python's shortest round-trip form of every float (``repr``),
+    integers of any size, strings unescaped except for ``"``, ``\\`` and control characters.
 
     Raises
     ------
@@ -84,22 +77,22 @@ def canonical_json(record: Mapping[str, Any]) -> str:
         When the record holds NaN/inf or a value JSON cannot represent.
     """
     try:
-        return canonical_text(record)
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise _not_ready(exc) from None
 
 
-def canonical_bytes(record: Mapping[str, Any], *, checked: bool = False) -> bytes:
-    """:func:`canonical_json` as UTF-8 bytes (what :func:`record_id` hashes).
+def canonical_bytes(record: Mapping[str, Any]) -> bytes:
+    """:func:`canonical_json` as UTF-8 bytes (what :func:`record_id` hashes and the store keeps).
 
-    ``checked``: the record passed :func:`problems` (so every number is finite).
+    Raises
+    ------
+    BadRecordError
+        As :func:`canonical_json`.
+    UnicodeEncodeError
+        For a string holding a lone surrogate (it has no UTF-8 form).
     """
-    try:
-        return _canonical_bytes(record, finite=checked)
-    except UnicodeEncodeError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise _not_ready(exc) from None
+    return canonical_json(record).encode("utf-8")
 
 
 def record_id(record: Mapping[str, Any]) -> str:
@@ -442,55 +435,90 @@ def _path(parts: Iterable[Any]) -> str:
     return out
 
 
-def _describe(err: Any, kind: str = "", record: Any = None) -> list[str]:
-    """Turn one jsonschema error into lines naming the field."""
-    base = list(err.absolute_path)
-    v = err.validator
-    if v == "required":
-        missing = re.match(r"'(.+)' is a required property", err.message)
-        name = missing.group(1) if missing else "?"
-        return [f"{_path(base + [name])}: missing (required)"]
-    if v == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {}))) if isinstance(err.instance, dict) else []
-        return [f"{_path(base + [k])}: unexpected field (not in the record schema)" for k in extra] or [f"{_path(base)}: {err.message}"]
-    if err.schema is False:
-        # jsonschema drops the property name of a false subschema: find it from the schema
-        node: Any = _SCHEMA
-        for part in err.schema_path:
-            node = node[part] if isinstance(node, Mapping) and part in node else None
-        parent: Any = record
-        for part in base:
-            parent = parent[part]
-        names = [k for k, sub in (node or {}).items() if sub is False and isinstance(parent, Mapping) and k in parent] \
-            if isinstance(node, Mapping) else []
-        return [f"{_path(base + [k])}: not allowed in a {kind} record" for k in names] or [f"{_path(base)}: not allowed here"]
-    if v == "propertyNames":
-        return [f"{_path(base + [err.instance])}: bad name ({err.message})"]
-    if v in ("oneOf", "anyOf") and err.context:
-        # report the most relevant branch failure
-        best = sorted(err.context, key=lambda e: (-len(e.absolute_path), e.validator in ("type", "required")))
-        lines = [ln for e in best[:1] for ln in _describe(e, kind, record)]
-        return lines or [f"{_path(base)}: {err.message}"]
-    if v == "pattern":
-        what = {"sha256": "a SHA-256 (64 lowercase hex digits)"}.get(str(base[-1]) if base else "", None)
-        if base and str(base[-1]) in ("sha256", "settings_sha256", "mask_sha256"):
-            what = "a SHA-256 (64 lowercase hex digits)"
-        elif base and str(base[-1]) in ("date",):
-            what = "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with Z or ±hh:mm"
-        elif base and str(base[-1]) in ("subject", "session"):
-            what = "1-128 characters without control characters or leading/trailing spaces"
+#: The problem of a NaN or infinite float.
+NOT_FINITE = "NaN or infinity is not a JSON number (a value that cannot be computed is null with a note)"
+#: JSON types in the order messages name them ("expected number or null").
+_TYPE_ORDER = ("number", "integer", "string", "boolean", "array", "object", "null")
+#: What a ``pattern`` means, by the name of the field it constrains.
+_PATTERN_MEANS = {
+    "sha256": "a SHA-256 (64 lowercase hex digits)", "settings_sha256": "a SHA-256 (64 lowercase hex digits)",
+    "mask_sha256": "a SHA-256 (64 lowercase hex digits)",
+    "date": "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with Z or ±hh:mm",
+    "subject": "1-128 characters without control characters or leading/trailing spaces",
+    "session": "1-128 characters without control characters or leading/trailing spaces",
+}
+
+
+def _short(text: str, n: int = 160) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def _describe(err: Any, kind: str, skip: set[tuple]) -> list[str]:
+    """One jsonschema-rs error as lines ``"$.path: what is wrong"`` naming the field.
+
+    ``kind`` is the record's kind (for a field only comparisons have); errors at the
+    paths in ``skip`` (NaN and infinities, described otherwise) give no line.
+    """
+    base = list(err.instance_path)
+    if tuple(base) in skip:
+        return []
+    k = err.kind
+    name = type(k).__name__
+    here = _path(base)
+    if name == "Required":
+        return [f"{_path(base + [k.property])}: missing (required)"]
+    if name == "AdditionalProperties":
+        return [f"{_path(base + [key])}: unexpected field (not in the record schema)" for key in sorted(k.unexpected)]
+    if name == "FalseSchema":  # only in the schema's "else": the fields of a comparison, in another kind of record
+        return [f"{here}: not allowed in a {kind} record" if kind else f"{here}: not allowed here"]
+    if name == "PropertyNames":
+        return [f"{_path(base + [k.error.instance])}: bad name ({_short(k.error.message)})"]
+    if name in ("AnyOf", "OneOfNotValid") and k.context:
+        # the most relevant branch failure: the deepest, then not a mere type or required
+        branches = [e for branch in k.context for e in branch]
+        best = min(branches, key=lambda e: (-len(e.instance_path), type(e.kind).__name__ in ("Type", "Required")))
+        return _describe(best, kind, skip)
+    if name == "OneOfMultipleValid":
+        return [f"{here}: matches more than one of the alternatives (give exactly one)"]
+    if name == "Pattern":
+        what = _PATTERN_MEANS.get(str(base[-1]) if base else "")
         if what:
-            return [f"{_path(base)}: expected {what}, got {err.instance!r}"]
-    if v == "enum":
-        return [f"{_path(base)}: {err.instance!r} is not one of {', '.join(map(repr, err.validator_value))}"]
-    if v == "type":
-        want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-        return [f"{_path(base)}: expected {want}, got {type(err.instance).__name__} {err.instance!r:.60}"]
-    return [f"{_path(base)}: {err.message}"]
+            return [f"{here}: expected {what}, got {err.instance!r}"]
+        return [f"{here}: {_short(repr(err.instance), 60)} does not match {k.pattern!r}"]
+    got = _short(repr(err.instance), 60)
+    if name == "Enum":
+        return [f"{here}: {got} is not one of {', '.join(map(repr, k.options))}"]
+    if name == "Constant":
+        return [f"{here}: expected {k.expected_value!r}, got {got}"]
+    if name == "Type":
+        want = " or ".join(sorted(k.types, key=lambda t: _TYPE_ORDER.index(t) if t in _TYPE_ORDER else 99))
+        return [f"{here}: expected {want}, got {type(err.instance).__name__} {got}"]
+    if name == "MinLength":
+        return [f"{here}: expected at least {k.limit} character{'s' if k.limit != 1 else ''}, got {got}"]
+    if name == "MaxLength":
+        return [f"{here}: expected at most {k.limit} characters, got {len(err.instance)}"]
+    return [f"{here}: {_short(err.message)}"]
+
+
+def _has_nonfinite(x: Any) -> bool:
+    """Whether a value of plain JSON types (dict, list, float...) holds a NaN or infinite float."""
+    stack = [x]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is float:
+            if v - v != 0.0:  # inf - inf and nan - nan are nan
+                return True
+        elif t is dict:
+            push(v.values())
+        elif t is list or t is tuple:
+            push(v)
+    return False
 
 
 def _nonfinite_paths(x: Any, path: tuple = ()) -> list[tuple]:
-    """Paths of the NaN / infinite floats in a JSON-like value (for messages; slow)."""
+    """Paths of the NaN / infinite floats in a value of plain JSON types (for messages)."""
     if isinstance(x, float):
         return [] if math.isfinite(x) else [path]
     if isinstance(x, Mapping):
@@ -500,33 +528,61 @@ def _nonfinite_paths(x: Any, path: tuple = ()) -> list[tuple]:
     return []
 
 
+def _unwritable(x: Any, path: tuple = ()) -> tuple:
+    """Path of the innermost value of ``x`` that has no JSON form in UTF-8 (``x`` itself when no part of it fails)."""
+    items = x.items() if isinstance(x, Mapping) else enumerate(x) if isinstance(x, (list, tuple)) else ()
+    for k, v in items:
+        try:
+            json.dumps(v, ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError):
+            return _unwritable(v, path + (k,))
+    return path
+
+
+def _schema_problems(record: Mapping[str, Any]) -> list[str]:
+    """The schema's problems and the non-finite numbers of a record of plain JSON types.
+
+    Raises ValueError (from jsonschema-rs) for a value of another Python type.
+    """
+    validator = _validator()
+    if validator.is_valid(record) and not _has_nonfinite(record):
+        return []
+    nonfinite = _nonfinite_paths(record)
+    skip = set(nonfinite)  # jsonschema-rs takes a NaN for some other value: say what it is instead
+    kind = record.get("kind")
+    errors = sorted(validator.iter_errors(record), key=lambda e: [str(p) for p in e.instance_path])
+    out = [line for e in errors for line in _describe(e, kind if isinstance(kind, str) else "", skip)]
+    out += [f"{_path(p)}: {NOT_FINITE}" for p in nonfinite]
+    return list(dict.fromkeys(out))
+
+
 def problems(record: Any) -> list[str]:
     """Every problem of a record, one ``"$.path: what is wrong"`` line each (empty when valid).
 
-    Checks the schema (:data:`SCHEMA`), then what a schema cannot say: every number is
-    finite (JSON has no NaN or infinity), the capture dates are calendar dates and
-    ``settings_sha256`` is the hash of ``settings``.
+    Checks the schema (:data:`SCHEMA`, with jsonschema-rs), then what a schema cannot say:
+    every number is finite (JSON has no NaN or infinity), the capture dates are calendar
+    dates and ``settings_sha256`` is the hash of ``settings``. A value of a Python type
+    other than JSON's (a numpy scalar, an ``int`` or ``str`` subclass) is judged as the
+    JSON it is written as.
     """
     if not isinstance(record, Mapping):
         return [f"$: expected a record (a JSON object), got {type(record).__name__}"]
-    out: list[str] = []
-    first = None if _ACCEPT(record) else _FAST(record)
-    if first is not None:  # slow path: jsonschema lists every problem
-        for err in sorted(_validator().iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
-            out.extend(_describe(err, str(record.get("kind", "")), record))
-        out.extend(f"{_path(p)}: {NOT_FINITE}" for p in _nonfinite_paths(record))  # jsonschema takes NaN for a number
-        return list(dict.fromkeys(out)) or [f"{_path(first[0])}: {first[1]}"]
+    try:
+        out = _schema_problems(record)
+    except ValueError:  # a type jsonschema-rs does not take: check the JSON it is written as
+        try:
+            out = _schema_problems(json.loads(json.dumps(record)))
+        except (TypeError, ValueError) as exc:  # no JSON form (a set, a lone surrogate...)
+            return [f"{_path(_unwritable(record))}: not a JSON value ({exc})"]
+    if out:
+        return out
     for where, value in (("$.date", record.get("date")), ("$.baseline.date", (record.get("baseline") or {}).get("date"))):
         if value is not None:
             try:
                 normalize_date(value, name=where)
             except BadRecordError as exc:
                 out.append(str(exc))
-    try:  # the settings' keys are ASCII and their numbers finite (checked above): the canonical form is the hashed one
-        blob = _canonical_bytes(record["settings"], finite=True)
-    except (TypeError, ValueError):
-        blob = b""
-    if hashlib.sha256(blob).hexdigest() != record["settings_sha256"]:
+    if hashlib.sha256(canonical_bytes(record["settings"])).hexdigest() != record["settings_sha256"]:
         out.append("$.settings_sha256: does not match the SHA-256 of settings (the record was edited or corrupted)")
     return out
 

@@ -419,7 +419,7 @@ class Store:
             if found:
                 raise BadRecordError(f"record {i}: invalid texturecmp record ({len(found)} problem"
                                      f"{'s' if len(found) > 1 else ''}): " + "; ".join(found), found)
-            blob = canonical_bytes(rec, checked=True)  # serialised once: the id hashes the body's bytes
+            blob = canonical_bytes(rec)  # serialised once: the id hashes the body's bytes
             prepared.append((hashlib.sha256(blob).hexdigest(), blob, rec))
         if not prepared:
             return [], 0
