@@ -35,32 +35,21 @@ SCALES = (0.9, 0.95, 1.05, 1.1)
 COMMON = tc.Rect(x=90, y=70, width=840, height=630)
 ZOOM = REPO.parent / "shared" / "data" / "real" / "webmorph_same_person" / "zoom"
 
-#: Metrics that still move with the distance, with the figures measured at scales
-#: 0.9 / 0.95 / 1.05 / 1.1 (phantoms: seed 3; skin2: seed 5; 768 x 1024, lossless): xfail,
-#: not loosened (docs/method.md, "Camera distance"). A filter support held at whole pixels,
-#: few-pixel blobs, or the generators' Lanczos resampling (which attenuates detail near the
-#: pixel scale) is the cause of each.
-_ALL = SCALES
-_BOTH = {
-    "texture.glcm_correlation": ((0.9, 1.1), "GLCM distance mixed from whole pixels, correlation is not linear "
-                                 "in it: +9/+5/+4/+6 % (phantoms), +12/+6/+6/+10 % (skin2)"),
-}
+#: Metrics that still read a change at these scales (phantoms: seed 3; skin2: seed 5;
+#: 768 x 1024, lossless), with the figures measured at 0.9 / 0.95 / 1.05 / 1.1: xfail, not
+#: loosened (docs/method.md, "Camera distance"). The capture model's distance part
+#: (uncertainty.capture_error, ``scale``) is fitted on retakes of other skins; these cases move
+#: more than it allows: it holds the held-out false-verdict rate at distance
+#: (test_heldout_retakes_from_another_distance_read_no_change), not every skin.
 KNOWN = {
-    "phantom": {**_BOTH,
-                "wrinkle.density": ((0.9, 0.95), "-15/-18/-6/-1 %: the phantom's resampling lowers the finest "
-                                    "ridges by 2-6 %, and the 1 mm length filter on connected grain ridges amplifies "
-                                    "it (a half-pixel shift alone reads -7 %)"),
-                "wrinkle.length_density": ((0.9, 0.95), "as wrinkle.density: -18/-24/-9/-4 %"),
-                "wrinkle.depth": ((0.9, 0.95), "-13/-17 % at 0.9/0.95: the darkening integrated along fewer "
-                                  "detected ridges, as wrinkle.density"),
+    "phantom": {"wrinkle.depth": ((0.9, 0.95), "-13/-17 % at 0.9/0.95: the darkening integrated along fewer "
+                                  "detected ridges (the phantom's resampling lowers its finest ridges by 2-6 %); "
+                                  "the distance part fitted on drawn skins is 0 for it"),
                 "pore.density": ((0.9,), "-10 % at 0.9: fewer 4-5 px pores pass the fixed L* threshold after "
-                                 "downsampling"),
+                                 "downsampling; distance part 0"),
                 "pore.area_fraction": ((0.9,), "as pore.density: -10 % at 0.9"),
-                "pore.mean_diameter": ((0.95, 1.1), "-1.5/-1.2 % at 0.95/1.1, beyond a floor of about 1 %"),
-                "scar.delta_b": ((1.05, 1.1), "+0.5/+0.4 % at 1.05/1.1 (0.013 b*), just beyond its floor")},
-    "skin2": {**_BOTH,
-              "scar.visible_fraction": ((1.1,), "+0.1 % at 1.1, beyond a floor of 0.1 %"),
-              "pore.area_fraction": ((1.1,), "-4.4 % at 1.1: a closer photo resolves pores the baseline's "
+                "pore.mean_diameter": ((0.95, 1.1), "-1.5/-1.2 % at 0.95/1.1, beyond a floor of about 1 %")},
+    "skin2": {"pore.area_fraction": ((1.1,), "-4.4 % at 1.1: a closer photo resolves pores the baseline's "
                                      "pixels merge, beyond a lossless capture floor of about 0.6 %")},
 }
 
@@ -138,6 +127,45 @@ def test_a_closer_photo_that_shows_less_of_the_region_is_warned_about():
     assert any("photo 'photo 2' shows only 83 % of the region to measure" in w for w in c.warnings), c.warnings
     inside = tc.compare(skin2.capture(scene.rgb, seed=5), fol, roi=tc.Rect(x=45, y=35, width=420, height=315))
     assert not any("of the region to measure" in w for w in inside.warnings), inside.warnings
+
+
+@pytest.mark.parametrize("name", ["wrinkle.density", "texture.glcm_correlation", "scar.delta_e00"])
+def test_capture_error_grows_with_the_camera_distance(name):
+    """sigma^2 gains (mu b ln s)^2 (absolute metrics: (mu ln s)^2): the same distance adds
+    nothing, 10 % closer and 10 % farther (as a ratio) add the same, farther adds more."""
+    from texturecmp.uncertainty import capture_error, load_capture_model
+
+    ce = load_capture_model()[name]
+    assert ce.sd_scale > 0, "the distance moves this metric: it needs a calibrated distance part"
+    b = 0.5
+    same = capture_error(name, b)
+    assert capture_error(name, b, scale=1.0) == same
+    near, far, farther = (capture_error(name, b, scale=s) for s in (1 / 0.9, 0.9, 0.8))
+    assert same < far < farther
+    assert near == pytest.approx(far, rel=1e-12)  # |ln s| alike: the same to rounding
+    x = b if ce.kind == "rel" else 1.0
+    assert far == pytest.approx(math.hypot(same, ce.sd_scale * x * math.log(0.9)), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_heldout_retakes_from_another_distance_read_no_change():
+    """Held-out retakes (skin2 presets, held-out real photos) whose second photo was taken
+    0.86-0.97 or 1.03-1.16 times as far (benchmarks/validate_verdicts.py, none used to
+    calibrate): every metric's false-verdict count consistent with at most 5 %."""
+    import sys
+
+    from scipy.stats import binom
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import validate_verdicts as vv
+
+    results = [vv.run_retake(j, far=True) for j in vv.retake_jobs(20, len(vv.REAL_HELDOUT))]
+    assert not [r for r in results if "error" in r]
+    per, (k_head, n_head), _, _ = vv.false_rates(results)
+    allowed = lambda n: int(binom.ppf(0.99, n, 0.05))  # noqa: E731 (one-sided test at 1 %)
+    too_many = {m: f"{k}/{n}" for m, (k, n) in per.items() if m not in vv.CAPTURE_MEASURES and k > allowed(n)}
+    assert not too_many, f"metrics flagged in too many retakes from another distance: {too_many}"
+    assert k_head <= allowed(n_head), f"the headline claimed a change in {k_head} of {n_head} retakes"
 
 
 def test_pixel_length_is_the_baseline_pixel_size_over_the_scale():

@@ -36,7 +36,7 @@ detail the baseline's pixels merge; measuring it at the baseline's physical scal
 (``texturecmp.metrics.pixel_length``) removes the change of filter scales, tiles, lengths
 and areas, but not what the pixels themselves resolve, and metrics that count pixels past
 a threshold (ridges, pores) or compare grey levels a whole pixel apart (GLCM) carry the
-rest. :math:`\mu` is calibrated on retakes taken 0.85-1.18 times as far, and is 0 for a
+rest. :math:`\mu` is calibrated on retakes taken 0.86-1.16 times as far, and is 0 for a
 metric the distance does not move. On skin whose colour is nearly flat, every block
 rounds the same way and the rounding does not average out over the region, so a JPEG of
 quality 75 (step 1.1 levels) leaves a region's mean colour less certain than one of
