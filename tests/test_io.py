@@ -219,6 +219,19 @@ def test_decompression_bomb_header_checked_before_decoding() -> None:
         load_image(bomb)
 
 
+def test_a_photo_beyond_the_limit_is_refused_with_the_size_to_downsample_to() -> None:
+    # headers only: a 200 MP phone photo (16320 x 12240) is beyond Pillow's own bomb limit and
+    # refused on opening, with the factor; a 121 MP one (12600 x 9600) by texturecmp's limit,
+    # with a size that fits it (12600 / 1.0998 = 11456.4, 9600 / 1.0998 = 8728.7, floored)
+    small = pil_bytes(PIL.Image.new("L", (64, 64)), "PNG")
+    with pytest.raises(ImageTooLargeError, match=r"199,756,800 pixels.*Downsample it \(1/1\.41 per side"):
+        load_image(patch_png_size(small, 16320, 12240))
+    with pytest.raises(ImageTooLargeError, match=r"121\.0 megapixels.*Downsample it to at most 11456x8728 pixels "
+                                                 r"\(1/1\.10 per side"):
+        load_image(patch_png_size(small, 12600, 9600))
+    assert 11456 * 8728 <= 100_000_000
+
+
 def test_bomb_below_pillow_error_limit_uses_texturecmp_limit_without_warning() -> None:
     small = pil_bytes(PIL.Image.new("L", (64, 64)), "PNG")
     bomb = patch_png_size(small, 12000, 8000)  # 96 Mpx: a Pillow warning, not a Pillow error

@@ -89,7 +89,13 @@ __all__ = [
 ]
 
 MAX_PIXELS: int = 100_000_000
-"""Default limit on width * height, checked from the header before decoding."""
+"""Default limit on width * height, checked from the header before decoding.
+
+A larger photo (a 200 MP phone mode) is refused, with the size to downsample it to, rather
+than measured in strips: the metrics read skin at 0.05 mm and coarser, which a 5 cm area
+shows in about 1000 px, so a 12-48 MP photo of it already holds every scale they read, and
+the measurement's memory grows with the pixel count (``benchmarks/README.md``). Pass
+``max_pixels`` to load more where the memory is there."""
 
 MIN_SIZE: int = 64
 """Default minimum width and height in pixels."""
@@ -466,9 +472,10 @@ def _open_pil(data: bytes, label: str, max_pixels: int, error: type[TextureCmpEr
         match = _BOMB_MESSAGE.search(str(exc))
         size = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
         too_large = ImageTooLargeError if error is UnreadableImageError else error
+        advice = f". {_downsample_advice(int(match.group(1)), max_pixels)}" if match else ""
         raise too_large(
             f"{label}: image has {size}, more than Pillow's decompression-bomb limit "
-            f"(texturecmp limit: {max_pixels:,} pixels); refusing to decode it"
+            f"(texturecmp limit: {max_pixels:,} pixels); refusing to decode it{advice}"
         ) from None
     except PIL.UnidentifiedImageError:
         if _looks_like_supported_image(data):
@@ -898,12 +905,21 @@ def _to_float_rgb(arr: np.ndarray, max_value: float) -> np.ndarray:
     return out
 
 
+def _downsample_advice(n: int, max_pixels: int, size: tuple[int, int] | None = None) -> str:
+    """How to bring an ``n``-pixel photo (``size``: its width and height) under ``max_pixels``."""
+    k = math.sqrt(n / max_pixels)
+    to = f"to at most {int(size[0] / k)}x{int(size[1] / k)} pixels " if size else ""
+    return (f"Downsample it {to}(1/{k:.2f} per side; the camera's 12 or 48 MP mode, or an image editor's "
+            "resize), or raise max_pixels where the machine has the memory")
+
+
 def _check_size(width: int, height: int, label: str, max_pixels: int, min_size: int) -> None:
     n = width * height
     if n > max_pixels:
         raise ImageTooLargeError(
             f"{label}: image is {width}x{height} pixels ({n / 1e6:.1f} megapixels), more than the limit "
-            f"of {max_pixels:,} pixels ({max_pixels / 1e6:g} megapixels); refusing to decode it"
+            f"of {max_pixels:,} pixels ({max_pixels / 1e6:g} megapixels); refusing to decode it. "
+            + _downsample_advice(n, max_pixels, (width, height))
         )
     if width < min_size or height < min_size:
         raise ImageTooSmallError(
