@@ -28,7 +28,7 @@ import pytest
 
 from texturecmp.batch import (COLUMNS, SESSION_COLUMNS, BadManifestError, add_cli, main, read_manifest, read_results,
                               score_batch, to_wide)
-from texturecmp.batch._run import single_thread_blas
+from texturecmp._runtime import single_thread_blas
 from texturecmp.catalogue import METRICS
 from texturecmp.cli import main as cli_main
 from texturecmp.compare import COLOUR_TRUTH_METRICS, compare_series

@@ -3,8 +3,6 @@ the same numbers whatever the number of threads."""
 
 from __future__ import annotations
 
-import sys
-
 import cv2
 import numpy as np
 import pytest
@@ -13,8 +11,7 @@ from hypothesis import strategies as st
 
 import texturecmp as tc
 from texturecmp._filters import GaussRows, TileGrid, components, down_exact, enlarge, gauss
-from texturecmp._parallel import (STRIP_ROWS, enlarge_rows, keep_heap_memory, map_rows, n_threads, opencv_serial, pool_map,
-                                  row_spans, sum_parts)
+from texturecmp._parallel import STRIP_ROWS, enlarge_rows, map_rows, n_threads, pool_map, row_spans, sum_parts
 from texturecmp.phantoms import skin_phantom
 
 
@@ -85,64 +82,6 @@ def test_thread_count_follows_opencv():
         assert n_threads() == 1
     finally:
         cv2.setNumThreads(prev)
-
-
-def test_opencv_serial_switches_opencv_off_keeps_the_pool_and_restores_the_setting():
-    prev = cv2.getNumThreads()
-    try:
-        cv2.setNumThreads(2)
-        pool = n_threads()
-        with opencv_serial():
-            assert cv2.getNumThreads() == 1
-            assert n_threads() == pool  # the strips still spread over the cores
-            with opencv_serial():  # nested: nothing changes
-                assert cv2.getNumThreads() == 1
-            assert cv2.getNumThreads() == 1
-        assert cv2.getNumThreads() == 2
-        with pytest.raises(KeyError), opencv_serial():
-            raise KeyError("an error inside still restores the setting")
-        assert cv2.getNumThreads() == 2
-        cv2.setNumThreads(1)  # a batch worker's setting: the strips stay serial
-        with opencv_serial():
-            assert n_threads() == 1
-        assert cv2.getNumThreads() == 1
-    finally:
-        cv2.setNumThreads(prev)
-
-
-def test_overlapping_opencv_serial_blocks_from_threads_restore_once_the_last_ends():
-    import threading
-
-    prev = cv2.getNumThreads()
-    inside, release = threading.Barrier(3), threading.Event()
-    seen = []
-
-    def worker():
-        with opencv_serial():
-            inside.wait()
-            release.wait()
-            seen.append(cv2.getNumThreads())
-
-    try:
-        cv2.setNumThreads(2)
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        inside.wait()  # both blocks are open
-        assert cv2.getNumThreads() == 1
-        release.set()
-        for t in threads:
-            t.join()
-        assert seen == [1, 1]  # neither saw the setting restored while the other was inside
-        assert cv2.getNumThreads() == 2
-    finally:
-        cv2.setNumThreads(prev)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_keep_heap_memory_sets_glibc_thresholds():
-    assert keep_heap_memory(64 << 20) is True
-    assert keep_heap_memory() is True  # the CLI, the app and batch workers rely on it
 
 
 def test_components_match_opencv_default_labelling_with_any_thread_count():

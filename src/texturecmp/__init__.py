@@ -29,7 +29,6 @@ from texturecmp.compare import (Baseline, Change, Comparison, FollowUp, Headline
                                 compare, compare_series, headline, prepare_series)
 from texturecmp.chart import Calibration, ChartCorners, GreyCard
 from texturecmp.batch import score_batch, to_wide
-from texturecmp._parallel import keep_heap_memory
 from texturecmp import chart, color, glcm, records
 
 __all__ = [
@@ -37,6 +36,6 @@ __all__ = [
     "Rect", "Ellipse", "Polygon", "Alignment", "register", "Measurement", "MetricValue", "measure",
     "Change", "Comparison", "Headline", "Photometric", "Series", "compare", "compare_series", "PreparedSeries",
     "prepare_series", "Baseline", "FollowUp", "headline", "Calibration", "ChartCorners", "GreyCard",
-    "score_batch", "to_wide", "keep_heap_memory",
+    "score_batch", "to_wide",
     "chart", "color", "glcm", "records",
 ]

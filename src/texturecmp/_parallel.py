@@ -10,27 +10,27 @@ The strips are fixed by the image size alone, never by the number of threads, an
 per-strip results are combined in strip order: results are bit-identical whatever the
 number of threads (the batch's numbers must not depend on its worker count).
 
-The pool size follows ``cv2.getNumThreads()`` (and the CPU affinity), so a batch worker
-that sets OpenCV to one thread also runs the strips in its own thread.
+The pool size follows ``cv2.getNumThreads()`` (and the CPU affinity), so a caller that sets
+OpenCV to one thread also runs the strips in its own thread; inside
+:func:`texturecmp._runtime.one_thread` (a batch worker) they run serially too.
 
-While the strips run, OpenCV's own thread pool is switched off (:func:`opencv_serial`):
-each strip is already one core's work, and OpenCV splitting it again only added
-dispatch and spin-waiting (8 % more CPU and 0.1-0.2 s more per 12 MP comparison).
+While the strips run, measure and compare switch OpenCV's own thread pool off
+(:func:`texturecmp._runtime.opencv_serial`): each strip is already one core's work.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
 
-__all__ = ["STRIP_ROWS", "n_threads", "opencv_serial", "keep_heap_memory", "pool_map", "row_spans", "map_rows", "enlarge_rows", "down_rows", "sum_parts"]
+from texturecmp._runtime import strip_threads
+
+__all__ = ["STRIP_ROWS", "n_threads", "pool_map", "row_spans", "map_rows", "enlarge_rows", "down_rows", "sum_parts"]
 
 STRIP_ROWS = 64
 
@@ -38,52 +38,24 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_N = 0
 _LOCK = threading.Lock()
 _LOCAL = threading.local()
-_CV_DEPTH = 0  # open opencv_serial() blocks in this process
-_CV_SAVED = 1  # OpenCV's thread setting before the outermost block
 
 
 def _reset_after_fork() -> None:  # a pool inherited through fork has no threads
-    global _POOL, _POOL_N, _CV_DEPTH
+    global _POOL, _POOL_N
     _POOL, _POOL_N = None, 0
-    _CV_DEPTH = 0  # nor the threads that held opencv_serial() blocks
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def n_threads() -> int:
-    """Threads for strip work: OpenCV's thread setting (as it was before any
-    :func:`opencv_serial` block), capped by the CPUs this process may use."""
+    """Threads for strip work: :func:`texturecmp._runtime.strip_threads` (OpenCV's thread setting
+    outside the serial blocks), capped by the CPUs this process may use."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, _CV_SAVED if _CV_DEPTH else cv2.getNumThreads()))
-
-
-@contextmanager
-def opencv_serial():
-    """Run the block with OpenCV on one thread; the strip pool keeps its size.
-
-    OpenCV's thread setting is process-wide: the outermost block (of any thread) saves it
-    and sets 1, the last one to leave restores it, so overlapping calls from several
-    threads (two app sessions) are safe. OpenCV calls made elsewhere in the process
-    meanwhile also run on one thread.
-    """
-    global _CV_DEPTH, _CV_SAVED
-    with _LOCK:
-        if _CV_DEPTH == 0:
-            _CV_SAVED = cv2.getNumThreads()
-            if _CV_SAVED != 1:
-                cv2.setNumThreads(1)
-        _CV_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _CV_DEPTH -= 1
-            if _CV_DEPTH == 0 and _CV_SAVED != 1:
-                cv2.setNumThreads(_CV_SAVED)
+    return max(1, min(cores, strip_threads()))
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
@@ -111,33 +83,6 @@ def pool_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
     if n <= 1 or len(items) <= 1 or getattr(_LOCAL, "inside", False):
         return [fn(x) for x in items]
     return list(_pool(n).map(lambda x: _run_marked(fn, x), items))
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-
-
-def keep_heap_memory(limit_bytes: int = 256 << 20) -> bool:
-    """Let glibc reuse freed heap memory for arrays up to ``limit_bytes`` (Linux; else a no-op).
-
-    By default glibc serves every array over 32 MB (a 12 MP float32 field is 48 MB) from a
-    fresh ``mmap`` whose pages fault in on first touch, and hands it back when freed: each
-    photo pays 0.2-0.5 s of kernel time for page faults (more in a virtual machine). Dask's
-    nanny makes it worse (``MALLOC_TRIM_THRESHOLD_=65536`` freezes the mmap threshold at
-    128 KB, so even the 1 MB strip temporaries fault in: twice the CPU per photo). Raising
-    both thresholds keeps freed memory, up to ``limit_bytes``, for the next photo.
-
-    The setting is process-wide, so the library never makes it on its own: the processes
-    texturecmp owns (the CLI, the app's server, batch workers) call it at start, and a
-    program that measures many photos may call ``texturecmp.keep_heap_memory()`` too
-    (a 12 MP comparison: 2.7-2.9 s instead of 2.9-3.1 s on 2 cores; the process then keeps
-    up to ``limit_bytes`` of freed memory). Returns whether the setting was applied.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(min(limit_bytes, 1 << 30)))
-                    and libc.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(limit_bytes)))
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
 
 
 def row_spans(h: int, rows: int = STRIP_ROWS) -> list[tuple[int, int]]:

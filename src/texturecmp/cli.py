@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from texturecmp._parallel import keep_heap_memory
+from texturecmp._runtime import tune_launcher
 from texturecmp._version import __version__
 from texturecmp.catalogue import FAMILIES, METRICS, metrics_table
 from texturecmp.errors import TextureCmpError
@@ -371,7 +371,7 @@ def _error(text: object, status: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    keep_heap_memory()  # this process is ours: freed arrays stay for the next photo
+    tune_launcher()  # this process is ours
     with _library_chatter_silenced():
         try:
             return int(args.func(args) or 0)

@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 import cv2
 import numpy as np
 
-from texturecmp._parallel import opencv_serial, pool_map
+from texturecmp._parallel import pool_map
+from texturecmp._runtime import opencv_serial
 from texturecmp._filters import Y_WEIGHTS, lightness, linearize
 from texturecmp._version import __version__
 from texturecmp.align import Alignment, convex_hull_mask, identity_alignment, register, warp_mask

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
-from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, opencv_serial, pool_map, sum_parts
+from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, pool_map, sum_parts
+from texturecmp._runtime import opencv_serial
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
 from texturecmp.errors import BadMaskError, BadSettingsError

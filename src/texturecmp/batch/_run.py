@@ -8,7 +8,6 @@ it arrives.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.context
@@ -22,10 +21,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
 
-from texturecmp._parallel import keep_heap_memory
+from texturecmp._runtime import one_thread, tune_worker
 from texturecmp.batch._score import SubjectResult, Task, failed_rows, score_subject
 
-__all__ = ["run_tasks", "default_jobs", "single_thread_blas", "set_blas_threads"]
+__all__ = ["run_tasks", "default_jobs"]
 
 OnResult = Callable[[Task, SubjectResult], None]
 
@@ -36,68 +35,6 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover
         return max(1, os.cpu_count() or 1)
-
-
-_BLAS_PREFIXES = ("scipy_openblas", "openblas")
-_BLAS_SUFFIXES = ("64_", "_64", "")
-
-
-def _openblas_funcs() -> list[tuple[Any, Any]]:
-    """(get, set) thread-count functions of every OpenBLAS loaded in this process (Linux; else none)."""
-    out = []
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
-    except OSError:
-        return out
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for pre in _BLAS_PREFIXES:
-            for suf in _BLAS_SUFFIXES:
-                get = getattr(lib, f"{pre}_get_num_threads{suf}", None)
-                set_ = getattr(lib, f"{pre}_set_num_threads{suf}", None)
-                if get is not None and set_ is not None:
-                    get.restype = ctypes.c_int
-                    out.append((get, set_))
-                    break
-            else:
-                continue
-            break
-    return out
-
-
-def set_blas_threads(n: int) -> list[int]:
-    """Set the thread count of the loaded BLAS libraries; return the previous counts.
-
-    Uses ``threadpoolctl`` when installed, else OpenBLAS's own functions (Linux). BLAS
-    sums over many pixels in a thread-count dependent order, so a batch pins it to one
-    thread everywhere: that is what makes its numbers identical whatever the workers.
-    """
-    try:
-        from threadpoolctl import threadpool_info, threadpool_limits
-    except ImportError:
-        prev = []
-        for get, set_ in _openblas_funcs():
-            prev.append(int(get()))
-            set_(ctypes.c_int(n))
-        return prev
-    prev = [int(i.get("num_threads", 1)) for i in threadpool_info() if i.get("user_api") == "blas"]
-    threadpool_limits(n, user_api="blas")
-    return prev
-
-
-@contextlib.contextmanager
-def single_thread_blas():
-    """Context manager: BLAS on one thread inside, the previous thread count restored after."""
-    prev = set_blas_threads(1)
-    try:
-        yield
-    finally:
-        if prev:
-            set_blas_threads(max(prev))
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -129,15 +66,10 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _init_worker(parent_pid: int) -> None:
-    """Worker initialiser: end with the parent (:func:`_die_with_parent`); one OpenCV and one BLAS
-    thread per worker process (the processes share the cores), and freed arrays kept for the next
-    photo (:func:`texturecmp._parallel.keep_heap_memory`)."""
+    """Worker initialiser: end with the parent (:func:`_die_with_parent`), then the worker's
+    process settings (:func:`texturecmp._runtime.tune_worker`)."""
     _die_with_parent(parent_pid)
-    import cv2
-
-    cv2.setNumThreads(1)
-    set_blas_threads(1)
-    keep_heap_memory()
+    tune_worker()
 
 
 _PREPARE_LOCK = threading.Lock()
@@ -196,19 +128,12 @@ def _crash_result(task: Task, exc: BaseException) -> SubjectResult:
 
 
 def _run_inline(tasks: Sequence[Task], on_result: OnResult) -> None:
-    """Score in this process with one OpenCV and one BLAS thread, as every worker does: some
-    OpenCV reductions split their work by thread, and the last bits must not depend on it."""
-    import cv2
-
-    prev = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    """Score in this process on one thread (OpenCV, BLAS and the strips), as every worker does:
+    some OpenCV reductions split their work by thread, and the last bits must not depend on it.
+    The caller's settings are restored after (:func:`texturecmp._runtime.one_thread`)."""
+    with one_thread():
         for t in tasks:
-            with single_thread_blas():
-                result = score_subject(t)
-            on_result(t, result)
-    finally:
-        cv2.setNumThreads(prev)
+            on_result(t, score_subject(t))
 
 
 def _run_pool(tasks: Sequence[Task], jobs: int, on_result: OnResult) -> None:

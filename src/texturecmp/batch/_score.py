@@ -56,8 +56,9 @@ _PAIR_NOTE = "pair metric: defined only for a follow-up compared with the baseli
 class Task:
     """What a worker needs to score one subject: paths and settings, no pixels.
 
-    ``single_thread``: set OpenCV and BLAS to one thread in the process that runs the task
-    (Dask workers; local worker processes get it from their initialiser). ``records``:
+    ``single_thread``: tune the process that runs the task as a batch worker, one thread and
+    the heap kept (:func:`texturecmp._runtime.tune_worker`; Dask workers; local worker
+    processes get it from their initialiser). ``records``:
     also build the comparison record of each scored follow-up.
     """
 
@@ -196,14 +197,9 @@ def score_subject(task: Task) -> SubjectResult:
         the manifest's subject, session, date and baseline session and date.
     """
     if task.single_thread:
-        import cv2
+        from texturecmp._runtime import tune_worker
 
-        from texturecmp._parallel import keep_heap_memory
-        from texturecmp.batch._run import set_blas_threads
-
-        cv2.setNumThreads(1)
-        set_blas_threads(1)
-        keep_heap_memory()  # Dask workers start with a malloc setting that doubles the cost
+        tune_worker()  # Dask workers also start with a malloc setting that doubles the cost
     from texturecmp.compare import Baseline
 
     series, s = task.series, task.settings

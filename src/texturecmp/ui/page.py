@@ -23,7 +23,7 @@ import numpy as np
 import streamlit as st
 
 import texturecmp as tc
-from texturecmp._parallel import keep_heap_memory
+from texturecmp._runtime import tune_launcher
 from texturecmp.catalogue import FAMILIES, METRICS
 from texturecmp.errors import AlignmentError, BadMaskError, MismatchedImagesError, TextureCmpError
 from texturecmp.ui import cache, colour_view, records_view, render
@@ -942,7 +942,7 @@ def _catalogue_block() -> None:
 def main(sample_dir: str | Path) -> None:
     """Render the page. ``sample_dir`` holds the sample series (photos and lesion.png)."""
     sample_dir = Path(sample_dir)
-    keep_heap_memory()  # the server process is ours: freed arrays stay for the next photo (idempotent)
+    tune_launcher()  # the server process is ours (idempotent)
     cache.warm_colour_science()  # the chart step's colour maths, imported while the user picks photos
     st.set_page_config(page_title="texturecmp: skin change between sessions", layout="wide")
     st.title("texturecmp")
