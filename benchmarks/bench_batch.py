@@ -153,7 +153,7 @@ def throughput(manifest: Path, n_photos: int, out_dir: Path) -> dict:
 
     import cv2
 
-    from texturecmp._parallel import keep_heap_memory
+    from texturecmp._runtime import keep_heap_memory
 
     runs = {"1 local worker": dict(jobs=1), "1 local worker, set up as a worker process": dict(jobs=1),
             "2 local workers": dict(jobs=2), "Dask LocalCluster, 2 workers": dict(jobs=2, scheduler="local")}

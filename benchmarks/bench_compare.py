@@ -12,7 +12,7 @@ Reported on the same run:
 (a) decode: Pillow decode of the two JPEGs (``Image.open(...).load()``), best of 3;
 (b) ``texturecmp.load_image`` of both photos, best of 3;
 (c) ``texturecmp.compare(bytes_before, bytes_after, lesion=mask)`` wall time, best and median;
-(c2) the same after ``texturecmp.keep_heap_memory()`` (as in the CLI, the app and batch workers:
+(c2) the same after ``texturecmp._runtime.keep_heap_memory()`` (as in the CLI, the app and batch workers:
      freed arrays are kept instead of page-faulted in afresh), measured last;
 (d) a per-stage breakdown, each stage timed on its own through the public API: load (both),
     registration (``texturecmp.align.register`` on the grayscale), measure of one photo
@@ -65,6 +65,7 @@ if str(ROOT / "src") not in sys.path:
 
 import texturecmp  # noqa: E402
 from texturecmp import phantoms  # noqa: E402
+from texturecmp._runtime import keep_heap_memory  # noqa: E402
 
 #: (height, width) of each size, 4:3 like a phone camera
 SIZES = {1: (864, 1152), 3: (1500, 2000), 6: (2121, 2828), 12: (3024, 4032)}
@@ -336,8 +337,8 @@ def main(argv=None) -> int:
     res["ratio_compare_decode"] = res["compare_best_s"] / res["decode_s"]
     # (c2) last, as it changes this process for good: as texturecmp's own processes (the CLI, the
     # app's server, batch workers) run it, with freed arrays kept for the next photo
-    print("(c2) compare after texturecmp.keep_heap_memory() ...", flush=True)
-    texturecmp.keep_heap_memory()
+    print("(c2) compare after texturecmp._runtime.keep_heap_memory() ...", flush=True)
+    keep_heap_memory()
     tk = with_retry(lambda: timeit(lambda: texturecmp.compare(b, a, lesion=mask), rep + 1))[1:]  # the first refills the heap
     res["compare_kept_best_s"], res["compare_kept_median_s"], res["compare_kept_all_s"] = min(tk), statistics.median(tk), tk
 
