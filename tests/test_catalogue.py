@@ -1,8 +1,11 @@
-"""The metric catalogue: complete, documented, consistent with METRICS.md and with the metric families."""
+"""The metric catalogue: complete, documented in docs/method.md, consistent with the metric
+families and with the capture model."""
 
 from __future__ import annotations
 
+import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,45 +27,26 @@ DIMENSIONLESS = {
     "scar.texture_ratio", "change.lbp_chi2",
 }
 
-#: METRICS.md section 3, the minimum catalogue (hard-coded as a fallback when the file is absent).
-SECTION3 = [
-    "texture.sa", "texture.sq", "texture.band_fine", "texture.band_medium", "texture.band_coarse",
-    "texture.glcm_contrast", "texture.glcm_homogeneity", "texture.glcm_energy", "texture.glcm_correlation",
-    "texture.glcm_entropy", "texture.lbp_entropy", "change.lbp_chi2", "texture.anisotropy",
-    "wrinkle.density", "wrinkle.length_density", "wrinkle.depth",
-    "pore.density", "pore.mean_diameter", "pore.area_fraction",
-    "color.L", "color.a", "color.b", "color.ita_deg", "color.erythema_index", "color.melanin_index", "color.unevenness",
-    "scar.delta_e00", "scar.delta_L", "scar.delta_a", "scar.delta_b", "scar.delta_erythema", "scar.delta_melanin",
-    "scar.visible_area", "scar.visible_fraction", "scar.texture_ratio", "scar.border_sharpness",
-    "quality.sharpness", "quality.clipped_fraction", "quality.specular_fraction", "quality.exposure_shift",
-]
-
-#: Directions METRICS.md section 3 gives in brackets (checked against the catalogue).
-SECTION3_BETTER = {
-    "texture.sa": "lower", "texture.sq": "lower", "texture.band_fine": "lower", "texture.glcm_contrast": "lower",
-    "texture.glcm_homogeneity": "higher", "texture.glcm_energy": "higher", "texture.glcm_correlation": "none",
-    "texture.glcm_entropy": "lower", "texture.lbp_entropy": "none", "texture.anisotropy": "none",
-    "wrinkle.density": "lower", "wrinkle.length_density": "lower", "wrinkle.depth": "lower",
-    "pore.density": "lower", "pore.mean_diameter": "lower", "pore.area_fraction": "lower",
-    "color.L": "none", "color.ita_deg": "none", "color.erythema_index": "lower", "color.melanin_index": "none",
-    "color.unevenness": "lower", "scar.delta_e00": "lower", "scar.delta_L": "toward 0", "scar.delta_a": "toward 0",
-    "scar.delta_melanin": "toward 0", "scar.visible_area": "lower", "scar.visible_fraction": "lower",
-    "scar.texture_ratio": "toward 1", "scar.border_sharpness": "lower", "quality.sharpness": "none",
-}
+METHOD = Path(__file__).resolve().parents[1] / "docs" / "method.md"
 
 
-def section3_names(text: str) -> list[str]:
-    """Backticked metric names of METRICS.md section 3, with ``_suffix`` shorthands expanded."""
-    m = re.search(r"^## 3\..*?(?=^## 4\.)", text, flags=re.S | re.M)
-    assert m, "METRICS.md has no section 3"
-    names, last = [], None
-    for tok in re.findall(r"`([^`]+)`", m.group(0)):
-        if re.fullmatch(r"[a-z]+\.[A-Za-z0-9_]+", tok) and tok.split(".")[0] in FAMILIES:
-            names.append(tok)
-            last = tok
-        elif re.fullmatch(r"_[a-z0-9_]+", tok) and last is not None:
-            names.append(last.rsplit("_", 1)[0] + tok)  # `texture.glcm_contrast` ... `_homogeneity`
-    return names
+def method_md() -> str:
+    return METHOD.read_text(encoding="utf-8")
+
+
+def section(text: str, heading: str) -> str:
+    """The text under the first heading that starts with ``heading`` (up to the next heading
+    of the same or a higher level)."""
+    level = heading.split(" ", 1)[0]
+    m = re.search(rf"^{re.escape(heading)}.*?(?=^#{{1,{len(level)}}} |\Z)", text, flags=re.S | re.M)
+    assert m, f"docs/method.md has no section {heading!r}"
+    return m.group(0)
+
+
+def table_metrics(text: str) -> list[list[str]]:
+    """The metric names in the first column of each table whose header starts ``| metric |``."""
+    tables = re.findall(r"^\| metric \|.*\n\|[-| ]+\|\n((?:\|.*\n?)+)", text, flags=re.M)
+    return [re.findall(r"^\| `([^`]+)` \|", t, flags=re.M) for t in tables]
 
 
 # ----------------------------------------------------------------------------- per entry
@@ -122,27 +106,87 @@ def test_catalogue_is_read_only():
     assert tc.METRICS is METRICS
 
 
-# ----------------------------------------------------------------------------- against METRICS.md
+# ----------------------------------------------------------------------------- against docs/method.md
 
-def test_section3_parser_expands_the_shorthands():
-    text = "## 3. M\n`family.metric` `texture.glcm_contrast` [lower], `_homogeneity` [higher]\n## 4. X\n`color.L`"
-    assert section3_names(text) == ["texture.glcm_contrast", "texture.glcm_homogeneity"]
-
-
-def test_metrics_md_section3_names_are_all_catalogued(shared_dir):
-    names = section3_names((shared_dir / "METRICS.md").read_text(encoding="utf-8"))
-    assert set(SECTION3) <= set(names), "the hard-coded list has drifted from METRICS.md"
-    missing = [n for n in names if n not in METRICS]
-    assert not missing
+def test_method_md_lists_the_catalogue_directions():
+    m = re.search(r"A direction is one of (.*?)\.", method_md(), flags=re.S)
+    assert m, "docs/method.md section 2 no longer lists the better directions"
+    assert re.findall(r"`([^`]+)`", m.group(1)) == list(DIRECTIONS)
 
 
-def test_section3_minimum_without_the_shared_folder():
-    assert [n for n in SECTION3 if n not in METRICS] == []
+def test_method_md_describes_each_family():
+    """Section 2 has one paragraph per metric family, headed by its name in bold."""
+    sec2 = section(method_md(), "## 2.")
+    described = re.findall(r"^\*\*([a-z]+)\*\* \(", sec2, flags=re.M)
+    assert described == list(FAMILY_REGISTRY)
+    pair = [n for n, m in METRICS.items() if m.scope == "pair"]  # described with the family that reads them
+    assert pair and all(f"`{n}`" in sec2 for n in pair)
 
 
-@pytest.mark.parametrize("name,better", sorted(SECTION3_BETTER.items()))
-def test_better_direction_follows_metrics_md(name, better):
-    assert METRICS[name].better == better
+def test_catalogue_references_cite_sections_of_method_md():
+    headings = set(re.findall(r"^## (\d+)\.", method_md(), flags=re.M))
+    cited = 0
+    for info in ALL:
+        if "method.md" not in info.reference:
+            continue
+        m = re.search(r"docs/method\.md sections? (\d+(?:(?:, | and )\d+)*)", info.reference)
+        assert m, f"{info.name}: cite docs/method.md as 'docs/method.md section N', got {info.reference!r}"
+        numbers = re.findall(r"\d+", m.group(1))
+        assert set(numbers) <= headings, f"{info.name} cites a section docs/method.md does not have: {numbers}"
+        cited += 1
+    assert cited
+
+
+def test_method_md_verdict_tables_list_every_judged_metric():
+    """The measured false-verdict rates (section 5, "Verdicts measured") cover every metric
+    that gets a verdict from the capture model, and no metric the catalogue lacks (the
+    quality metrics, which measure the capture itself, are left out there)."""
+    tables = table_metrics(section(method_md(), "### Verdicts measured"))
+    judged = [n for n, m in METRICS.items() if m.family != "quality"]
+    assert len(tables) >= 2  # same distance, and another distance
+    for names in tables:
+        assert names == judged, "re-run benchmarks/validate_verdicts.py and update docs/method.md section 5"
+
+
+def test_the_table_reader_reads_a_table():
+    text = "| metric | rate |\n|---|---|\n| `texture.sq` | 1 % |\n| `pore.density` | 2 % |\n\nafter\n| x |\n"
+    assert table_metrics(text) == [["texture.sq", "pore.density"]]
+
+
+# ----------------------------------------------------------------------------- against the capture model
+# A metric's verdict reads its calibrated capture error (texturecmp/data/capture.json, written by
+# scripts/calibrate_capture.py). tests/test_verdicts.py checks that every judged metric has an
+# entry (a missing one raises in compare); these check that no entry silently judges wrongly.
+
+def capture_entries() -> dict:
+    from texturecmp.uncertainty import load_capture_model
+
+    return dict(load_capture_model())
+
+
+def test_capture_model_has_no_entry_the_catalogue_lacks():
+    from texturecmp.compare import QUALITY_LIMITS
+
+    stale = sorted(set(capture_entries()) - set(METRICS))
+    assert not stale, f"capture.json entries of no catalogued metric (renamed?): {stale}"
+    judged_by_setting = sorted(set(capture_entries()) & set(QUALITY_LIMITS))
+    assert not judged_by_setting, f"judged by their quality settings, their capture model is unread: {judged_by_setting}"
+
+
+@pytest.mark.parametrize("name", sorted(capture_entries()))
+def test_capture_entry_is_fitted_for_its_catalogue_entry(name):
+    """kind is the catalogue's floor (an "abs" SD read as "rel" scales with the baseline value),
+    the fit saw retakes, and a pair metric has the quantile its threshold is (NaN would make it
+    never detectable, silently)."""
+    ce, info = capture_entries()[name], METRICS[name]
+    assert ce.kind == info.floor, f"{name}: capture.json kind {ce.kind!r}, catalogue floor {info.floor!r} (re-calibrate)"
+    assert ce.n > 0, f"{name}: fitted on no retake"
+    parts = (ce.sd, ce.sd_abs, ce.sd_jpeg, ce.sd_jpeg_abs, ce.sd_scale)
+    assert all(math.isfinite(v) and v >= 0 for v in parts), f"{name}: {parts}"
+    if info.scope == "pair":
+        assert math.isfinite(ce.quantile) and ce.quantile > 0, f"{name}: pair metric without a threshold quantile"
+    else:
+        assert math.isnan(ce.quantile)
 
 
 # ----------------------------------------------------------------------------- against the families (both ways)

@@ -123,7 +123,7 @@ def test_scar_metrics_are_finite_with_a_lesion(name):
 
 @pytest.mark.parametrize("name", NON_SCAR)
 def test_family_metrics_do_not_depend_on_the_lesion(name):
-    """Family metrics describe the whole roi, lesion included (METRICS.md section 2)."""
+    """Family metrics describe the whole roi, lesion included (docs/method.md section 3, "Regions")."""
     a = measured(SMALL, 0).metrics[name].value
     b = measured(SMALL, 0, lesion=False).metrics[name].value
     assert a == pytest.approx(b, rel=1e-9, abs=1e-12) or (math.isnan(a) and math.isnan(b))

@@ -762,6 +762,23 @@ def register(
        2008.
     .. [2] OpenCV 5 documentation: ``cv::phaseCorrelate``,
        ``cv::findTransformECC``, ``cv::ORB``, ``cv::estimateAffinePartial2D``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import texturecmp as tc
+    >>> from texturecmp.color import rgb_to_lab
+    >>> from texturecmp.phantoms import skin_phantom
+    >>> fixed = rgb_to_lab(skin_phantom((256, 320), seed=1).rgb)[..., 0]
+    >>> moving = rgb_to_lab(skin_phantom((256, 320), seed=1, shift_px=(6, -4), rotation_deg=1.0,
+    ...                                  noise_seed=2).rgb)[..., 0]
+    >>> al = tc.register(fixed, moving)
+    >>> al.ok, al.method
+    (True, 'phase+ecc')
+    >>> [round(v, 1) for v in al.shift_px], round(al.rotation_deg, 1), round(al.scale, 3)
+    ([6.0, -4.0], 1.0, 1.0)
+    >>> round(al.correlation_before, 2) < round(al.correlation_after, 2)
+    True
     """
     _check_settings(max_side, min_correlation, min_overlap, allow_scale)
     f_img = _check_image(fixed, "fixed (baseline) image")

@@ -497,6 +497,18 @@ def delta_e00(
        mathematical observations", Color Res. Appl. 30(1):21-30, 2005.
        doi:10.1002/col.20070
     .. [2] CIE 142-2001, Improvement to industrial colour-difference evaluation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from texturecmp.color import delta_e00
+    >>> round(float(delta_e00([50, 2.6772, -79.7751], [50, 0, -82.7485])), 4)  # Sharma et al., pair 1
+    2.0425
+    >>> skin = np.array([[60.0, 15.0, 18.0], [62.0, 12.0, 17.0], [60.0, 15.0, 18.0]])
+    >>> delta_e00(skin, [60.0, 15.0, 18.0]).round(3)
+    array([0.   , 2.831, 0.   ])
+    >>> delta_e00(skin, skin[::-1], dtype=np.float32).dtype
+    dtype('float32')
     """
     for name, k in (("kL", kL), ("kC", kC), ("kH", kH)):
         if not (np.isscalar(k) and np.isfinite(k) and k > 0):

@@ -1230,6 +1230,25 @@ def compare(before: Any, after: Any, *, roi: Any = None, lesion: Any = None, ref
     Raises
     ------
     UnreadableImageError, BadMaskError, MismatchedImagesError, AlignmentError, BadSettingsError
+
+    Examples
+    --------
+    >>> import texturecmp as tc
+    >>> from texturecmp.phantoms import skin_phantom
+    >>> before = skin_phantom((256, 320), seed=1)
+    >>> after = skin_phantom((256, 320), seed=1, treatment=0.5, shift_px=(3, -2), noise_seed=2)
+    >>> cmp = tc.compare(before.rgb, after.rgb, lesion=before.lesion)
+    >>> [round(v, 1) for v in cmp.alignment.shift_px], cmp.alignment.ok
+    ([3.0, -2.0], True)
+    >>> ch = cmp.changes["texture.sq"]
+    >>> print(f"{ch.before:.2f} -> {ch.after:.2f} {ch.unit} ({ch.percent:.0f} %): {ch.verdict}")
+    2.50 -> 1.33 L* (-47 %): improved
+    >>> ch.rule_kind, ch.threshold < abs(ch.delta)
+    ('capture_model', True)
+    >>> [(h.metric, h.verdict) for h in cmp.headline][:2]
+    [('scar.delta_e00', 'improved'), ('scar.visible_area', 'improved')]
+    >>> cmp.changes["color.L"].verdict, cmp.changes["color.L"].rule  # no chart, colour reference or fixed light
+    ('not comparable', 'no colour reference: ...')
     """
     labels = list(labels)
     eng, imgs, grays = _open([before, after], labels, roi=roi, lesion=lesion, reference=reference, align=align,
@@ -1247,6 +1266,23 @@ def compare_series(images: Sequence[Any], *, labels: Sequence[str] | None = None
 
     Parameters are those of :func:`compare`; ``labels`` names the sessions (default
     "session 0", "session 1", ...). Regions are drawn on the baseline.
+
+    Examples
+    --------
+    >>> import texturecmp as tc
+    >>> from texturecmp.phantoms import skin_phantom
+    >>> photos = [skin_phantom((256, 320), seed=1, treatment=k, noise_seed=i)
+    ...           for i, k in enumerate((0.0, 0.3, 0.5))]
+    >>> series = tc.compare_series([p.rgb for p in photos], labels=["baseline", "4 weeks", "12 weeks"],
+    ...                            lesion=photos[0].lesion)
+    >>> [c.labels for c in series.vs_baseline], [c.labels for c in series.vs_previous]
+    ([('baseline', '4 weeks'), ('baseline', '12 weeks')], [('4 weeks', '12 weeks')])
+    >>> [round(m.value("texture.sq"), 2) for m in series.measurements]
+    [2.5, 1.78, 1.32]
+    >>> df = series.to_frame()
+    >>> sq = df[df.metric == "texture.sq"]
+    >>> sq["session"].tolist(), sq["verdict_vs_baseline"].tolist(), sq["verdict_vs_previous"].tolist()
+    (['baseline', '4 weeks', '12 weeks'], ['', 'improved', 'improved'], ['', '', 'improved'])
     """
     images = list(images)
     labels = _series_labels(images, labels)

@@ -625,6 +625,26 @@ def glcm_features(
        Cybern. SMC-3(6):610-621, 1973.
     .. [2] A. Zwanenburg et al., Radiology 295(2):328-338, 2020;
        arXiv:1612.07003, section 3.6.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from texturecmp.glcm import glcm, glcm_features
+    >>> levels = np.array([[0, 0, 1, 1],
+    ...                    [0, 0, 1, 1],
+    ...                    [0, 2, 2, 2],
+    ...                    [2, 2, 3, 3]])
+    >>> m = glcm(levels, n_levels=4, angles=(0, 90))
+    >>> m.shape
+    (2, 4, 4)
+    >>> f = glcm_features(m, features=["contrast", "homogeneity", "joint_entropy"])
+    >>> for name, per_angle in f.items():
+    ...     print(name, per_angle.round(4))
+    contrast [0.5833 1.    ]
+    homogeneity [0.8083 0.7   ]
+    joint_entropy [3.0221 3.0221]
+    >>> float(f["contrast"].mean())  # IBSI "2D, averaged": per direction, then the mean
+    0.7916...
     """
     names = list(GLCM_FEATURES) if features is None else list(features)
     unknown = [n for n in names if n not in GLCM_FEATURE_IBSI_IDS]

@@ -1202,6 +1202,25 @@ def load_image(
     as its values lie between the 8-bit codes. Without a profile, values are read as sRGB.
     Multi-page files (TIFF, MPO) give their first image. HEIF images are decoded
     to 8 bits by pillow-heif.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import texturecmp as tc
+    >>> from texturecmp.io import encode_png
+    >>> from texturecmp.phantoms import skin_phantom, to_uint8
+    >>> codes = to_uint8(skin_phantom((96, 128), seed=1).rgb)
+    >>> img = tc.load_image(encode_png(codes), name="week0.png")
+    >>> img
+    Image(source='week0.png', format='PNG', size=128x96, bit_depth=8, exif_orientation=1, sha256='...'...)
+    >>> img.shape, img.rgb.dtype, bool(np.array_equal(img.rgb8, codes))
+    ((96, 128), dtype('float32'), True)
+    >>> tc.load_image(codes).source
+    '<array>'
+    >>> tc.load_image(b"not a photo")
+    Traceback (most recent call last):
+        ...
+    texturecmp.errors.UnreadableImageError: <bytes>: is not an image texturecmp can read (JPEG, ...). It looks like text.
     """
     if isinstance(source, Image):
         return source

@@ -548,6 +548,24 @@ def measure(image: Any, *, roi: Any = None, lesion: Any = None, reference: Any =
     -------
     Measurement
         ``calibration`` says what was fitted and whether it was applied.
+
+    Examples
+    --------
+    >>> import texturecmp as tc
+    >>> from texturecmp.phantoms import skin_phantom
+    >>> ph = skin_phantom((256, 320), seed=1)
+    >>> m = tc.measure(ph.rgb, lesion=ph.lesion)
+    >>> sq = m.metrics["texture.sq"]
+    >>> print(f"{sq.value:.2f} ± {sq.uncertainty:.2f} {sq.unit}")
+    2.50 ± 0.04 L*
+    >>> round(m.value("scar.delta_e00"), 1), m["scar.delta_e00"].unit
+    (6.3, 'ΔE00')
+    >>> m.value("pore.density") > 0, m["pore.density"].unit
+    (True, '1/10⁴px²')
+    >>> tc.measure(ph.rgb, pixel_size_mm=0.05)["pore.density"].unit
+    '1/cm²'
+    >>> m.warnings
+    ()
     """
     s = coerce_settings(settings)
     p = _check_pixel_size(pixel_size_mm)
