@@ -285,7 +285,7 @@ def test_baseline_repeat_pools_the_capture_sd_per_metric(with_repeat):
 
 def test_rule_says_which_term_decided(with_repeat):
     """threshold = t * sqrt(SE^2 + pooled SD^2); rule_kind names the larger term."""
-    from texturecmp.uncertainty import t_quantile
+    from texturecmp.uncertainty import load_capture_model, t_quantile
 
     s = with_repeat.settings
     kinds = set()
@@ -301,7 +301,11 @@ def test_rule_says_which_term_decided(with_repeat):
             continue
         sd = with_repeat.test_retest[name]
         u = math.sqrt(ch.se ** 2 + sd ** 2)
-        assert ch.uncertainty == pytest.approx(u, rel=1e-9), name
+        # exact where the capture model has no distance part; else the follow-up's SD is the pooled
+        # one times its model SD over the repeat's, whose registration scales differ (both within
+        # 1 % of 1 here, so the distance part moves it by well under 1 %)
+        exact = load_capture_model()[name].sd_scale == 0
+        assert ch.uncertainty == pytest.approx(u, rel=1e-9 if exact else 1e-2), name
         assert ch.threshold >= s.z * u * (1 - 1e-9), name  # Student t quantile >= the normal one
         assert ch.threshold <= t_quantile(s.z, s.capture_prior_df + 1.0) * u * (1 + 1e-9), name
         assert ch.rule_kind == ("standard_error" if ch.se >= sd else "test_retest_pooled"), (name, ch.rule)
