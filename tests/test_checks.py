@@ -11,7 +11,7 @@ import texturecmp as tc
 from texturecmp._checks import check_int, check_real
 from texturecmp.align import register
 from texturecmp.batch import score_batch
-from texturecmp.chart import GreyCard
+from texturecmp.chart import GreyCard, calibrate_grey
 from texturecmp.errors import BadMaskError, BadSettingsError, TextureCmpError
 from texturecmp.glcm import glcm
 from texturecmp.measure import make_grids, measure_photo
@@ -101,6 +101,7 @@ def test_check_real_two_bounds_on_one_side_is_a_programming_error():
 # Each public argument check keeps its exception type and its message, exactly.
 
 RGB8 = np.zeros((64, 64, 3), np.uint8)
+GREY = np.full((64, 64, 3), 128, np.uint8)
 
 
 def _measure_photo_at_scale(scale):
@@ -150,6 +151,8 @@ SITES = [
      "min_correlation must be a number in [-1, 1], got 1.5"),
     (lambda: register(None, None, min_correlation=math.nan), BadSettingsError,
      "min_correlation must be a number in [-1, 1], got nan"),
+    (lambda: register(None, None, min_correlation=True), BadSettingsError,
+     "min_correlation must be a number in [-1, 1], got True"),
     (lambda: register(None, None, min_overlap=-0.1), BadSettingsError,
      "min_overlap must be a fraction in [0, 1], got -0.1"),
     (lambda: register(None, None, min_overlap="0.5"), BadSettingsError,
@@ -165,6 +168,10 @@ SITES = [
      "GreyCard.reflectance must be a number in (0, 1], got 1.5"),
     (lambda: GreyCard(mask=None, reflectance=True), BadSettingsError,
      "GreyCard.reflectance must be a number in (0, 1], got True"),
+    (lambda: calibrate_grey(GREY, tc.Rect(8, 8, 32, 32), reflectance=1.5), BadSettingsError,
+     "reflectance must be in (0, 1], got 1.5"),
+    (lambda: calibrate_grey(GREY, tc.Rect(8, 8, 32, 32), reflectance=True), BadSettingsError,
+     "reflectance must be in (0, 1], got True"),
     # glcm: one message says what an acceptable value is, whichever way the value is wrong
     (lambda: glcm(RGB8[..., 0], n_levels=16, distance=0), BadSettingsError, "distance must be an integer >= 1, got 0"),
     (lambda: glcm(RGB8[..., 0], n_levels=16, distance=1.5), BadSettingsError,

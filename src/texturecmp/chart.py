@@ -988,8 +988,8 @@ def calibrate_grey(image: Any, mask: Any, *, reflectance: float | None = None,
     if clip > max_clipped:
         return Calibration(False, f"grey card refused: {100 * clip:.0f} % of its pixels are clipped",
                            (f"grey card clipped in {100 * clip:.0f} % of its pixels",), **base)
-    if reflectance is not None and not (0.0 < reflectance <= 1.0):
-        raise BadSettingsError(f"reflectance must be in (0, 1], got {reflectance!r}")
+    if reflectance is not None:
+        check_real(reflectance, "reflectance", gt=0, le=1, expected="in (0, 1]", wording="must be")
     target = Y if reflectance is None else float(reflectance)
     gains = target / mean
     what = "white balance" if reflectance is None else "exposure and white balance"
