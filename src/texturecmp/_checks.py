@@ -97,12 +97,8 @@ def check_real(value: Any, name: str, *, gt: float | None = None, ge: float | No
     gt, ge, lt, le : float, optional
         Bounds: ``value > gt``, ``value >= ge``, ``value < lt``, ``value <= le``; None: not checked.
         Give at most one lower and one upper bound.
-    expected : str, optional
-        What the message says was expected. Default: "a finite number" with the bounds.
-    error : type, optional
-        The :class:`~texturecmp.errors.TextureCmpError` subclass raised.
-    wording : {"expected", "must be"}
-        The message's form (see the module docstring).
+    expected, error, wording
+        As for :func:`check_int`; ``expected`` defaults to "a finite number" with the bounds.
 
     Raises
     ------
