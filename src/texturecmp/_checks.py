@@ -21,7 +21,7 @@ says what was expected and shows the value received:
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 
@@ -35,7 +35,7 @@ _INTEGER_TYPES = (int, np.integer)
 _REAL_TYPES = (int, float, np.integer, np.floating)
 
 
-def _raise(error: type[TextureCmpError], name: str, expected: str, value: Any, wording: Wording) -> None:
+def _raise(error: type[TextureCmpError], name: str, expected: str, value: Any, wording: Wording) -> NoReturn:
     if wording == "must be":
         raise error(f"{name} must be {expected}, got {value!r}")
     raise error(f"{name}: expected {expected}, got {value!r}")
