@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from texturecmp._checks import check_int, check_real
 from texturecmp.errors import (
     AlignmentError,
     BadMaskError,
@@ -408,12 +409,9 @@ def _check_sizes(fixed_hw: tuple[int, int], moving_hw: tuple[int, int]) -> None:
 
 
 def _check_settings(max_side: int, min_correlation: float, min_overlap: float, allow_scale: bool) -> None:
-    if isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer)) or max_side < 64:
-        raise BadSettingsError(f"max_side must be an integer >= 64 (pixels), got {max_side!r}")
-    if not (isinstance(min_correlation, (int, float, np.floating)) and -1.0 <= float(min_correlation) <= 1.0):
-        raise BadSettingsError(f"min_correlation must be a number in [-1, 1], got {min_correlation!r}")
-    if not (isinstance(min_overlap, (int, float, np.floating)) and 0.0 <= float(min_overlap) <= 1.0):
-        raise BadSettingsError(f"min_overlap must be a fraction in [0, 1], got {min_overlap!r}")
+    check_int(max_side, "max_side", ge=64, expected="an integer >= 64 (pixels)", wording="must be")
+    check_real(min_correlation, "min_correlation", ge=-1, le=1, expected="a number in [-1, 1]", wording="must be")
+    check_real(min_overlap, "min_overlap", ge=0, le=1, expected="a fraction in [0, 1]", wording="must be")
     if not isinstance(allow_scale, (bool, np.bool_)):
         raise BadSettingsError(f"allow_scale must be True or False, got {allow_scale!r}")
 

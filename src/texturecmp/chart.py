@@ -106,6 +106,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from texturecmp._checks import check_real
 from texturecmp._filters import linearize
 from texturecmp.color import delta_e00
 from texturecmp.errors import BadMaskError, BadSettingsError
@@ -336,9 +337,8 @@ class GreyCard:
     reflectance: float | None = None
 
     def __post_init__(self) -> None:
-        r = self.reflectance
-        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not (0.0 < r <= 1.0)):
-            raise BadSettingsError(f"GreyCard.reflectance must be a number in (0, 1], got {r!r}")
+        if self.reflectance is not None:
+            check_real(self.reflectance, "GreyCard.reflectance", gt=0, le=1, expected="a number in (0, 1]", wording="must be")
 
 
 def _project(H: NDArray[np.float64], pts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -988,8 +988,8 @@ def calibrate_grey(image: Any, mask: Any, *, reflectance: float | None = None,
     if clip > max_clipped:
         return Calibration(False, f"grey card refused: {100 * clip:.0f} % of its pixels are clipped",
                            (f"grey card clipped in {100 * clip:.0f} % of its pixels",), **base)
-    if reflectance is not None and not (0.0 < reflectance <= 1.0):
-        raise BadSettingsError(f"reflectance must be in (0, 1], got {reflectance!r}")
+    if reflectance is not None:
+        check_real(reflectance, "reflectance", gt=0, le=1, expected="in (0, 1]", wording="must be")
     target = Y if reflectance is None else float(reflectance)
     gains = target / mean
     what = "white balance" if reflectance is None else "exposure and white balance"

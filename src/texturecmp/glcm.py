@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from texturecmp._checks import check_int
 from texturecmp._parallel import n_threads, pool_map
 from texturecmp.errors import BadMaskError, BadSettingsError
 
@@ -83,16 +84,6 @@ GLCM_FEATURES: tuple[str, ...] = tuple(GLCM_FEATURE_IBSI_IDS)
 _MAX_BINS = 1 << 28  # n_tiles * n_angles * n_levels**2 limit (2 GiB of int64)
 _HIST_ROWS_EXACT = 1 << 23  # pixels per calcHist call (float32 counts exact < 2**24)
 _PARALLEL_MIN = 1 << 16  # pixels below which glcm runs in the calling thread
-
-
-def _check_int(value: object, name: str, *, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BadSettingsError(f"{name} must be an integer, got {value!r}")
-    v = int(value)
-    if v < minimum or (maximum is not None and v > maximum):
-        rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise BadSettingsError(f"{name} must be {rng}, got {v}")
-    return v
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +141,7 @@ def quantize_fixed_bin(
        image-based phenotyping", Radiology 295(2):328-338, 2020;
        arXiv:1612.07003, section 2.7 (fixed bin size discretisation).
     """
-    n_levels = _check_int(n_levels, "n_levels", minimum=1, maximum=65536)
+    n_levels = check_int(n_levels, "n_levels", ge=1, le=65536, wording="must be")
     try:
         bw = float(bin_width)
         lo = float(lower)
@@ -202,7 +193,7 @@ def glcm_offsets(angles: Iterable[float | str], *, distance: int = 1) -> list[tu
     BadSettingsError
         For an angle that is not a multiple of 45 degrees or a bad distance.
     """
-    d = _check_int(distance, "distance", minimum=1)
+    d = check_int(distance, "distance", ge=1, wording="must be")
     out = []
     for a in angles:
         try:
@@ -326,7 +317,7 @@ def glcm(
        Initiative", Radiology 295(2):328-338, 2020; arXiv:1612.07003,
        section 3.6 (grey level co-occurrence based features).
     """
-    n_levels = _check_int(n_levels, "n_levels", minimum=1, maximum=65536)
+    n_levels = check_int(n_levels, "n_levels", ge=1, le=65536, wording="must be")
     offsets = glcm_offsets(angles, distance=distance)
     lev = np.asarray(levels)
     if lev.ndim != 2:
@@ -371,7 +362,7 @@ def glcm(
         tmax = int(t.max()) if t.size else -1
         if n_tiles is None:
             n_tiles = max(tmax + 1, 1)
-        n_tiles = _check_int(n_tiles, "n_tiles", minimum=1, maximum=65536)
+        n_tiles = check_int(n_tiles, "n_tiles", ge=1, le=65536, wording="must be")
         if tmin < -1 or tmax >= n_tiles:
             raise BadSettingsError(
                 f"tile_labels must be in [-1, n_tiles - 1] = [-1, {n_tiles - 1}], "

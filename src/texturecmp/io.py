@@ -65,6 +65,7 @@ import pillow_heif
 import PIL.Image
 import PIL.ImageCms
 
+from texturecmp._checks import check_int
 from texturecmp.errors import (
     BadMaskError,
     BadSettingsError,
@@ -1224,10 +1225,8 @@ def load_image(
     """
     if isinstance(source, Image):
         return source
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise BadSettingsError(f"max_pixels must be a positive integer, got {max_pixels!r}")
-    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
-        raise BadSettingsError(f"min_size must be a positive integer, got {min_size!r}")
+    check_int(max_pixels, "max_pixels", ge=1, expected="a positive integer", wording="must be")
+    check_int(min_size, "min_size", ge=1, expected="a positive integer", wording="must be")
     label = name if name else _source_label(source)
 
     if isinstance(source, np.ndarray):

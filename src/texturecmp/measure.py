@@ -11,12 +11,13 @@ from typing import Any, Callable, Mapping, NamedTuple
 import cv2
 import numpy as np
 
+from texturecmp._checks import check_real
 from texturecmp._filters import GaussRows, TileGrid, blur_small, color_scale, down_exact, downsample, lightness, linearize
 from texturecmp._parallel import STRIP_ROWS, down_rows, enlarge_rows, map_rows, pool_map, sum_parts
 from texturecmp._runtime import opencv_serial
 from texturecmp._version import __version__
 from texturecmp.catalogue import METRICS
-from texturecmp.errors import BadMaskError, BadSettingsError
+from texturecmp.errors import BadMaskError
 from texturecmp.io import Image, load_image
 from texturecmp.metrics import FAMILY_REGISTRY, Context, pixel_length
 from texturecmp.regions import MIN_TILES, Regions, resolve_region, resolve_regions
@@ -218,9 +219,7 @@ class Measurement:
 def _check_pixel_size(pixel_size_mm: Any) -> float | None:
     if pixel_size_mm is None:
         return None
-    if isinstance(pixel_size_mm, bool) or not isinstance(pixel_size_mm, (int, float)) or not math.isfinite(pixel_size_mm) or not (0 < pixel_size_mm < 10):
-        raise BadSettingsError(f"pixel_size_mm: expected a number of millimetres per pixel in (0, 10), got {pixel_size_mm!r}")
-    return float(pixel_size_mm)
+    return check_real(pixel_size_mm, "pixel_size_mm", gt=0, lt=10, expected="a number of millimetres per pixel in (0, 10)")
 
 
 def make_grids(regions: Regions, settings: Settings, pixel_size_mm: float | None) -> tuple[TileGrid, TileGrid | None]:
@@ -299,9 +298,7 @@ def measure_photo(img: Image, regions: Regions, *, settings: Settings, pixel_siz
 
 
 def _check_scale(scale: Any) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or not (0.2 <= scale <= 5):
-        raise BadSettingsError(f"scale: expected the registration scale of the photo, a number in [0.2, 5], got {scale!r}")
-    return float(scale)
+    return check_real(scale, "scale", ge=0.2, le=5, expected="the registration scale of the photo, a number in [0.2, 5]")
 
 
 def _gains(gains: tuple[float, float, float] | None) -> tuple[float, float, float]:

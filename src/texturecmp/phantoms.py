@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from texturecmp._checks import check_int
 from texturecmp.errors import BadSettingsError
 
 __all__ = [
@@ -218,10 +219,8 @@ class SkinParams:
             if not lo <= v <= hi:
                 raise _bad(f"params.{name}", f"in [{lo}, {hi}]", getattr(self, name))
             object.__setattr__(self, name, v)
-        wc = self.wrinkle_count
-        if isinstance(wc, bool) or not isinstance(wc, (int, np.integer)) or not 0 <= wc <= 1000:
-            raise _bad("params.wrinkle_count", "an integer in [0, 1000]", wc)
-        object.__setattr__(self, "wrinkle_count", int(wc))
+        object.__setattr__(self, "wrinkle_count", check_int(self.wrinkle_count, "params.wrinkle_count", ge=0, le=1000,
+                                                            wording="must be"))
         object.__setattr__(self, "scar_delta_lab", _triple("params.scar_delta_lab", self.scar_delta_lab))
         r = _finite("params.scar_texture_ratio", self.scar_texture_ratio)
         if not 0 <= r <= 5:
@@ -683,9 +682,7 @@ def skin_phantom(
         params = SkinParams()
     if not isinstance(params, SkinParams):
         raise _bad("params", "a SkinParams", type(params).__name__)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise _bad("seed", "a non-negative integer", seed)
-    seed = int(seed)
+    seed = check_int(seed, "seed", ge=0, expected="a non-negative integer", wording="must be")
     k = _finite("treatment", treatment)
     if not 0.0 <= k <= 1.0:
         raise _bad("treatment", "in [0, 1]", treatment)
@@ -702,9 +699,8 @@ def skin_phantom(
     scale = _finite("scale", scale)
     if not 0.85 <= scale <= 1.25:
         raise _bad("scale", "in [0.85, 1.25]", scale)
-    if noise_seed is not None and (isinstance(noise_seed, bool) or not isinstance(noise_seed, (int, np.integer))
-                                   or noise_seed < 0):
-        raise _bad("noise_seed", "a non-negative integer or None", noise_seed)
+    if noise_seed is not None:
+        check_int(noise_seed, "noise_seed", ge=0, expected="a non-negative integer or None", wording="must be")
 
     p = params.treated(k, treat_scar=bool(treat_scar))
     margin = int(math.ceil(0.10 * max(h, w))) + 16
@@ -919,9 +915,7 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int = 90) -> np.ndarray:
 
 
 def _check_quality(quality: Any) -> int:
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
-        raise _bad("quality", "an integer in [1, 100]", quality)
-    return int(quality)
+    return check_int(quality, "quality", ge=1, le=100, wording="must be")
 
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray, *, quality: int = 92) -> None:
@@ -999,10 +993,8 @@ def nuisance_retake(
     """
     if level not in NUISANCE_LEVELS:
         raise _bad("level", f"one of {sorted(NUISANCE_LEVELS)}", level)
-    if isinstance(variant, bool) or not isinstance(variant, (int, np.integer)) or variant < 0:
-        raise _bad("variant", "a non-negative integer", variant)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise _bad("seed", "a non-negative integer", seed)
+    check_int(variant, "variant", ge=0, expected="a non-negative integer", wording="must be")
+    check_int(seed, "seed", ge=0, expected="a non-negative integer", wording="must be")
     lv = NUISANCE_LEVELS[level]
     rng = np.random.default_rng([int(seed), int(variant), 7919])
     q_lo, q_hi = lv["jpeg_quality"]

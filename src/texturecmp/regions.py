@@ -20,6 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from texturecmp._checks import check_real
 from texturecmp.errors import BadMaskError
 from texturecmp.settings import Settings
 
@@ -36,12 +37,6 @@ MIN_LESION_PIXELS = 100
 MIN_REFERENCE_PIXELS = 100
 
 
-def _num(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(float(v)):
-        raise BadMaskError(f"{name}: expected a finite number, got {v!r}")
-    return float(v)
-
-
 @dataclass(frozen=True)
 class Rect:
     """Axis-aligned rectangle: top-left corner (x, y), width and height in pixels."""
@@ -53,7 +48,7 @@ class Rect:
 
     def __post_init__(self) -> None:
         for k in ("x", "y", "width", "height"):
-            object.__setattr__(self, k, _num(f"Rect.{k}", getattr(self, k)))
+            object.__setattr__(self, k, check_real(getattr(self, k), f"Rect.{k}", error=BadMaskError))
         if self.width <= 0 or self.height <= 0:
             raise BadMaskError(f"Rect: width and height must be > 0, got {self.width} x {self.height}")
 
@@ -82,7 +77,7 @@ class Ellipse:
 
     def __post_init__(self) -> None:
         for k in ("cx", "cy", "rx", "ry", "angle_deg"):
-            object.__setattr__(self, k, _num(f"Ellipse.{k}", getattr(self, k)))
+            object.__setattr__(self, k, check_real(getattr(self, k), f"Ellipse.{k}", error=BadMaskError))
         if self.rx <= 0 or self.ry <= 0:
             raise BadMaskError(f"Ellipse: semi-axes must be > 0, got rx={self.rx}, ry={self.ry}")
 
@@ -114,7 +109,8 @@ class Polygon:
 
     def __post_init__(self) -> None:
         try:
-            pts = tuple((_num("Polygon.x", p[0]), _num("Polygon.y", p[1])) for p in self.points)
+            pts = tuple((check_real(p[0], "Polygon.x", error=BadMaskError), check_real(p[1], "Polygon.y", error=BadMaskError))
+                        for p in self.points)
         except (TypeError, IndexError):
             raise BadMaskError(f"Polygon: expected a sequence of (x, y) points, got {self.points!r}") from None
         if len(pts) < 3:

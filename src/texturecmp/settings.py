@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+from texturecmp._checks import check_int, check_real
 from texturecmp.errors import BadSettingsError
 
 __all__ = ["Settings", "CHART_METHODS"]
@@ -168,11 +169,9 @@ class Settings:
                     raise BadSettingsError(f"settings.chart_reference: expected one of {', '.join(map(repr, CHART_REFERENCES))}, "
                                            f"got {v!r}")
             elif f.type in ("int",) or isinstance(f.default, int) and not isinstance(f.default, bool):
-                self._check_int(f.name, v, 1)
+                object.__setattr__(self, f.name, check_int(v, f"settings.{f.name}", ge=1))
             else:
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise BadSettingsError(f"settings.{f.name}: expected a finite number >= 0, got {v!r}")
-                object.__setattr__(self, f.name, float(v))
+                object.__setattr__(self, f.name, check_real(v, f"settings.{f.name}", ge=0))
         for name in ("nominal_pixel_size_mm", "detail_sigma_mm", "glcm_bin_width", "glcm_distance_mm", "lbp_radius_mm",
                      "anisotropy_sigma_mm", "wrinkle_min_length_mm", "min_tile_mm", "z", "unevenness_sigma_mm", "capture_prior_df"):
             if getattr(self, name) <= 0:
@@ -185,11 +184,6 @@ class Settings:
             raise BadSettingsError("settings.min_overlap must be in (0, 1] and settings.min_correlation in [0, 1)")
         if self.align_max_side < 64 or self.map_max_side < 64:
             raise BadSettingsError("settings.align_max_side and settings.map_max_side: expected integers >= 64")
-
-    @staticmethod
-    def _check_int(name: str, v: Any, minimum: int) -> None:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise BadSettingsError(f"settings.{name}: expected an integer >= {minimum}, got {v!r}")
 
     # -- conversions --------------------------------------------------------------------------
     def px(self, mm: float, pixel_size_mm: float | None) -> float:

@@ -78,6 +78,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from texturecmp._checks import check_int, check_real
 from texturecmp.errors import BadMaskError, BadSettingsError
 
 __all__ = ["skin_mask"]
@@ -108,9 +109,7 @@ def _rgb8(image: Any) -> np.ndarray:
 
 
 def _positive(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0 or not np.isfinite(v):
-        raise BadSettingsError(f"{name}: expected a positive number, got {v!r}")
-    return float(v)
+    return check_real(v, name, gt=0, expected="a positive number")
 
 
 def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float = 3.0, work_side: int = 512,
@@ -163,11 +162,8 @@ def skin_mask(image: Any, *, colour_distance: float = 3.0, texture_factor: float
     texture_factor = _positive("texture_factor", texture_factor)
     max_hole = _positive("max_hole", max_hole)
     min_region = _positive("min_region", min_region)
-    if (isinstance(min_saturation, bool) or not isinstance(min_saturation, (int, float, np.integer, np.floating))
-            or not 0 <= min_saturation < 1):
-        raise BadSettingsError(f"min_saturation: expected a number in [0, 1), got {min_saturation!r}")
-    if isinstance(work_side, bool) or not isinstance(work_side, (int, np.integer)) or work_side < 64:
-        raise BadSettingsError(f"work_side: expected an integer of at least 64, got {work_side!r}")
+    check_real(min_saturation, "min_saturation", ge=0, lt=1, expected="a number in [0, 1)")
+    check_int(work_side, "work_side", ge=64, expected="an integer of at least 64")
     h, w = rgb.shape[:2]
     f = min(1.0, work_side / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb

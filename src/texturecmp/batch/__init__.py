@@ -24,6 +24,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
+from texturecmp._checks import check_int
 from texturecmp.batch._manifest import (IMAGE_SUFFIXES, MANIFEST_COLUMNS, MASK_KINDS, REQUIRED_COLUMNS,
                                         BadManifestError, Manifest, Photo, SubjectSeries, read_manifest)
 from texturecmp.batch._output import FORMATS, infer_format, make_frame, open_sink, read_results, sort_frame
@@ -215,8 +216,8 @@ def score_batch(manifest: Any, *, jobs: int | None = None, scheduler: str | None
     (worker processes are started with "spawn").
     """
     t0 = time.perf_counter()
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise TextureCmpError(f"jobs: expected a whole number >= 1 or None, got {jobs!r}")
+    if jobs is not None:
+        jobs = check_int(jobs, "jobs", ge=1, expected="a whole number >= 1 or None", error=TextureCmpError)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
         raise TextureCmpError(f"scheduler: expected 'local' or a Dask scheduler address, got {scheduler!r}")
     s = coerce_settings(settings)
