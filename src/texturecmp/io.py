@@ -635,40 +635,49 @@ def _decode_jpeg_cv2(data: bytes, im: PIL.Image.Image, label: str) -> np.ndarray
     return arr
 
 
-def _jpeg_end(data: bytes) -> int | None:
-    """The offset just past the first image's end-of-image marker (FF D9), walking the marker
-    segments (so that an EXIF thumbnail's marker inside APP1 is skipped) and each scan's
-    entropy-coded data (where FF is followed by 00 or a restart marker D0-D7); None when
-    the data ends first (a cut file)."""
+def _jpeg_markers(data: bytes) -> Iterator[tuple[int, int]]:
+    """``(offset, marker)`` of each marker of a JPEG after its start-of-image marker, walking the
+    marker segments (so that an EXIF thumbnail's markers inside APP1 are skipped) and each
+    scan's entropy-coded data (where FF is followed by 00 or a restart marker D0-D7); it
+    ends where the data does not continue as a JPEG (a cut file). A marker with a length is
+    yielded only when its length field is there."""
     n = len(data)
-    if n < 4 or data[:2] != b"\xff\xd8":
-        return None
-    buf = np.frombuffer(data, np.uint8)
-    ff = np.flatnonzero(buf[:-1] == 0xFF)
-    nxt = buf[ff + 1]
-    # marker positions an entropy-coded segment can end at (not stuffing, restart or fill)
-    ends = ff[(nxt != 0x00) & (nxt != 0xFF) & ((nxt < 0xD0) | (nxt > 0xD7))]
+    ends = None
     pos = 2
     while pos + 2 <= n:
         if data[pos] != 0xFF:
-            return None
+            return
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
-        elif marker == 0xD9:
-            return pos + 2
-        elif marker in (0x01,) or 0xD0 <= marker <= 0xD7:
+            continue
+        if marker in (0xD8, 0xD9, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+            yield pos, marker
             pos += 2
-        elif pos + 4 > n:
-            return None
-        else:
-            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-            if marker == 0xDA:  # start of scan: its entropy-coded data runs to the next marker
-                i = int(np.searchsorted(ends, pos))
-                if i == ends.size:
-                    return None
-                pos = int(ends[i])
-    return None
+            continue
+        if pos + 4 > n:
+            return
+        yield pos, marker
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:  # start of scan: its entropy-coded data runs to the next marker
+            if ends is None:
+                buf = np.frombuffer(data, np.uint8)
+                ff = np.flatnonzero(buf[:-1] == 0xFF)
+                nxt = buf[ff + 1]
+                # where an entropy-coded segment can end (not stuffing, restart or fill)
+                ends = ff[(nxt != 0x00) & (nxt != 0xFF) & ((nxt < 0xD0) | (nxt > 0xD7))]
+            i = int(np.searchsorted(ends, pos))
+            if i == ends.size:
+                return
+            pos = int(ends[i])
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """The offset just past the first image's end-of-image marker (FF D9); None when the data
+    ends first (a cut file)."""
+    if len(data) < 4 or data[:2] != b"\xff\xd8":
+        return None
+    return next((pos + 2 for pos, marker in _jpeg_markers(data) if marker == 0xD9), None)
 
 
 def _refuse_damaged_jpeg(lines: list[str], label: str) -> None:
@@ -718,21 +727,7 @@ _JPEG_SOF_HUFFMAN = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7))
 
 def _jpeg_sof(data: bytes) -> int | None:
     """The frame marker (0xC0 ... 0xCF) of a JPEG, walking the marker segments; None if not found."""
-    pos, n = 2, len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return marker
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return None
+    return next((m for _, m in _jpeg_markers(data) if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC)), None)
 
 
 def _raw_bytes(width: int, height: int, bits_per_pixel: int) -> int:
