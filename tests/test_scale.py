@@ -145,6 +145,9 @@ def test_capture_error_grows_with_the_camera_distance(name):
     assert near == pytest.approx(far, rel=1e-12)  # |ln s| alike: the same to rounding
     x = b if ce.kind == "rel" else 1.0
     assert far == pytest.approx(math.hypot(same, ce.sd_scale * x * math.log(0.9)), rel=1e-12)
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(BadSettingsError, match="registration scale"):
+            capture_error(name, b, scale=bad)
 
 
 @pytest.mark.slow

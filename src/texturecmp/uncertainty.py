@@ -86,6 +86,8 @@ from typing import Callable, Mapping
 import numpy as np
 from scipy import stats as _stats
 
+from texturecmp.errors import BadSettingsError
+
 __all__ = ["jackknife", "jackknife_se", "CaptureError", "load_capture_model", "capture_error", "pool_repeat",
            "Decision", "decide", "direction", "holm", "t_quantile"]
 
@@ -224,7 +226,9 @@ def capture_error(name: str, before: float, *, multiplier: float = 1.0, pixel_si
     m = float(multiplier)
     f = METRICS[name].mm_factor(pixel_size_mm)
     q2 = sum(float(q) ** 2 for q in jpeg_steps if q is not None)
-    far = ce.sd_scale * math.log(scale) if scale > 0 and math.isfinite(scale) else 0.0
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        raise BadSettingsError(f"scale must be a positive finite registration scale, got {scale!r}")
+    far = ce.sd_scale * math.log(scale)
     if ce.kind == "rel":
         if not math.isfinite(before):
             return float("nan")
