@@ -12,6 +12,7 @@ import doctest
 import importlib
 import io
 
+import numpy as np
 import pytest
 
 #: Public functions that must show an example, and the module that defines them.
@@ -24,6 +25,11 @@ DOCUMENTED = {
 MODULES = tuple(importlib.import_module(f"texturecmp.{m}") for m in dict.fromkeys(DOCUMENTED.values()))
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+#: numpy's default print options: the examples show arrays as a user's fresh session prints
+#: them, whatever another test or library in the same worker set (a legacy="1.13" mode pads
+#: a space for the sign, which failed the examples under pytest-xdist)
+NUMPY_DEFAULTS = dict(precision=8, threshold=1000, edgeitems=3, linewidth=75, suppress=False, nanstr="nan",
+                      infstr="inf", sign="-", floatmode="maxprec", legacy=False)
 
 
 def run_doctests(module) -> tuple[int, int, str]:
@@ -31,8 +37,9 @@ def run_doctests(module) -> tuple[int, int, str]:
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
     report = io.StringIO()
-    for test in finder.find(module, module.__name__, globs={}):
-        runner.run(test, out=report.write)
+    with np.printoptions(**NUMPY_DEFAULTS):
+        for test in finder.find(module, module.__name__, globs={}):
+            runner.run(test, out=report.write)
     return runner.tries, runner.failures, report.getvalue()
 
 
